@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Start the genre Streamlit app in a detached tmux session and wait until it is healthy.
+#
+#   deploy/tmux-run.sh [PORT]          # default port 8501
+#
+# Environment:
+#   GENRE_TMUX_SESSION    tmux session name (default: genre)
+#   GENRE_START_TIMEOUT   seconds to wait for /_stcore/health (default: 120)
+#
+# Idempotent: if the session already exists and the app answers on PORT, nothing
+# is started and the script exits 0. Output goes to the tmux pane and is appended
+# to logs/streamlit-<session>.log in the repository.
+# Attach with `tmux attach -t <session>`, stop with `tmux kill-session -t <session>`.
+set -euo pipefail
+
+die() {
+    printf 'tmux-run: %s\n' "$*" >&2
+    exit 1
+}
+
+port="${1:-8501}"
+session="${GENRE_TMUX_SESSION:-genre}"
+timeout="${GENRE_START_TIMEOUT:-120}"
+
+if [[ ! "$port" =~ ^[0-9]{1,5}$ ]] || ((10#$port < 1 || 10#$port > 65535)); then
+    die "invalid port: '$port'"
+fi
+port="$((10#$port))"
+[[ "$session" =~ ^[A-Za-z0-9_-]+$ ]] || die "invalid session name: '$session' (use letters, digits, _ and -)"
+[[ "$timeout" =~ ^[0-9]+$ ]] || die "invalid GENRE_START_TIMEOUT: '$timeout'"
+command -v tmux >/dev/null 2>&1 || die "tmux is not installed (sudo apt install tmux)"
+
+repo="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+health_url="http://localhost:${port}/_stcore/health"
+log_dir="${repo}/logs"
+log_file="${log_dir}/streamlit-${session}.log"
+streamlit="${repo}/.venv/bin/streamlit"
+
+healthy() {
+    local body
+    if command -v curl >/dev/null 2>&1; then
+        body="$(curl -fsS --max-time 3 "$health_url" 2>/dev/null)" || return 1
+    else
+        body="$(python3 - "$health_url" 2>/dev/null <<'PY'
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=3) as response:
+    print(response.read().decode().strip())
+PY
+)" || return 1
+    fi
+    [[ "$body" == "ok" ]]
+}
+
+has_session() {
+    tmux has-session -t "=${session}" 2>/dev/null
+}
+
+show_log_tail() {
+    if [[ -s "$log_file" ]]; then
+        printf -- '--- last lines of %s ---\n' "$log_file" >&2
+        tail -n 30 -- "$log_file" >&2
+    fi
+}
+
+wait_healthy() {
+    local deadline=$((SECONDS + timeout))
+    while ((SECONDS < deadline)); do
+        if healthy; then
+            return 0
+        fi
+        if ! has_session; then
+            show_log_tail
+            die "the app exited before it became healthy (session '${session}' is gone); see ${log_file}"
+        fi
+        sleep 1
+    done
+    show_log_tail
+    die "no healthy answer from ${health_url} after ${timeout}s; session '${session}' is still there: inspect with 'tmux attach -t ${session}', stop with 'tmux kill-session -t ${session}'"
+}
+
+if has_session; then
+    running_port="$(tmux show-environment -t "=${session}" GENRE_PORT 2>/dev/null | sed -n 's/^GENRE_PORT=//p')" || true
+    if [[ -n "$running_port" && "$running_port" != "$port" ]]; then
+        die "session '${session}' already runs the app on port ${running_port}, not ${port}; stop it first with 'tmux kill-session -t ${session}'"
+    fi
+    if healthy; then
+        echo "tmux-run: already running in tmux session '${session}': http://localhost:${port}"
+        exit 0
+    fi
+    echo "tmux-run: session '${session}' exists; waiting for ${health_url} ..."
+    wait_healthy
+    echo "tmux-run: app is up in tmux session '${session}': http://localhost:${port}"
+    exit 0
+fi
+
+if healthy; then
+    die "something that is not tmux session '${session}' already serves port ${port}; choose another port"
+fi
+
+[[ -f "${repo}/app.py" ]] || die "${repo}/app.py not found"
+
+if [[ ! -x "$streamlit" ]]; then
+    command -v make >/dev/null 2>&1 || die "${repo}/.venv is missing and make is not installed (sudo apt install make python3-venv)"
+    echo "tmux-run: creating ${repo}/.venv (first run; this takes a few minutes) ..."
+    make -C "$repo" .venv/bin/activate
+    [[ -x "$streamlit" ]] || die "make did not produce ${streamlit}"
+fi
+
+mkdir -p -- "$log_dir"
+printf '=== %s tmux-run: starting on port %s ===\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$port" >>"$log_file"
+
+# The command runs via `bash -c` with positional arguments, so no path needs
+# re-quoting; tee keeps the output visible in the pane and in the log file.
+# shellcheck disable=SC2016  # expanded by the inner bash, not here
+tmux new-session -d -s "$session" -c "$repo" -e "GENRE_PORT=${port}" \
+    bash -c 'set -o pipefail; "$1" run app.py --server.port "$2" --server.headless true 2>&1 | tee -a "$3"' \
+    tmux-run "$streamlit" "$port" "$log_file"
+
+echo "tmux-run: started tmux session '${session}'; waiting for ${health_url} (up to ${timeout}s) ..."
+wait_healthy
+echo "tmux-run: app is up: http://localhost:${port}  (attach: tmux attach -t ${session}; log: ${log_file})"

@@ -1,0 +1,124 @@
+"""deploy/tmux-run.sh: starts the real app.py in a detached tmux session, once.
+
+Runs against a private tmux server (TMUX_TMPDIR points at a temporary directory),
+so it never touches a developer's own tmux sessions, and kills that server at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "deploy" / "tmux-run.sh"
+START_TIMEOUT_S = 120
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _health(port: int) -> str:
+    url = f"http://localhost:{port}/_stcore/health"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read().decode().strip()
+
+
+@pytest.fixture()
+def tmux_env():
+    """Environment for a private tmux server and a unique session name; kills both afterwards."""
+    # A short path of its own: tmux's socket path must fit in a sockaddr_un (about 100 bytes).
+    socket_dir = tempfile.mkdtemp(prefix="genre-tmux-")
+    env = dict(os.environ)
+    env.pop("TMUX", None)  # not "inside" the caller's tmux
+    env["TMUX_TMPDIR"] = str(socket_dir)
+    env["GENRE_TMUX_SESSION"] = f"genre-test-{uuid.uuid4().hex[:8]}"
+    env["GENRE_START_TIMEOUT"] = str(START_TIMEOUT_S)
+    try:
+        yield env
+    finally:
+        session = env["GENRE_TMUX_SESSION"]
+        subprocess.run(["tmux", "kill-session", "-t", f"={session}"], env=env, capture_output=True)
+        subprocess.run(["tmux", "kill-server"], env=env, capture_output=True)
+        shutil.rmtree(socket_dir, ignore_errors=True)
+        log = ROOT / "logs" / f"streamlit-{session}.log"
+        log.unlink(missing_ok=True)
+        try:
+            log.parent.rmdir()  # only if the test's log was the only thing there
+        except OSError:
+            pass
+
+
+def _tmux(env, *args: str) -> str:
+    done = subprocess.run(["tmux", *args], env=env, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def _run_script(env, port: int | str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", str(SCRIPT), str(port)],
+        env=env,
+        cwd=cwd,  # not the repository root: the script must find the repo itself
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S + 60,
+    )
+
+
+def test_script_is_valid_bash():
+    assert SCRIPT.is_file()
+    assert os.access(SCRIPT, os.X_OK), "deploy/tmux-run.sh must be executable"
+    done = subprocess.run(["bash", "-n", str(SCRIPT)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_rejects_bad_port(tmux_env, tmp_path):
+    done = _run_script(tmux_env, "not-a-port", tmp_path)
+    assert done.returncode != 0
+    assert "invalid port" in done.stderr
+
+
+@pytest.mark.slow
+def test_starts_app_once_and_is_idempotent(tmux_env, tmp_path):
+    assert (ROOT / "app.py").is_file(), "app.py is missing from the repository root"
+    assert (ROOT / ".venv" / "bin" / "streamlit").exists(), "run `make test` (or `make .venv/bin/activate`) first"
+    session = tmux_env["GENRE_TMUX_SESSION"]
+    port = _free_port()
+
+    first = _run_script(tmux_env, port, tmp_path)
+    assert first.returncode == 0, f"stdout:\n{first.stdout}\nstderr:\n{first.stderr}"
+    assert _health(port) == "ok"
+
+    sessions = _tmux(tmux_env, "list-sessions", "-F", "#{session_name}").split()
+    assert sessions == [session]
+    pane_pid = _tmux(tmux_env, "list-panes", "-t", f"={session}", "-F", "#{pane_pid}").split()
+    assert len(pane_pid) == 1
+    log = ROOT / "logs" / f"streamlit-{session}.log"
+    assert log.is_file(), "the script should log to logs/streamlit-<session>.log"
+
+    second = _run_script(tmux_env, port, tmp_path)
+    assert second.returncode == 0, f"stdout:\n{second.stdout}\nstderr:\n{second.stderr}"
+    assert "already running" in second.stdout
+
+    # Still the very same single server: one session, one pane, same process, port still served.
+    assert _tmux(tmux_env, "list-sessions", "-F", "#{session_name}").split() == [session]
+    assert _tmux(tmux_env, "list-panes", "-t", f"={session}", "-F", "#{pane_pid}").split() == pane_pid
+    assert _health(port) == "ok"
+
+    # Asking for the same session on another port must refuse rather than start a second app.
+    other = _run_script(tmux_env, _free_port(), tmp_path)
+    assert other.returncode != 0
+    assert _tmux(tmux_env, "list-panes", "-t", f"={session}", "-F", "#{pane_pid}").split() == pane_pid
