@@ -1,0 +1,198 @@
+"""Decoding: any common audio file (path or bytes) -> mono float32 samples at 22050 Hz.
+
+ffmpeg does the decoding and pydub turns the PCM it writes into samples. ffmpeg is run
+here rather than through ``AudioSegment.from_file`` because that call has no timeout,
+seeks *after* ``-i`` (decoding everything it skips) and runs ffprobe on untrusted input.
+Here the container format is sniffed from the first bytes and forced with ``-f``, so a
+playlist or concat list renamed ``.mp3`` is never followed, and work is bounded.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from pydub import AudioSegment
+
+from .errors import AudioError, FFmpegError, TooShortError
+
+SAMPLE_RATE = 22050  # Hz, the rate of the GTZAN training data
+CLIP_SECONDS = 3
+CLIP_SAMPLES = CLIP_SECONDS * SAMPLE_RATE  # 66150
+MIN_SECONDS = 1.0  # shorter audio is refused; 1-3 s is padded to one clip
+MAX_SECONDS = 600  # decode at most the first 10 minutes
+MAX_BYTES = 200 * 1024 * 1024  # refuse inputs larger than 200 MiB
+FFMPEG_TIMEOUT = 60  # seconds; a decode of 10 minutes takes about 1 s
+
+# Leading bytes -> ffmpeg demuxer. Anything else is refused before ffmpeg sees it.
+_MAGIC = [
+    (0, b"ID3", "mp3"),
+    (0, b"fLaC", "flac"),
+    (0, b"OggS", "ogg"),
+    (0, b"\x1a\x45\xdf\xa3", "matroska"),  # WebM / MKA
+    (4, b"ftyp", "mov"),  # MP4 / M4A / AAC in MP4
+]
+_SEEKING_FORMATS = {"mov"}  # MP4's index may sit at the end: it needs a seekable file
+
+
+def sniff_format(head: bytes) -> str:
+    """Name the ffmpeg demuxer for a file from its first bytes.
+
+    Parameters
+    ----------
+    head : bytes
+        At least the first 12 bytes of the file.
+
+    Returns
+    -------
+    str
+        An ffmpeg input format such as ``"mp3"``, ``"wav"`` or ``"flac"``.
+
+    Raises
+    ------
+    AudioError
+        If the bytes are not those of a known audio format.
+    """
+    if not head:
+        raise AudioError("The file is empty.")
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    for offset, magic, fmt in _MAGIC:
+        if head[offset:offset + len(magic)] == magic:
+            return fmt
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        # An MPEG audio frame sync: MP3 (layer bits != 00) or ADTS AAC (layer bits == 00).
+        return "aac" if head[1] & 0x06 == 0 else "mp3"
+    raise AudioError("This does not look like an audio file (MP3, WAV, FLAC, OGG/Opus or M4A).")
+
+
+def ffmpeg_path() -> str:
+    """The ffmpeg to run: the system's when it is on PATH, else the one in ``imageio-ffmpeg``."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception as exc:  # the wheel is absent or has no binary for this platform
+        raise FFmpegError("ffmpeg was not found: install it (apt-get install ffmpeg) "
+                          "or `pip install imageio-ffmpeg`.") from exc
+
+
+def decode(source, *, start: float = 0.0, duration: float | None = None) -> np.ndarray:
+    """Decode audio to mono float32 samples at ``SAMPLE_RATE``.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or bytes
+        A path to an audio file, or the file's bytes (an upload).
+    start : float
+        Seconds to skip before decoding; ffmpeg seeks there cheaply.
+    duration : float, optional
+        Seconds to decode at most; never more than ``MAX_SECONDS``.
+
+    Returns
+    -------
+    numpy.ndarray
+        1-D float32 samples in [-1, 1].
+
+    Raises
+    ------
+    AudioError
+        Unreadable, empty, too large, not audio, or no audio at ``start``.
+    FFmpegError
+        ffmpeg is missing, or ran past ``FFMPEG_TIMEOUT``.
+    """
+    data, path = _read(source)
+    fmt = sniff_format(data[:16] if data is not None else _head(path))
+    duration = MAX_SECONDS if duration is None else min(duration, MAX_SECONDS)
+    with tempfile.TemporaryDirectory(prefix="genre-") as tmp:
+        if data is not None and fmt in _SEEKING_FORMATS:
+            path = Path(tmp) / "input"  # private directory: the name cannot collide
+            path.write_bytes(data)
+            data = None
+        pcm = _run_ffmpeg(fmt, path, data, start, duration)
+    if not pcm:
+        if start > 0:
+            raise AudioError(f"The audio ends before {start:g} s.")
+        raise AudioError("The file holds no audio that could be decoded.")
+    segment = AudioSegment(data=pcm, sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
+    samples = np.asarray(segment.get_array_of_samples(), dtype=np.float32)
+    return samples / 32768.0
+
+
+def load_clip(source, start: float = 0.0) -> np.ndarray:
+    """Decode ``CLIP_SECONDS`` of audio from ``start``; shorter audio comes back shorter."""
+    return decode(source, start=start, duration=CLIP_SECONDS)
+
+
+def check_length(samples: np.ndarray) -> None:
+    """Raise ``TooShortError`` for audio under ``MIN_SECONDS``."""
+    seconds = len(samples) / SAMPLE_RATE
+    if seconds < MIN_SECONDS:
+        raise TooShortError(f"The audio lasts {seconds:.1f} s; at least {MIN_SECONDS:g} s is needed.")
+
+
+def to_wav_bytes(samples: np.ndarray) -> bytes:
+    """Encode mono float samples as a 16-bit WAV file in memory (for playback)."""
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    segment = AudioSegment(data=pcm, sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
+    buffer = io.BytesIO()
+    segment.export(buffer, format="wav")
+    return buffer.getvalue()
+
+
+def _read(source):
+    """Split a source into (bytes, None) or (None, path), checking its size."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if len(data) > MAX_BYTES:
+            raise AudioError(f"The file is larger than {MAX_BYTES // 2**20} MB.")
+        return data, None
+    path = Path(os.fspath(source))
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise AudioError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
+    if not path.is_file():
+        raise AudioError(f"{path.name} is not a file.")
+    if size > MAX_BYTES:
+        raise AudioError(f"The file is larger than {MAX_BYTES // 2**20} MB.")
+    return None, path.resolve()
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(16)
+    except OSError as exc:
+        raise AudioError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
+
+
+def _run_ffmpeg(fmt, path, data, start, duration) -> bytes:
+    command = [ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error",
+               "-protocol_whitelist", "file,pipe", "-f", fmt]
+    if start > 0:
+        command += ["-ss", f"{start:.3f}"]  # before -i: a cheap seek
+    # "file:" stops ffmpeg reading a path such as "concat:a|b" as a protocol.
+    command += ["-i", f"file:{path}" if path is not None else "pipe:0",
+                "-t", f"{duration:.3f}", "-map", "0:a:0", "-vn", "-sn", "-dn",
+                "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
+    try:
+        stdin = {"input": data} if data is not None else {"stdin": subprocess.DEVNULL}
+        done = subprocess.run(command, **stdin, capture_output=True, timeout=FFMPEG_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise FFmpegError(f"Decoding took longer than {FFMPEG_TIMEOUT} s and was stopped.") from exc
+    except OSError as exc:
+        raise FFmpegError(f"ffmpeg could not be started: {exc}") from exc
+    if done.returncode != 0 and not done.stdout:
+        detail = done.stderr.decode(errors="replace").strip().splitlines()
+        cause = AudioError(detail[-1] if detail else f"ffmpeg exit {done.returncode}")
+        raise AudioError("The file could not be decoded: it is corrupt or not audio.") from cause
+    return done.stdout

@@ -1,0 +1,121 @@
+"""Command line: ``python -m genre predict|evaluate|train|doctor|warmup``.
+
+Exit status: 0 when every file gave a genre, 1 when any failed, 2 for bad usage.
+Package errors are caught here, at the edge, and printed as one line each.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import GenreError
+
+
+def _predict(args) -> int:
+    from .model import load_model
+    from .predict import predict
+
+    model = load_model(args.model)
+    failed = 0
+    for name in args.files:
+        try:
+            result = predict(name, model, start=args.start)
+        except GenreError as exc:
+            failed += 1
+            if args.json:
+                print(json.dumps({"file": name, "error": str(exc)}), flush=True)
+            else:
+                print(f"{name}: error: {exc}", flush=True)
+            continue
+        if args.json:
+            print(json.dumps({"file": name, **result.to_dict()}), flush=True)
+        else:
+            print(f"{name}: {result.genre} ({result.confidence:.0%}) over {len(result.clips)} "
+                  f"clip(s) on {result.device}", flush=True)
+    return 1 if failed else 0
+
+
+def _evaluate(args) -> int:
+    from . import data, evaluate
+    from .model import load_model
+
+    report = evaluate.evaluate(data.find_items(args.data, args.split), load_model(args.model))
+    if args.json:
+        keys = ("n", "accuracy", "macro_f1", "per_genre", "confusion", "genres",
+                "clip_accuracy", "clip_n", "by_kind", "calibration", "predicted_share", "failed")
+        print(json.dumps({k: report[k] for k in keys}))
+    else:
+        print(evaluate.format_report(report))
+    return 0
+
+
+def _train(args) -> int:
+    from .train import train
+
+    train(args.data, args.out, epochs=args.epochs, seed=args.seed, train_split=args.train_split,
+          valid_split=None if args.valid_split == "none" else args.valid_split,
+          temperature=args.temperature)
+    return 0
+
+
+def _doctor(args) -> int:
+    from . import audio
+    from .model import MODEL_PATH, detect_device
+
+    print(f"ffmpeg: {audio.ffmpeg_path()}")
+    print(f"model: {MODEL_PATH} ({'present' if MODEL_PATH.exists() else 'MISSING'})")
+    print(f"device: {detect_device()}")
+    return 0 if MODEL_PATH.exists() else 1
+
+
+def _warmup(args) -> int:
+    """Compile librosa's numba code once, so the cache is warm for the first request."""
+    import numpy as np
+
+    from . import spectrogram
+
+    spectrogram.render(np.zeros(66150, dtype=np.float32) + 1e-3)
+    print("warm")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m genre", description="Tell the genre of a song.")
+    sub = p.add_subparsers(dest="command", required=True)
+    pr = sub.add_parser("predict", help="classify audio files")
+    pr.add_argument("files", nargs="+", metavar="FILE")
+    pr.add_argument("--start", type=float, metavar="SECONDS", help="analyse only the 3-s clip from here")
+    pr.add_argument("--json", action="store_true", help="one JSON object per line")
+    pr.add_argument("--model", type=Path, help="a .keras model (default: the shipped one)")
+    pr.set_defaults(run=_predict)
+    ev = sub.add_parser("evaluate", help="measure a model on labelled <genre>/<file> data")
+    ev.add_argument("--data", required=True, type=Path, metavar="DIR")
+    ev.add_argument("--model", type=Path)
+    ev.add_argument("--split", help="with a manifest.csv: rows of this split (e.g. valid)")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(run=_evaluate)
+    tr = sub.add_parser("train", help="train the CNN")
+    tr.add_argument("--data", required=True, type=Path, metavar="DIR")
+    tr.add_argument("--out", type=Path, default=Path("model"))
+    tr.add_argument("--epochs", type=int, default=40)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--train-split", default="train")
+    tr.add_argument("--valid-split", default="valid", help="'none' to measure nothing")
+    tr.add_argument("--temperature", type=float, help="calibration to store (default: fitted on valid)")
+    tr.set_defaults(run=_train)
+    sub.add_parser("doctor", help="check ffmpeg, the model and the device").set_defaults(run=_doctor)
+    sub.add_parser("warmup", help="warm librosa's numba cache").set_defaults(run=_warmup)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "start", None) is not None and args.start < 0:
+        parser().error("--start must be 0 or more")
+    try:
+        return args.run(args)
+    except GenreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,125 @@
+"""Evaluation: accuracy, macro-F1, per-genre recall, confusion and calibration on labelled files.
+
+One answer per file (track level: the mean of its windows' probabilities, as the app
+does) and one per window (clip level). Images are windowed over their columns exactly as
+songs are windowed over their samples.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import audio, data, spectrogram
+from .predict import window_starts
+
+ECE_BINS = 15
+TEMPERATURES = np.round(np.arange(0.5, 3.001, 0.05), 2)
+
+
+def windows_of(item: data.Item) -> np.ndarray:
+    """The model inputs (n, 128, 39) for one file, image or audio, as prediction makes them."""
+    if item.kind == "mel-image":
+        levels = data.image_levels(item.path)
+        starts = window_starts(levels.shape[1], spectrogram.CLIP_COLUMNS)
+        return np.stack([spectrogram.window_db(spectrogram.fit_columns(
+            levels[:, s:s + spectrogram.CLIP_COLUMNS])) for s in starts])
+    samples = audio.decode(item.path)
+    audio.check_length(samples)
+    starts = window_starts(len(samples), audio.CLIP_SAMPLES)
+    return np.stack([spectrogram.render(samples, s) for s in starts])
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by their size."""
+    conf, right = probs.max(axis=1), probs.argmax(axis=1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(conf, edges) - 1, 0, bins - 1)
+    return float(sum(abs(right[which == b].mean() - conf[which == b].mean()) * (which == b).mean()
+                     for b in range(bins) if (which == b).any()))
+
+
+def scale(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Apply a softmax temperature to probabilities."""
+    logits = np.log(np.clip(probs, 1e-12, 1)) / temperature
+    out = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood (a grid search)."""
+    nll = [-np.log(scale(probs, t)[np.arange(len(labels)), labels] + 1e-12).mean() for t in TEMPERATURES]
+    return float(TEMPERATURES[int(np.argmin(nll))])
+
+
+def metrics(labels: np.ndarray, predicted: np.ndarray, genres) -> dict:
+    """Accuracy, macro-F1, per-genre recall and the confusion matrix (rows true, columns predicted)."""
+    k = len(genres)
+    confusion = np.zeros((k, k), dtype=int)
+    np.add.at(confusion, (labels, predicted), 1)
+    tp = np.diag(confusion).astype(float)
+    recall = np.divide(tp, confusion.sum(1), out=np.zeros(k), where=confusion.sum(1) > 0)
+    precision = np.divide(tp, confusion.sum(0), out=np.zeros(k), where=confusion.sum(0) > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=precision + recall > 0)
+    present = confusion.sum(1) > 0
+    return {"n": int(len(labels)), "accuracy": float((labels == predicted).mean()),
+            "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+            "per_genre": {g: round(float(r), 4) for g, r, p in zip(genres, recall, present) if p},
+            "confusion": confusion.tolist(), "genres": list(genres),
+            "predicted_share": {g: round(float((predicted == i).mean()), 4) for i, g in enumerate(genres)}}
+
+
+def evaluate(items, model) -> dict:
+    """Evaluate ``model`` on labelled ``items`` (from ``data.find_items``); files that fail are counted."""
+    genres = list(model.genres)
+    track, clip, clip_labels, labels, kinds, failed = [], [], [], [], [], []
+    for item in items:
+        if item.genre not in genres:
+            continue
+        try:
+            probs = model(windows_of(item))
+        except Exception as exc:  # one unreadable file must not stop the evaluation
+            failed.append(f"{item.path.name}: {exc}")
+            continue
+        track.append(probs.mean(axis=0))
+        clip.append(probs)
+        clip_labels += [genres.index(item.genre)] * len(probs)
+        labels.append(genres.index(item.genre))
+        kinds.append(item.kind)
+    if not track:
+        raise ValueError("no file could be evaluated")
+    track, labels, kinds = np.array(track), np.array(labels), np.array(kinds)
+    clip, clip_labels = np.concatenate(clip), np.array(clip_labels)
+    report = metrics(labels, track.argmax(1), genres)
+    temperature = fit_temperature(clip, clip_labels)
+    report.update({
+        "clip_accuracy": float((clip.argmax(1) == clip_labels).mean()), "clip_n": int(len(clip_labels)),
+        "by_kind": {k: {"n": int((kinds == k).sum()),
+                        "accuracy": float((track.argmax(1)[kinds == k] == labels[kinds == k]).mean())}
+                    for k in sorted(set(kinds))},
+        "calibration": {"ece_clip": expected_calibration_error(clip, clip_labels),
+                        "ece_track": expected_calibration_error(track, labels),
+                        "temperature": temperature,
+                        "ece_clip_scaled": expected_calibration_error(scale(clip, temperature), clip_labels)},
+        "failed": failed,
+    })
+    return report
+
+
+def format_report(report: dict) -> str:
+    """A plain-text report: figures, per-genre recall and the confusion matrix."""
+    genres = report["genres"]
+    lines = [f"n {report['n']}  accuracy {report['accuracy']:.3f}  macro-F1 {report['macro_f1']:.3f}"]
+    if "clip_accuracy" in report:
+        cal = report["calibration"]
+        lines.append(f"clip-level accuracy {report['clip_accuracy']:.3f} over {report['clip_n']} windows; "
+                     f"ECE {cal['ece_clip']:.3f} (clip), {cal['ece_track']:.3f} (track); "
+                     f"temperature {cal['temperature']:.2f} -> clip ECE {cal['ece_clip_scaled']:.3f}")
+        for kind, v in report["by_kind"].items():
+            lines.append(f"  {kind}: n {v['n']}  accuracy {v['accuracy']:.3f}")
+    lines.append("per-genre recall: " + "  ".join(f"{g} {r:.2f}" for g, r in report["per_genre"].items()))
+    lines.append("confusion (rows true, columns predicted):")
+    lines.append(" " * 10 + " ".join(f"{g[:5]:>5}" for g in genres))
+    for g, row in zip(genres, report["confusion"]):
+        lines.append(f"{g:>9} " + " ".join(f"{v:5d}" for v in row))
+    for failure in report.get("failed", []):
+        lines.append(f"failed: {failure}")
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""Prediction: a song (path or bytes) -> genre probabilities for the song and for each 3-s clip."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import audio, spectrogram
+from .audio import CLIP_SAMPLES, SAMPLE_RATE
+from .model import Classifier, load_model
+
+MAX_CLIPS = 20  # a longer song is judged on this many clips spread evenly over it
+
+
+@dataclass
+class Clip:
+    """One analysed 3-s clip: where it is, what the model saw and said."""
+
+    start: float  # seconds
+    end: float
+    probabilities: dict[str, float]
+    mel: np.ndarray = field(repr=False)  # (128, 39) dB, the model's input
+    samples: np.ndarray = field(repr=False)  # the audio the model heard
+
+    @property
+    def genre(self) -> str:
+        return max(self.probabilities, key=self.probabilities.get)
+
+    def to_dict(self) -> dict:
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "genre": self.genre,
+                "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()}}
+
+
+@dataclass
+class Prediction:
+    """The verdict on a song: the mean of its clips' probabilities."""
+
+    genre: str
+    confidence: float
+    probabilities: dict[str, float]  # every genre, in model order
+    clips: list[Clip]
+    device: str
+    duration: float  # seconds of audio analysed (decoding stops at audio.MAX_SECONDS)
+    short: bool = False  # under 3 s: one clip, filled by repetition
+    truncated: bool = False  # longer than audio.MAX_SECONDS: only the start was analysed
+
+    def to_dict(self) -> dict:
+        return {"genre": self.genre, "confidence": round(self.confidence, 6),
+                "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()},
+                "clips": [c.to_dict() for c in self.clips], "device": self.device,
+                "duration": round(self.duration, 3), "short": self.short, "truncated": self.truncated}
+
+
+def window_starts(total: int, width: int, max_count: int = MAX_CLIPS) -> list[int]:
+    """Starts of the windows that cover ``total`` units: consecutive, or ``max_count`` spread evenly.
+
+    Works in samples (songs) and in columns (mel images) alike.
+    """
+    if total <= width:
+        return [0]
+    count = total // width
+    if count <= max_count:
+        return [i * width for i in range(count)]
+    return np.linspace(0, total - width, max_count).round().astype(int).tolist()
+
+
+@functools.lru_cache(maxsize=1)
+def default_model() -> Classifier:
+    """The shipped model, loaded once per process."""
+    return load_model()
+
+
+def analyse(samples: np.ndarray, model: Classifier, starts: list[int], offset: float = 0.0) -> Prediction:
+    """Classify the clips of ``samples`` that begin at ``starts`` (samples) in one batch."""
+    audio.check_length(samples)
+    windows = np.stack([spectrogram.render(samples, s) for s in starts])
+    probs = model(windows)
+    clips = []
+    for s, p, w in zip(starts, probs, windows):
+        piece = samples[s:s + CLIP_SAMPLES]
+        clips.append(Clip(offset + s / SAMPLE_RATE, offset + (s + len(piece)) / SAMPLE_RATE,
+                          dict(zip(model.genres, p.tolist())), w, piece))
+    mean = probs.mean(axis=0)
+    best = int(mean.argmax())
+    return Prediction(model.genres[best], float(mean[best]), dict(zip(model.genres, mean.tolist())),
+                      clips, model.device, len(samples) / SAMPLE_RATE,
+                      short=len(samples) < CLIP_SAMPLES,
+                      truncated=len(samples) >= audio.MAX_SECONDS * SAMPLE_RATE)
+
+
+def predict(source, model: Classifier | None = None, *, start: float | None = None) -> Prediction:
+    """Tell the genre of a song.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or bytes
+        An audio file (MP3, WAV, FLAC, OGG/Opus, M4A) or its bytes.
+    model : Classifier, optional
+        From ``load_model``; the shipped model by default.
+    start : float, optional
+        Analyse only the 3-s clip from this second. By default the whole song (up to
+        ``audio.MAX_SECONDS``) is analysed, ``MAX_CLIPS`` clips at most, and averaged.
+
+    Returns
+    -------
+    Prediction
+        Top genre, its probability, all probabilities, the device, and per-clip results.
+
+    Raises
+    ------
+    GenreError
+        With a message a person understands (subclasses: ``AudioError``, ``TooShortError``,
+        ``FFmpegError``, ``ModelError``).
+    """
+    model = model or default_model()
+    if start is not None:
+        if start < 0:
+            raise ValueError("start must be 0 or more seconds")
+        samples = audio.load_clip(source, start)
+        return analyse(samples, model, [0], offset=start)
+    samples = audio.decode(source)
+    audio.check_length(samples)
+    return analyse(samples, model, window_starts(len(samples), CLIP_SAMPLES))

@@ -1,0 +1,146 @@
+"""Training: GTZAN mel images and audio -> ``model/genre_cnn.keras`` with its JSON.
+
+Little data is the central difficulty (about 440 training clips), so every epoch draws new
+random 3-s windows from every clip, some of them short (as prediction pads short audio),
+and augments them: contrast, a small pitch shift, SpecAugment masks and mixup. Genres are
+sampled evenly, labels are smoothed, and the learning rate follows a cosine schedule over a
+fixed number of epochs, so the validation split is only ever measured, never trained on.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import data, evaluate, spectrogram
+from .model import MODEL_PATH, build_model, detect_device, save
+
+CLIP_COLUMNS = spectrogram.CLIP_COLUMNS  # 39
+WINDOWS_PER_CLIP = 4  # random windows drawn from each training clip per epoch
+SHORT_FRACTION = 0.15  # windows cut to 2-3 s and wrapped, as prediction treats short audio
+SHORT_MIN_COLUMNS = 26  # 2 s
+CONTRAST = (0.8, 1.25)  # images of quiet clips spread a smaller dB range over 256 colours
+MAX_SHIFT = 2  # bands: a pitch shift of about a semitone
+FREQ_MASK, TIME_MASK = 16, 6  # SpecAugment: widest mask in bands and columns
+MIXUP_ALPHA = 0.3
+LABEL_SMOOTHING = 0.1
+BATCH_SIZE = 64
+LEARNING_RATE = 2e-3
+WEIGHT_DECAY = 1e-3
+
+
+def load_split(root, split: str, genres) -> list[tuple[np.ndarray, int, str]]:
+    """(levels, genre index, id) for every usable file of ``split`` (images and audio)."""
+    out = []
+    for item in data.find_items(root, split):
+        if item.genre in genres:
+            out.append((data.load_levels(item), genres.index(item.genre), item.id))
+    return out
+
+
+def augment(window: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random contrast, pitch shift and SpecAugment masks on one dB window (128, 39)."""
+    w = np.clip(window * rng.uniform(*CONTRAST), -spectrogram.TOP_DB, 0.0)
+    shift = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1)
+    if shift:
+        w = np.roll(w, shift, axis=0)
+        edge = slice(0, shift) if shift > 0 else slice(shift, None)
+        w[edge] = w.min()
+    floor = w.min()
+    f = rng.integers(0, FREQ_MASK + 1)
+    f0 = rng.integers(0, spectrogram.N_MELS - f + 1)
+    w[f0:f0 + f] = floor
+    t = rng.integers(0, TIME_MASK + 1)
+    t0 = rng.integers(0, CLIP_COLUMNS - t + 1)
+    w[:, t0:t0 + t] = floor
+    return w
+
+
+def random_window(levels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random 3-s window of a clip (sometimes 2-3 s, wrapped), as model input."""
+    width = CLIP_COLUMNS
+    if rng.random() < SHORT_FRACTION or levels.shape[1] < CLIP_COLUMNS:
+        width = int(rng.integers(SHORT_MIN_COLUMNS, CLIP_COLUMNS + 1))
+    width = min(width, levels.shape[1])
+    s = int(rng.integers(0, levels.shape[1] - width + 1))
+    return spectrogram.window_db(spectrogram.fit_columns(levels[:, s:s + width]))
+
+
+def epoch_batch(clips, n_classes: int, rng: np.random.Generator):
+    """One epoch of augmented windows, genres balanced, with mixup and smoothed labels."""
+    labels = np.array([c[1] for c in clips])
+    weights = 1.0 / np.bincount(labels, minlength=n_classes)[labels]
+    picks = rng.choice(len(clips), size=len(clips) * WINDOWS_PER_CLIP, p=weights / weights.sum())
+    x = np.stack([augment(random_window(clips[i][0], rng), rng) for i in picks])
+    y = np.eye(n_classes, dtype=np.float32)[labels[picks]]
+    y = y * (1 - LABEL_SMOOTHING) + LABEL_SMOOTHING / n_classes
+    lam = rng.beta(MIXUP_ALPHA, MIXUP_ALPHA, size=len(x)).astype(np.float32)
+    lam = np.maximum(lam, 1 - lam)  # the first window stays the main one
+    order = rng.permutation(len(x))
+    x = lam[:, None, None] * x + (1 - lam[:, None, None]) * x[order]
+    y = lam[:, None] * y + (1 - lam[:, None]) * y[order]
+    return x[..., None].astype(np.float32), y
+
+
+def train(root, out=MODEL_PATH.parent, *, epochs: int = 40, seed: int = 0, train_split: str = "train",
+          valid_split: str | None = "valid", temperature: float | None = None, log=print) -> dict:
+    """Train a model and write it with its JSON to ``out``; return the JSON's contents.
+
+    Parameters
+    ----------
+    root : path
+        A GTZAN-style data folder with a ``manifest.csv`` (``../shared/data/gtzan``).
+    out : path
+        Folder for ``genre_cnn.keras`` and ``genre_cnn.json``.
+    epochs, seed : int
+        Length of the cosine schedule, and the seed of every random choice.
+    train_split, valid_split : str
+        Manifest splits to learn from and to measure on (``None`` measures nothing).
+    temperature : float, optional
+        Calibration temperature to store; by default fitted on the validation split.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    genres = list(data.GENRES)
+    started = time.time()
+    clips = load_split(root, train_split, genres)
+    valid_items = data.find_items(root, valid_split) if valid_split else []
+    log(f"{len(clips)} training files ({train_split}), {len(valid_items)} validation files; "
+        f"loaded in {time.time() - started:.0f} s")
+    device = detect_device()
+    model = build_model(len(genres))
+    steps = epochs * -(-len(clips) * WINDOWS_PER_CLIP // BATCH_SIZE)
+    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps, warmup_target=None)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=WEIGHT_DECAY),
+                  loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
+    for epoch in range(epochs):
+        x, y = epoch_batch(clips, len(genres), rng)
+        hist = model.fit(x, y, batch_size=BATCH_SIZE, epochs=1, verbose=0, shuffle=True)
+        log(f"epoch {epoch + 1}/{epochs} loss {hist.history['loss'][-1]:.3f} "
+            f"({time.time() - started:.0f} s)")
+    meta = {"version": 1, "device": device, "seed": seed, "epochs": epochs,
+            "data": {"root": str(Path(root).name), "train_split": train_split,
+                     "train_files": len(clips), "train_ids": len({c[2] for c in clips})},
+            "command": "python -m genre " + " ".join(sys.argv[1:]) if sys.argv[1:] else None,
+            "train_seconds": round(time.time() - started, 1)}
+    out = Path(out)
+    path = save(model, genres, out / MODEL_PATH.name, **meta, temperature=1.0)
+    if valid_items:
+        from .model import load_model
+
+        report = evaluate.evaluate(valid_items, load_model(path))
+        meta["temperature"] = temperature or report["calibration"]["temperature"]
+        meta["validation"] = {"split": valid_split, **{k: report[k] for k in
+                              ("n", "accuracy", "macro_f1", "clip_accuracy", "clip_n",
+                               "per_genre", "calibration", "by_kind")}}
+        log(evaluate.format_report(report))
+    else:
+        meta["temperature"] = temperature or 1.0
+    save(model, genres, out / MODEL_PATH.name, **meta)
+    log(f"wrote {path} in {time.time() - started:.0f} s on {device}")
+    return json.loads((out / "genre_cnn.json").read_text())
