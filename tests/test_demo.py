@@ -1,0 +1,69 @@
+"""The demo tracks the app offers: listed in demos.json, real MP3s, 30-60 s long.
+
+Nothing here looks at what the model predicts for them.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "assets" / "demo"
+INDEX = DEMO_DIR / "demos.json"
+GTZAN_GENRES = {"blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"}
+SR = 22050  # decode rate for the duration check; any rate works
+
+
+def _entries():
+    return json.loads(INDEX.read_text(encoding="utf-8"))["demos"]
+
+
+ENTRIES = _entries() if INDEX.exists() else []
+IDS = [e.get("file", "?") for e in ENTRIES]
+
+
+def test_index_lists_demos():
+    assert INDEX.exists(), "assets/demo/demos.json is missing"
+    assert len(ENTRIES) >= 1
+    files = [e["file"] for e in ENTRIES]
+    assert len(files) == len(set(files)), "a file is listed twice"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_entry_fields(entry):
+    for key, kind in {"file": str, "title": str, "genre": str, "description": str}.items():
+        assert isinstance(entry.get(key), kind) and entry[key].strip(), f"{key} missing or empty"
+    assert isinstance(entry.get("duration_s"), (int, float))
+    assert 30 <= entry["duration_s"] <= 60
+    assert entry["genre"] in GTZAN_GENRES
+    assert "/" not in entry["file"] and "\\" not in entry["file"], "files are named relative to assets/demo"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_file_is_an_mp3(entry):
+    path = DEMO_DIR / entry["file"]
+    assert path.is_file(), f"{path} is listed but missing"
+    size = path.stat().st_size
+    assert 50_000 < size < 1_100_000, f"unexpected size {size} bytes"
+    head = path.read_bytes()[:4]
+    assert head[:3] == b"ID3" or (head[0] == 0xFF and head[1] & 0xE0 == 0xE0), "no ID3 tag or MPEG frame sync"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_decodes_to_expected_duration(entry):
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        pytest.skip("ffmpeg is not on PATH")
+    path = DEMO_DIR / entry["file"]
+    out = subprocess.run(
+        [ffmpeg, "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(SR), "-"],
+        capture_output=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr.decode(errors="replace")
+    assert not out.stderr.strip(), out.stderr.decode(errors="replace")
+    seconds = len(out.stdout) / 2 / SR
+    assert 30.0 <= seconds <= 60.0, f"decoded duration {seconds:.1f} s"
+    assert abs(seconds - entry["duration_s"]) < 1.0, "demos.json duration disagrees with the file"
