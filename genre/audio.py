@@ -3,8 +3,10 @@
 ffmpeg does the decoding and pydub turns the PCM it writes into samples. ffmpeg is run
 here rather than through ``AudioSegment.from_file`` because that call has no timeout,
 seeks *after* ``-i`` (decoding everything it skips) and runs ffprobe on untrusted input.
-Here the container format is sniffed from the first bytes and forced with ``-f``, so a
-playlist or concat list renamed ``.mp3`` is never followed, and work is bounded.
+Here the container format is sniffed from the first bytes and forced with ``-f``, only
+the ``file`` protocol is allowed, so a playlist or concat list renamed ``.mp3`` is never
+followed, and both the decoded duration and ffmpeg's run time are bounded. The PCM comes
+back through a pipe; nothing is written but an upload's own bytes, in a private folder.
 """
 from __future__ import annotations
 
@@ -36,7 +38,6 @@ _MAGIC = [
     (0, b"\x1a\x45\xdf\xa3", "matroska"),  # WebM / MKA
     (4, b"ftyp", "mov"),  # MP4 / M4A / AAC in MP4
 ]
-_SEEKING_FORMATS = {"mov"}  # MP4's index may sit at the end: it needs a seekable file
 
 
 def sniff_format(head: bytes) -> str:
@@ -113,11 +114,13 @@ def decode(source, *, start: float = 0.0, duration: float | None = None) -> np.n
     fmt = sniff_format(data[:16] if data is not None else _head(path))
     duration = MAX_SECONDS if duration is None else min(duration, MAX_SECONDS)
     with tempfile.TemporaryDirectory(prefix="genre-") as tmp:
-        if data is not None and fmt in _SEEKING_FORMATS:
-            path = Path(tmp) / "input"  # private directory: the name cannot collide
+        if data is not None:
+            # ffmpeg needs a seekable input: MP4 keeps its index at the end, MP3 gapless
+            # trimming reads the file's tail and -ss seeks instead of decoding what it skips.
+            # The directory is private (0700) and random, so no two uploads can meet.
+            path = Path(tmp) / "upload"
             path.write_bytes(data)
-            data = None
-        pcm = _run_ffmpeg(fmt, path, data, start, duration)
+        pcm = _run_ffmpeg(fmt, path, start, duration)
     if not pcm:
         if start > 0:
             raise AudioError(f"The audio ends before {start:g} s.")
@@ -175,18 +178,18 @@ def _head(path: Path) -> bytes:
         raise AudioError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
 
 
-def _run_ffmpeg(fmt, path, data, start, duration) -> bytes:
+def _run_ffmpeg(fmt: str, path: Path, start: float, duration: float) -> bytes:
     command = [ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error",
-               "-protocol_whitelist", "file,pipe", "-f", fmt]
+               "-protocol_whitelist", "file", "-f", fmt]
     if start > 0:
         command += ["-ss", f"{start:.3f}"]  # before -i: a cheap seek
     # "file:" stops ffmpeg reading a path such as "concat:a|b" as a protocol.
-    command += ["-i", f"file:{path}" if path is not None else "pipe:0",
+    command += ["-i", f"file:{path}",
                 "-t", f"{duration:.3f}", "-map", "0:a:0", "-vn", "-sn", "-dn",
                 "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
     try:
-        stdin = {"input": data} if data is not None else {"stdin": subprocess.DEVNULL}
-        done = subprocess.run(command, **stdin, capture_output=True, timeout=FFMPEG_TIMEOUT, check=False)
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=FFMPEG_TIMEOUT, check=False)
     except subprocess.TimeoutExpired as exc:
         raise FFmpegError(f"Decoding took longer than {FFMPEG_TIMEOUT} s and was stopped.") from exc
     except OSError as exc:

@@ -1,0 +1,118 @@
+"""Decoding: formats, bytes vs path, seeking, bounds and every error path."""
+import numpy as np
+import pytest
+
+from genre import audio
+from genre.errors import AudioError, FFmpegError, TooShortError
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "wav", "flac", "m4a", "ogg"])
+def test_decodes_every_format_to_mono_22050_float32(media, fmt):
+    y = audio.decode(media[fmt])
+    assert y.dtype == np.float32 and y.ndim == 1
+    assert abs(len(y) / audio.SAMPLE_RATE - 6.0) < 0.1  # encoders add at most a few ms
+    assert 0.3 < np.abs(y).max() <= 1.0
+    assert 0.2 < np.sqrt(np.mean(y ** 2)) < 0.5
+
+
+def test_wav_decodes_exactly(media):
+    from conftest import tone
+
+    expected = tone(6.0)
+    y = audio.decode(media["wav"])
+    assert np.abs(y - expected).max() < 2 / 32768  # 16-bit rounding only
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "m4a", "flac"])
+def test_bytes_and_path_give_the_same_samples(media, fmt):
+    path = media[fmt]
+    np.testing.assert_array_equal(audio.decode(path), audio.decode(path.read_bytes()))
+
+
+def test_start_and_duration_seek_into_the_file(media):
+    whole = audio.decode(media["wav"])
+    part = audio.decode(media["wav"], start=2.0, duration=1.5)
+    assert len(part) == int(1.5 * audio.SAMPLE_RATE)
+    start = 2 * audio.SAMPLE_RATE
+    np.testing.assert_allclose(part, whole[start:start + len(part)], atol=2 / 32768)
+
+
+def test_load_clip_is_three_seconds_or_what_is_left(media):
+    assert len(audio.load_clip(media["wav"], 1.0)) == audio.CLIP_SAMPLES
+    assert abs(len(audio.load_clip(media["wav"], 4.5)) - 1.5 * audio.SAMPLE_RATE) < 10
+
+
+def test_decoding_stops_at_the_cap(media, monkeypatch):
+    monkeypatch.setattr(audio, "MAX_SECONDS", 10)
+    y = audio.decode(media["long"])
+    assert abs(len(y) - 10 * audio.SAMPLE_RATE) < audio.SAMPLE_RATE * 0.05
+
+
+@pytest.mark.parametrize("head, fmt", [
+    (b"ID3\x04\x00" + bytes(11), "mp3"), (b"\xff\xfb\x90\x00" + bytes(12), "mp3"),
+    (b"\xff\xf1\x50\x80" + bytes(12), "aac"), (b"RIFF\x00\x00\x00\x00WAVEfmt ", "wav"),
+    (b"fLaC" + bytes(12), "flac"), (b"OggS" + bytes(12), "ogg"),
+    (b"\x00\x00\x00\x20ftypM4A " + bytes(4), "mov"), (b"FORM\x00\x00\x00\x00AIFF" + bytes(4), "aiff"),
+])
+def test_sniff_format_from_magic_bytes(head, fmt):
+    assert audio.sniff_format(head) == fmt
+
+
+@pytest.mark.parametrize("head", [b"#EXTM3U\n#EXT-X-VERSION:3\n", b"ffconcat version 1.0\n",
+                                  b"\x89PNG\r\n\x1a\n" + bytes(8), b"PK\x03\x04" + bytes(12),
+                                  b"hello, this is text"])
+def test_sniff_refuses_what_is_not_audio(head):
+    with pytest.raises(AudioError, match="does not look like an audio file"):
+        audio.sniff_format(head)
+
+
+def test_empty_input_is_a_clear_error():
+    with pytest.raises(AudioError, match="empty"):
+        audio.decode(b"")
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(AudioError, match="Cannot read"):
+        audio.decode(tmp_path / "nope.mp3")
+
+
+def test_corrupt_audio_is_a_clear_error_with_the_cause_chained():
+    with pytest.raises(AudioError, match="could not be decoded") as info:
+        audio.decode(b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 8)
+    assert info.value.__cause__ is not None
+
+
+def test_too_large_input_is_refused_before_decoding(monkeypatch):
+    monkeypatch.setattr(audio, "MAX_BYTES", 1000)
+    with pytest.raises(AudioError, match="larger than"):
+        audio.decode(b"ID3" + bytes(2000))
+
+
+def test_start_past_the_end_says_so(media):
+    with pytest.raises(AudioError, match="ends before"):
+        audio.decode(media["wav"], start=60.0)
+
+
+def test_check_length(media):
+    audio.check_length(audio.decode(media["short"]))
+    with pytest.raises(TooShortError, match="at least 1 s"):
+        audio.check_length(audio.decode(media["tiny"]))
+
+
+def test_ffmpeg_timeout_is_an_ffmpeg_error(media, monkeypatch):
+    monkeypatch.setattr(audio, "FFMPEG_TIMEOUT", 1e-4)
+    with pytest.raises(FFmpegError, match="longer than"):
+        audio.decode(media["long"])
+
+
+def test_falls_back_to_the_bundled_ffmpeg(monkeypatch):
+    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    path = audio.ffmpeg_path()
+    assert "imageio_ffmpeg" in path
+
+
+def test_wav_bytes_round_trip(media):
+    y = audio.decode(media["wav"])[:audio.CLIP_SAMPLES]
+    wav = audio.to_wav_bytes(y)
+    assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE"
+    np.testing.assert_allclose(audio.decode(wav), y, atol=2 / 32768)
