@@ -46,17 +46,24 @@ def media(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
-    """A small untrained model saved and loaded the way the shipped one is."""
+def tiny_model_path(tmp_path_factory) -> Path:
+    """A small untrained model, saved the way the shipped one is."""
     import keras
 
-    from genre import GENRES, build_model, load_model
+    from genre import GENRES, build_model
     from genre.model import save
 
     keras.utils.set_random_seed(0)
-    path = save(build_model(len(GENRES), filters=(4, 8)), GENRES,
+    return save(build_model(len(GENRES), filters=(4, 8)), GENRES,
                 tmp_path_factory.mktemp("model") / "genre_cnn.keras", version=0)
-    return load_model(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_path):
+    """The tiny model, loaded."""
+    from genre import load_model
+
+    return load_model(tiny_model_path)
 
 
 @pytest.fixture(scope="session")

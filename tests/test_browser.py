@@ -1,0 +1,134 @@
+"""The real thing: `streamlit run app.py` in a subprocess, driven by headless Chromium.
+
+Uploads an MP3 through the page's file input, waits for a verdict with a percentage and
+saves a screenshot of the result to docs/screenshot.png (only when everything passed).
+Without /usr/bin/chromium or the playwright package this skips, except under CI, where
+it fails instead.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SONG = ROOT / "assets" / "demo" / "rock.mp3"
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+START_TIMEOUT_S = 120
+VERDICT_TIMEOUT_S = 120
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+GENRES = ("blues", "classical", "country", "disco", "hip-hop", "hiphop", "jazz", "metal", "pop",
+          "reggae", "rock")
+VERDICT = re.compile(rf"\b({'|'.join(GENRES)})\b.*\d{{1,3}}%", re.IGNORECASE)
+
+pytestmark = pytest.mark.slow
+
+
+def _missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing (pip install -r requirements-dev.txt)"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+            return response.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+@pytest.fixture()
+def server():
+    """A streamlit server on a free port; stopped (its whole process group) afterwards."""
+    port = _free_port()
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _healthy(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"streamlit did not become healthy:\n{log.read().decode(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}", proc, log
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=15)
+        log.close()
+
+
+def test_upload_in_a_real_browser_gives_a_verdict(server, tmp_path):
+    missing = _missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser test, but {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import expect, sync_playwright
+
+    url, proc, log = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            began = time.perf_counter()
+            page.goto(url, wait_until="domcontentloaded")
+            page.locator("input[type=file]").wait_for(state="attached", timeout=START_TIMEOUT_S * 1000)
+            first_render = time.perf_counter() - began
+
+            began = time.perf_counter()
+            page.set_input_files("input[type=file]", str(SONG))
+            verdict = page.get_by_role("heading").filter(has_text=VERDICT).first
+            expect(verdict).to_be_visible(timeout=VERDICT_TIMEOUT_S * 1000)
+            verdict_s = time.perf_counter() - began
+            print(f"browser: first render {first_render:.1f} s, verdict {verdict_s:.1f} s: "
+                  f"{verdict.inner_text()!r}")
+
+            # The rest of the page: both charts, the mel image, the clip player, the downloads.
+            expect(page.get_by_text("Download CSV")).to_be_visible(timeout=60_000)
+            expect(page.locator("[data-testid=stImage] img")).to_be_visible()
+            expect(page.locator("audio")).to_have_count(1)
+            expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(2, timeout=30_000)
+            expect(page.locator("[data-testid=stException]")).to_have_count(0)
+            assert proc.poll() is None, "the server died"
+            page.wait_for_timeout(1500)  # let the charts finish drawing
+            shot = tmp_path / "screenshot.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert not errors, errors
+        finally:
+            browser.close()
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    shutil.copyfile(shot, SCREENSHOT)

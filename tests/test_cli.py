@@ -1,0 +1,78 @@
+"""The command line: output formats, exit status, and bad files that never stop the others."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from genre import GENRES
+
+
+def run(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "genre", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def bad_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bad") / "not audio.mp3"
+    path.write_bytes(b"this is not audio at all" * 10)
+    return path
+
+
+def test_predict_prints_one_line_per_file(media, tiny_model_path):
+    done = run("predict", media["mp3"], media["flac"], "--model", tiny_model_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(str(media["mp3"]))
+    assert any(g in lines[0] for g in GENRES) and "%" in lines[0]
+
+
+def test_predict_json_with_a_bad_file_among_good_ones(media, bad_file, tiny_model_path):
+    done = run("predict", media["mp3"], bad_file, media["wav"], "--json", "--model", tiny_model_path)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    rows = [json.loads(line) for line in done.stdout.strip().splitlines()]
+    assert [r["file"] for r in rows] == [str(media["mp3"]), str(bad_file), str(media["wav"])]
+    good, bad = rows[0], rows[1]
+    assert set(good) >= {"file", "genre", "confidence", "probabilities", "clips", "device"}
+    assert set(good["probabilities"]) == set(GENRES)
+    assert set(good["clips"][0]) == {"start", "end", "genre", "probabilities"}
+    assert set(bad) == {"file", "error"} and "audio" in bad["error"]
+    assert rows[2]["genre"] in GENRES
+
+
+def test_predict_start_analyses_one_clip(media, tiny_model_path):
+    done = run("predict", media["long"], "--start", "12.5", "--json", "--model", tiny_model_path)
+    assert done.returncode == 0, done.stderr
+    clips = json.loads(done.stdout)["clips"]
+    assert len(clips) == 1 and clips[0]["start"] == 12.5
+
+
+@pytest.mark.parametrize("args", [[], ["predict"], ["predict", "x.mp3", "--start", "abc"],
+                                  ["predict", "x.mp3", "--start", "-3"], ["bogus"]])
+def test_bad_usage_exits_2(args):
+    done = run(*args)
+    assert done.returncode == 2 and "usage" in done.stderr
+
+
+def test_a_missing_model_is_one_line_and_exit_1(media, tmp_path):
+    done = run("predict", media["mp3"], "--model", tmp_path / "none.keras")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+
+
+def test_evaluate_json_on_a_genre_folder(media, tiny_model_path, tmp_path):
+    for genre, key in [("blues", "mp3"), ("rock", "wav"), ("jazz", "short")]:
+        (tmp_path / genre).mkdir()
+        (tmp_path / genre / media[key].name).write_bytes(media[key].read_bytes())
+    done = run("evaluate", "--data", tmp_path, "--model", tiny_model_path, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["n"] == 3 and report["genres"] == list(GENRES)
+    assert 0 <= report["accuracy"] <= 1 and 0 <= report["macro_f1"] <= 1
+    assert set(report["per_genre"]) == {"blues", "rock", "jazz"}
+    assert sum(map(sum, report["confusion"])) == 3

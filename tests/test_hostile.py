@@ -1,0 +1,497 @@
+"""Hostile and odd inputs (issue 7): each gives a genre or a clear one-line error, fast, in bounded
+memory, leaving no temporary file behind; a playlist or a concat list is never followed.
+
+Every input is made here, in temporary folders. Outcomes are checked in this process with the
+tiny model, as an upload (bytes) and as a path. Time, peak memory and temporary files are
+measured in child processes whose TMPDIR is a fresh, empty folder: one child runs every case in
+turn (resetting its memory high-water mark between cases), and the two nastiest inputs, the
+one-hour MP3 and the MP3 behind a 5 MB ID3 tag, also get a child each for a true peak figure.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, SR, encode, tone
+from genre import AudioError, GenreError, Prediction, TooShortError, audio, predict
+
+LIMIT_S = 20  # every case answers within this
+LIMIT_KIB = 2 * 2**20  # and peaks under 2 GiB: Python process and ffmpeg together
+SPECIAL_NAME = "a song \"quoted\" 'too' $HOME $(touch pwned) `touch pwned`; touch pwned & | Ünïcødé 日本.wav"
+LEAKS = ("Traceback", "ffmpeg version", "configuration:", "@ 0x", "File \"", "/upload", "genre-")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str  # the input's file name (see ``make``)
+    expect: type  # Prediction, or the GenreError subclass it must raise
+    match: str = ""  # a phrase the error message must contain
+    modes: tuple = ("bytes", "path")
+    slow: bool = False
+
+
+CASES = [
+    Case("empty.mp3", AudioError, "empty"),
+    Case("random.mp3", AudioError, "does not look like an audio file"),
+    Case("sync-then-random.mp3", GenreError),  # an MP3 frame sync, then noise: a genre or an error
+    Case("id3-then-random.mp3", GenreError),
+    Case("text.mp3", AudioError, "does not look like an audio file"),
+    Case("png.mp3", AudioError, "does not look like an audio file"),
+    Case("zip-of-wav.mp3", AudioError, "does not look like an audio file"),
+    Case("truncated-2k.mp3", TooShortError, "at least 1 s"),
+    Case("id3-5mb.mp3", Prediction, slow=True),
+    Case("one-hour-8kbps.mp3", Prediction, slow=True),
+    Case("silence.wav", AudioError, "silent"),
+    Case("silence.mp3", AudioError, "silent"),
+    Case("half-second.wav", TooShortError, "at least 1 s"),
+    Case("two-seconds.wav", Prediction),
+    Case("two-seconds.mp3", Prediction),
+    Case("8khz-mono.wav", Prediction),
+    Case("96khz-6ch.flac", Prediction),
+    Case("aac.m4a", Prediction),
+    Case("opus.ogg", Prediction),
+    Case("wav-sizes-too-large.wav", Prediction),
+    Case("wav-sizes-too-small.wav", TooShortError, "at least 1 s"),
+    Case("wav-sizes-zero.wav", GenreError),
+    Case(SPECIAL_NAME, Prediction, modes=("path",)),
+    Case("-looks-like-an-option.wav", Prediction, modes=("path",)),
+    Case("hls-absolute.mp3", AudioError, "does not look like an audio file"),
+    Case("hls-relative.mp3", AudioError, "does not look like an audio file"),
+    Case("ffconcat-absolute.mp3", AudioError, "does not look like an audio file"),
+    Case("ffconcat-relative.mp3", AudioError, "does not look like an audio file"),
+    Case("id3-then-hls.mp3", AudioError, "could not be decoded"),
+    Case("id3-then-ffconcat.mp3", AudioError, "could not be decoded"),
+]
+PLAYLISTS = [c.name for c in CASES if "hls" in c.name or "ffconcat" in c.name]
+NASTIEST = ["one-hour-8kbps.mp3", "id3-5mb.mp3"]
+
+
+# --- Making the inputs ----------------------------------------------------------------------
+
+def syncsafe(n: int) -> bytes:
+    """An ID3v2 size: 28 bits in four 7-bit bytes."""
+    return bytes((n >> shift) & 0x7F for shift in (21, 14, 7, 0))
+
+
+def id3_tag(payload: int = 0, padding: int = 0) -> bytes:
+    """An ID3v2.4 tag holding one PRIV frame of ``payload`` random bytes, then ``padding`` zeros."""
+    frames = b""
+    if payload:
+        body = b"genre-test\x00" + np.random.default_rng(5).bytes(payload)
+        frames = b"PRIV" + syncsafe(len(body)) + b"\x00\x00" + body
+    return b"ID3\x04\x00\x00" + syncsafe(len(frames) + padding) + frames + bytes(padding)
+
+
+def wav_with_sizes(wav: bytes, riff: int, data: int) -> bytes:
+    """A WAV whose RIFF and data chunk sizes are replaced (lies about its length)."""
+    out = bytearray(wav)
+    out[4:8] = riff.to_bytes(4, "little")
+    at = out.index(b"data", 12)
+    out[at + 4:at + 8] = data.to_bytes(4, "little")
+    return bytes(out)
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([audio.ffmpeg_path(), "-v", "error", "-y", "-nostdin", *args], check=True, timeout=60)
+
+
+def make(name: str, folder: Path) -> Path:
+    """Write the input called ``name`` into ``folder`` (with what it needs) and return its path."""
+    path = folder / name
+    real = folder / "real.wav"  # what the playlists point at: 6 s of real audio
+    if not real.exists():
+        encode(tone(6.0, freq=330.0), real)
+    playlist_target = {"absolute": str(real), "relative": real.name}
+    rng = np.random.default_rng(7)
+    if name == "empty.mp3":
+        path.write_bytes(b"")
+    elif name == "random.mp3":
+        path.write_bytes(b"\x00" + rng.bytes(65535))  # a first byte no format starts with
+    elif name == "sync-then-random.mp3":
+        path.write_bytes(b"\xff\xfb\x90\x64" + rng.bytes(65532))
+    elif name == "id3-then-random.mp3":
+        path.write_bytes(id3_tag(padding=1024) + rng.bytes(65536))
+    elif name == "text.mp3":
+        path.write_text("Definitely a song.\n" * 500)
+    elif name == "png.mp3":
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buffer, "PNG")
+        path.write_bytes(buffer.getvalue())
+    elif name == "zip-of-wav.mp3":
+        with zipfile.ZipFile(path, "w") as z:
+            z.write(real, "song.wav")
+    elif name == "truncated-2k.mp3":
+        full = encode(tone(6.0), folder / "full-128k.mp3", args=["-b:a", "128k"])
+        path.write_bytes(full.read_bytes()[:2048])
+    elif name == "id3-5mb.mp3":
+        frames = encode(tone(6.0, freq=220.0), folder / "frames.mp3", args=["-b:a", "128k", "-id3v2_version", "0"])
+        path.write_bytes(id3_tag(payload=5 * 2**20, padding=64 * 1024) + frames.read_bytes())
+    elif name == "one-hour-8kbps.mp3":  # 3.6 MB; encoding at 8 kHz takes about 2 s
+        ffmpeg("-f", "lavfi", "-i", "sine=frequency=330:sample_rate=8000:duration=3600",
+               "-ac", "1", "-b:a", "8k", str(path))
+    elif name == "silence.wav":
+        encode(np.zeros(6 * SR, dtype=np.float32), path)
+    elif name == "silence.mp3":
+        ffmpeg("-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "6", "-b:a", "64k", str(path))
+    elif name == "half-second.wav":
+        encode(tone(0.5), path)
+    elif name == "two-seconds.wav":
+        encode(tone(2.0), path)
+    elif name == "two-seconds.mp3":
+        encode(tone(2.0, sr=44100), path, sr=44100, args=["-b:a", "128k"])
+    elif name == "8khz-mono.wav":
+        encode(tone(5.0, sr=8000), path, sr=8000)
+    elif name == "96khz-6ch.flac":
+        channels = np.stack([tone(4.0, freq=110.0 * (k + 1), sr=96000, seed=k) for k in range(6)], axis=1)
+        encode(channels * 0.5, path, sr=96000, channels=6)
+    elif name == "aac.m4a":
+        encode(tone(5.0, sr=44100), path, sr=44100, args=["-c:a", "aac", "-b:a", "96k"])
+    elif name == "opus.ogg":
+        encode(tone(5.0, sr=48000), path, sr=48000, args=["-c:a", "libopus", "-b:a", "48k"])
+    elif name.startswith("wav-sizes-"):
+        wav = encode(tone(5.0), folder / "honest.wav").read_bytes()
+        riff, data = {"too-large": (0xFFFFFF00, 0xFFFFFF00), "too-small": (1036, 1000),
+                      "zero": (36, 0)}[name[len("wav-sizes-"):-len(".wav")]]
+        path.write_bytes(wav_with_sizes(wav, riff, data))
+    elif name in (SPECIAL_NAME, "-looks-like-an-option.wav"):
+        encode(tone(4.0, freq=550.0), path)
+    elif name.startswith(("hls-", "ffconcat-")):
+        kind, where = name[:-len(".mp3")].split("-")
+        target = playlist_target[where]
+        if kind == "hls":
+            text = (f"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:0\n"
+                    f"#EXTINF:6.0,\n{'file://' + target if where == 'absolute' else target}\n#EXT-X-ENDLIST\n")
+        else:
+            text = f"ffconcat version 1.0\nfile '{target}'\n"
+        path.write_text(text)
+    elif name in ("id3-then-hls.mp3", "id3-then-ffconcat.mp3"):
+        inner = make(name.replace("id3-then-", "").replace(".mp3", "-absolute.mp3"), folder)
+        path.write_bytes(id3_tag(padding=256) + inner.read_bytes())
+    else:
+        raise KeyError(name)
+    return path
+
+
+class Inputs:
+    """The hostile inputs, made on first use in one session-wide folder."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.paths: dict[str, Path] = {}
+
+    def __getitem__(self, name: str) -> Path:
+        if name not in self.paths:
+            self.paths[name] = make(name, self.folder)
+        return self.paths[name]
+
+
+@pytest.fixture(scope="session")
+def inputs(tmp_path_factory) -> Inputs:
+    return Inputs(tmp_path_factory.mktemp("hostile"))
+
+
+# --- Checking outcomes ----------------------------------------------------------------------
+
+def assert_clear(message: str) -> None:
+    """A message a person can read: one short line, no traceback, no ffmpeg output, no temp path."""
+    assert message and "\n" not in message and len(message) < 300, message
+    leaked = [bad for bad in LEAKS if bad in message]
+    assert not leaked, f"{message!r} leaks {leaked}"
+
+
+def source_of(path: Path, mode: str):
+    return path.read_bytes() if mode == "bytes" else path
+
+
+def outcome(source, model, tmp: Path):
+    """Predict with temporary files pointed at ``tmp``: the Prediction, or the GenreError raised."""
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(tmp)
+    try:
+        return predict(source, model)
+    except GenreError as exc:
+        return exc
+    finally:
+        tempfile.tempdir = saved
+
+
+def case_params():
+    for case in CASES:
+        marks = [pytest.mark.slow] if case.slow else []
+        for mode in case.modes:
+            yield pytest.param(case, mode, id=f"{case.name[:24]}-{mode}", marks=marks)
+
+
+@pytest.mark.parametrize(("case", "mode"), case_params())
+def test_hostile_input_gives_a_genre_or_a_clear_error(case, mode, inputs, tiny_model, tmp_path):
+    source = source_of(inputs[case.name], mode)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    began = time.perf_counter()
+    result = outcome(source, tiny_model, tmp)
+    seconds = time.perf_counter() - began
+    assert seconds < LIMIT_S
+    assert list(tmp.iterdir()) == [], "temporary files were left behind"
+    if case.expect is Prediction:
+        assert isinstance(result, Prediction), f"{case.name}: {result!r}"
+        assert result.genre in tiny_model.genres
+    else:
+        assert isinstance(result, case.expect), f"{case.name}: expected {case.expect.__name__}, got {result!r}"
+        if isinstance(result, GenreError):
+            assert_clear(str(result))
+            assert case.match in str(result)
+
+
+@pytest.mark.parametrize("name", PLAYLISTS)
+def test_playlists_and_concat_lists_are_never_followed(name, inputs, tiny_model, tmp_path):
+    # They point at real audio (see the next test), so following one would give a genre.
+    for mode in ("bytes", "path"):
+        result = outcome(source_of(inputs[name], mode), tiny_model, tmp_path)
+        assert isinstance(result, AudioError), f"{name} ({mode}) was followed: {result!r}"
+
+
+@pytest.mark.parametrize("name", [n for n in PLAYLISTS if not n.startswith("id3-")])
+def test_the_playlists_are_live(name, inputs):
+    """Control: ffmpeg told to read one as a playlist does reach the audio it points at."""
+    path = inputs[name]
+    demuxer = ["-f", "hls", "-allowed_extensions", "ALL"] if name.startswith("hls") else ["-f", "concat", "-safe", "0"]
+    done = subprocess.run([audio.ffmpeg_path(), "-v", "error", "-nostdin", *demuxer, "-i", str(path),
+                           "-ac", "1", "-ar", str(SR), "-f", "s16le", "pipe:1"],
+                          capture_output=True, cwd=path.parent, timeout=60)
+    assert len(done.stdout) > 2 * SR * 5, done.stderr.decode(errors="replace")
+
+
+def test_silence_is_refused_with_a_clear_error(inputs, tiny_model):
+    with pytest.raises(AudioError, match="silent") as info:
+        predict(inputs["silence.wav"], tiny_model)
+    assert_clear(str(info.value))
+    with pytest.raises(AudioError, match="from 1 s is silent"):  # a single clip says where
+        predict(inputs["silence.wav"], tiny_model, start=1.0)
+    quiet = tone(4.0) * 0.002  # quiet, but not silent: judged like any other audio
+    assert isinstance(predict(audio.to_wav_bytes(quiet), tiny_model), Prediction)
+
+
+def test_check_audible_threshold():
+    audio.check_audible(np.full(SR, 2 * audio.SILENCE_PEAK, dtype=np.float32))
+    for silent in (np.zeros(SR, np.float32), np.full(SR, audio.SILENCE_PEAK / 2, np.float32),
+                   np.zeros(0, np.float32)):
+        with pytest.raises(AudioError, match="silent"):
+            audio.check_audible(silent)
+
+
+def test_short_audio_outcomes(inputs, tiny_model):
+    with pytest.raises(TooShortError, match="0.5 s"):
+        predict(inputs["half-second.wav"].read_bytes(), tiny_model)
+    for name in ("two-seconds.wav", "two-seconds.mp3"):
+        result = predict(inputs[name], tiny_model)
+        assert result.short and not result.truncated and len(result.clips) == 1
+        assert result.duration == pytest.approx(2.0, abs=0.03)
+
+
+@pytest.mark.slow
+def test_one_hour_mp3_is_cut_at_ten_minutes_quickly(inputs, tiny_model):
+    path = inputs["one-hour-8kbps.mp3"]
+    assert path.stat().st_size < 4 * 2**20  # small file, huge duration
+    began = time.perf_counter()
+    result = predict(path.read_bytes(), tiny_model)
+    assert time.perf_counter() - began < 10
+    assert result.truncated and not result.short
+    assert result.duration == audio.MAX_SECONDS == 600
+    assert len(result.clips) == 20 and result.clips[-1].end <= 600
+
+
+@pytest.mark.slow
+def test_mp3_behind_a_5mb_id3_tag_is_read(inputs, tiny_model):
+    path = inputs["id3-5mb.mp3"]
+    assert path.stat().st_size > 5 * 2**20 and path.read_bytes()[:3] == b"ID3"
+    result = predict(path.read_bytes(), tiny_model)
+    assert result.duration == pytest.approx(6.0, abs=0.1) and len(result.clips) == 2
+
+
+def test_odd_formats_keep_their_length(inputs, tiny_model):
+    for name, seconds in [("8khz-mono.wav", 5.0), ("96khz-6ch.flac", 4.0), ("aac.m4a", 5.0),
+                          ("opus.ogg", 5.0), ("wav-sizes-too-large.wav", 5.0)]:
+        assert predict(inputs[name], tiny_model).duration == pytest.approx(seconds, abs=0.05), name
+
+
+# --- Time, peak memory and temporary files, measured in child processes ---------------------
+
+CHILD = r"""
+import json, os, resource, signal, sys, tempfile, time, traceback
+
+spec = json.loads(open(sys.argv[1]).read())
+import genre
+
+model = genre.load_model(spec["model"])
+
+
+def hwm_kib():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+
+def reset_hwm():  # Linux >= 4.0: the high-water mark restarts from the current size
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class Late(Exception):
+    pass
+
+
+def late(*_):
+    raise Late()
+
+
+signal.signal(signal.SIGALRM, late)
+tmp = tempfile.gettempdir()
+print(json.dumps({"start": True, "tmpdir": tmp, "tmp_left": os.listdir(tmp), "self_peak_kib": hwm_kib()}), flush=True)
+for case in spec["cases"]:
+    source = open(case["path"], "rb").read() if case["mode"] == "bytes" else case["path"]
+    row = {"name": case["name"], "mode": case["mode"], "hwm_reset": reset_hwm()}
+    began = time.perf_counter()
+    signal.alarm(spec["limit"])
+    try:
+        p = genre.predict(source, model)
+        row.update(outcome="genre", genre=p.genre, duration=p.duration, short=p.short, truncated=p.truncated)
+    except genre.GenreError as exc:
+        row.update(outcome="error", type=type(exc).__name__, error=str(exc))
+    except Late:
+        row.update(outcome="timeout")
+    except BaseException as exc:
+        row.update(outcome="crash", type=type(exc).__name__, error=traceback.format_exc())
+    finally:
+        signal.alarm(0)
+    row["seconds"] = round(time.perf_counter() - began, 3)
+    row["self_peak_kib"] = hwm_kib()
+    row["ffmpeg_peak_kib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # max so far
+    row["tmp_left"] = os.listdir(tmp)
+    del source
+    print(json.dumps(row), flush=True)
+"""
+
+
+def run_child(cases: list[tuple[Case, str, Path]], model_path: Path, folder: Path) -> tuple[list[dict], dict]:
+    """Run ``cases`` in one fresh Python process with an empty TMPDIR; its rows and its own rusage."""
+    tmp = folder / "tmpdir"
+    tmp.mkdir()
+    spec = folder / "spec.json"
+    spec.write_text(json.dumps({"model": str(model_path), "limit": LIMIT_S, "cases": [
+        {"name": c.name, "mode": mode, "path": str(path)} for c, mode, path in cases]}))
+    env = {**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)}
+    # The child's own peak and its ffmpegs' come back through a wrapper that waits for it.
+    wrapper = ("import json, resource, subprocess, sys; subprocess.run(sys.argv[1:]); "
+               "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+               "print(json.dumps({'tree_peak_kib': r.ru_maxrss}), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", wrapper, sys.executable, "-c", CHILD, str(spec)],
+                          capture_output=True, text=True, env=env, cwd=folder,
+                          timeout=60 + LIMIT_S * len(cases))
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert rows and rows[0].get("start"), done.stderr[-3000:]
+    assert len(rows) == len(cases) + 1, done.stderr[-3000:]
+    assert list(tmp.iterdir()) == [], f"left in TMPDIR: {list(tmp.iterdir())}"
+    tree = json.loads(done.stderr.strip().splitlines()[-1])
+    return rows, tree
+
+
+def assert_within_limits(rows: list[dict], expected: dict[tuple[str, str], type]) -> None:
+    for row in rows[1:]:
+        label = f"{row['name']} ({row['mode']})"
+        assert row["outcome"] in ("genre", "error"), f"{label}: {row}"
+        assert row["seconds"] < LIMIT_S, label
+        assert row["self_peak_kib"] + row["ffmpeg_peak_kib"] < LIMIT_KIB, label
+        assert row["tmp_left"] == [], f"{label} left {row['tmp_left']}"
+        want = expected[row["name"], row["mode"]]
+        if want is Prediction:
+            assert row["outcome"] == "genre", f"{label}: {row}"
+        else:
+            assert row["outcome"] == "error", f"{label}: {row}"
+            assert_clear(row["error"])
+
+
+def report(rows: list[dict], title: str) -> None:
+    print(f"\n{title}\n{'case':<44} {'mode':<5} {'s':>6} {'py MiB':>7} {'ff MiB':>7}  outcome")
+    for row in rows[1:]:
+        said = row.get("genre") or f"{row.get('type')}: {row.get('error')}"
+        if row["outcome"] == "genre":
+            said += f" ({row['duration']:g} s{', short' if row['short'] else ''}"
+            said += f"{', truncated' if row['truncated'] else ''})"
+        print(f"{row['name'][:44]:<44} {row['mode']:<5} {row['seconds']:6.2f} "
+              f"{row['self_peak_kib'] / 1024:7.0f} {row['ffmpeg_peak_kib'] / 1024:7.0f}  {said}")
+
+
+@pytest.mark.slow
+def test_every_case_in_one_child_within_time_memory_and_tmp_limits(inputs, tiny_model_path, tmp_path):
+    cases = [(c, mode, inputs[c.name]) for c in CASES for mode in c.modes]
+    rows, tree = run_child(cases, tiny_model_path, tmp_path)
+    report(rows, f"one child, all cases (process tree peak {tree['tree_peak_kib'] / 1024:.0f} MiB; "
+                 "ff = largest ffmpeg so far)")
+    assert all(row["hwm_reset"] for row in rows[1:]) or tree["tree_peak_kib"] < LIMIT_KIB
+    assert_within_limits(rows, {(c.name, mode): c.expect for c, mode, _ in cases})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NASTIEST)
+def test_nastiest_inputs_alone_in_a_child(name, inputs, tiny_model_path, tmp_path):
+    case = next(c for c in CASES if c.name == name)
+    rows, tree = run_child([(case, "bytes", inputs[name])], tiny_model_path, tmp_path)
+    report(rows, f"{name} alone: true peak of the whole process tree {tree['tree_peak_kib'] / 1024:.0f} MiB")
+    assert_within_limits(rows, {(name, "bytes"): case.expect})
+    row = rows[1]
+    assert row["self_peak_kib"] + row["ffmpeg_peak_kib"] < LIMIT_KIB  # Python and ffmpeg at once
+    if name.startswith("one-hour"):
+        assert row["truncated"] and row["duration"] == 600
+
+
+# --- The command line -----------------------------------------------------------------------
+
+def run_cli(*args, cwd: Path, tmp: Path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp)}
+    return subprocess.run([sys.executable, "-m", "genre", "predict", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_cli_survives_bad_files_and_odd_names(as_json, inputs, tiny_model_path, tmp_path):
+    special = inputs[SPECIAL_NAME]
+    files = [inputs["aac.m4a"], inputs["random.mp3"], special.name if not as_json else special,
+             inputs["hls-absolute.mp3"], inputs["opus.ogg"]]
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    done = run_cli(*files, "--model", tiny_model_path, *(["--json"] if as_json else []),
+                   cwd=special.parent, tmp=tmp)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert list(tmp.iterdir()) == []
+    assert not (special.parent / "pwned").exists()  # no shell ever saw the name
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == len(files), done.stdout
+    good = [True, False, True, False, True]
+    for line, file, ok in zip(lines, files, good):
+        if as_json:
+            row = json.loads(line)
+            assert row["file"] == str(file)
+            assert ("genre" in row) == ok and ("error" in row) == (not ok), row
+            if not ok:
+                assert_clear(row["error"])
+        else:
+            assert line.startswith(f"{file}: ")
+            assert (": error: " in line) != ok, line

@@ -1,0 +1,67 @@
+"""The public API: predict() on paths and bytes, whole songs, single clips and short audio."""
+import json
+
+import numpy as np
+import pytest
+
+from genre import GENRES, Prediction, predict
+from genre.errors import TooShortError
+from genre.predict import MAX_CLIPS, window_starts
+
+
+def test_window_starts_consecutive_then_spread():
+    assert window_starts(10, 3) == [0, 3, 6]
+    assert window_starts(2, 3) == [0]
+    spread = window_starts(1000, 3, max_count=20)
+    assert len(spread) == 20 and spread[0] == 0 and spread[-1] == 997
+    assert all(b > a for a, b in zip(spread, spread[1:]))
+
+
+def test_predict_whole_song(media, tiny_model):
+    result = predict(media["mp3"], tiny_model)
+    assert isinstance(result, Prediction)
+    assert result.genre in GENRES and list(result.probabilities) == list(GENRES)
+    assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
+    assert result.confidence == max(result.probabilities.values())
+    assert [c.start for c in result.clips] == [0.0, 3.0]  # 6 s: two clips
+    assert result.device == tiny_model.device and not result.short
+    mean = np.mean([[c.probabilities[g] for g in GENRES] for c in result.clips], axis=0)
+    np.testing.assert_allclose(mean, [result.probabilities[g] for g in GENRES], atol=1e-9)
+
+
+def test_path_and_bytes_give_the_same_answer(media, tiny_model):
+    a = predict(media["m4a"], tiny_model).to_dict()
+    b = predict(media["m4a"].read_bytes(), tiny_model).to_dict()
+    assert a == b
+
+
+def test_single_clip_at_a_start_time(media, tiny_model):
+    result = predict(media["long"], tiny_model, start=30.0)
+    assert len(result.clips) == 1
+    clip = result.clips[0]
+    assert clip.start == 30.0 and clip.end == pytest.approx(33.0, abs=0.01)
+    assert clip.mel.shape == (128, 39) and len(clip.samples) == 66150
+
+
+def test_long_song_is_capped_at_max_clips_spread_over_it(media, tiny_model):
+    result = predict(media["long"], tiny_model)
+    assert len(result.clips) == MAX_CLIPS
+    assert result.clips[0].start == 0.0 and result.clips[-1].end == pytest.approx(result.duration, abs=0.01)
+    assert result.duration == pytest.approx(75.0, abs=0.1)
+
+
+def test_short_audio_is_one_padded_clip_and_flagged(media, tiny_model):
+    result = predict(media["short"], tiny_model)
+    assert result.short and len(result.clips) == 1
+    assert result.clips[0].mel.shape == (128, 39)
+
+
+def test_too_short_audio_is_refused(media, tiny_model):
+    with pytest.raises(TooShortError):
+        predict(media["tiny"], tiny_model)
+
+
+def test_to_dict_is_json(media, tiny_model):
+    d = json.loads(json.dumps(predict(media["wav"], tiny_model).to_dict()))
+    assert set(d) >= {"genre", "confidence", "probabilities", "clips", "device"}
+    assert set(d["clips"][0]) == {"start", "end", "genre", "probabilities"}
