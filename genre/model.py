@@ -22,7 +22,7 @@ from .errors import ModelError
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 MODEL_PATH = MODEL_DIR / "genre_cnn.keras"
-FILTERS = (32, 64, 128, 256)  # one conv block each; 2x2 pooling after all but the last
+FILTERS = (24, 48, 96, 192)  # one conv block each; 2x2 pooling after all but the last
 DROPOUT = 0.3
 
 
@@ -47,7 +47,7 @@ def build_model(n_classes: int, filters=FILTERS, dropout: float = DROPOUT):
     """A VGG-style CNN with batch norm and global average pooling.
 
     Input: (``N_MELS``, ``CLIP_COLUMNS``, 1) dB in [-80, 0]. Output: class probabilities.
-    Global pooling instead of a Flatten->Dense head keeps the network small (about 0.4 M
+    Global pooling instead of a Flatten->Dense head keeps the network small (about 0.2 M
     weights), which is what 640 training clips can support.
     """
     import keras
@@ -155,4 +155,6 @@ def load_model(path=None) -> Classifier:
     genres = tuple(meta["genres"])
     if network.output_shape[-1] != len(genres):
         raise ModelError(f"{path.name} has {network.output_shape[-1]} outputs for {len(genres)} genres.")
-    return Classifier(network, genres, meta, device)
+    classifier = Classifier(network, genres, meta, device)
+    classifier(np.zeros((1, spectrogram.N_MELS, spectrogram.CLIP_COLUMNS), np.float32))  # build the graph now
+    return classifier

@@ -35,6 +35,7 @@ CLIP_COLUMNS = round(CLIP_SAMPLES / HOP_LENGTH / FRAMES_PER_COLUMN)  # 39
 
 _WINDOW = librosa.filters.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
 _MEL_BASIS = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
+librosa.power_to_db(np.ones((1, 1), np.float32))  # librosa imports lazily: pay that here, not per request
 
 
 def column_frames(n_columns: int, frames_per_column: float = FRAMES_PER_COLUMN) -> np.ndarray:

@@ -1,0 +1,131 @@
+"""Latency benchmark: this pipeline against the naive one it replaces, on a 4-minute MP3.
+
+Prints figures; asserts nothing. Run: ``python bench/latency.py [--repeats N]``.
+Targets (2-core machine): single clip >= 10x faster than the naive pipeline; the whole
+4-minute song faster than the naive single clip; cold start under 10 s.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from genre import audio, load_model, predict  # noqa: E402
+
+SONG_SECONDS = 240
+SONG_RATE = 44100
+
+
+def make_song(path: Path) -> Path:
+    """A 4-minute 44.1 kHz stereo MP3: chords, a bass line and noise bursts as drums."""
+    rng = np.random.default_rng(0)
+    t = np.arange(SONG_SECONDS * SONG_RATE) / SONG_RATE
+    beat = (t * 2) % 1  # 120 bpm
+    roots = np.array([110.0, 146.8, 164.8, 130.8])[(t // 2).astype(int) % 4]
+    chord = sum(np.sin(2 * np.pi * roots * r * t) for r in (1, 1.26, 1.5, 2)) * 0.1
+    drums = rng.standard_normal(len(t)) * np.exp(-beat * 30) * 0.3
+    left, right = chord + drums, chord * 0.8 + drums + 0.1 * np.sin(2 * np.pi * roots / 2 * t)
+    pcm = (np.clip(np.stack([left, right], 1), -1, 1) * 32767).astype("<i2").tobytes()
+    subprocess.run([audio.ffmpeg_path(), "-v", "error", "-y", "-f", "s16le", "-ar", str(SONG_RATE),
+                    "-ac", "2", "-i", "pipe:0", "-b:a", "192k", str(path)], input=pcm, check=True)
+    return path
+
+
+def naive_model():
+    """The CNN this product replaces: six valid-padded Conv2D blocks over a 288x432 RGBA image."""
+    import keras
+    from keras import layers
+
+    x = inputs = keras.Input((288, 432, 4))
+    for filters in (8, 16, 32, 64, 128, 256):
+        x = layers.Conv2D(filters, 3, padding="valid")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    return keras.Model(inputs, layers.Dense(9, activation="softmax")(x))
+
+
+def naive_single_clip(mp3: Path, model, tmp: Path) -> None:
+    """pydub -> WAV file -> cut 40-50 s -> WAV -> librosa.load 3 s -> pyplot PNG -> reload -> CNN."""
+    import librosa
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+    from pydub import AudioSegment
+
+    AudioSegment.converter = audio.ffmpeg_path()
+    song = AudioSegment.from_mp3(mp3)
+    song.export(tmp / "song.wav", format="wav")
+    AudioSegment.from_wav(tmp / "song.wav")[40_000:50_000].export(tmp / "cut.wav", format="wav")
+    y, sr = librosa.load(tmp / "cut.wav", duration=3)
+    db = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr), ref=np.max)
+    fig = plt.figure(figsize=(4.32, 2.88))
+    plt.imshow(db, aspect="auto", origin="lower", cmap="magma")
+    plt.axis("off")
+    fig.savefig(tmp / "mel.png", dpi=100)
+    plt.close(fig)
+    image = np.asarray(Image.open(tmp / "mel.png").convert("RGBA").resize((432, 288)), np.float32) / 255
+    model.predict(image[None], verbose=0)
+
+
+def timed(fn, repeats: int) -> list[float]:
+    fn()  # warm-up
+    out = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def cold_start(mp3: Path) -> float:
+    """Process start to first prediction (numba and OS caches already warm from this run)."""
+    code = ("import sys; sys.path.insert(0, %r); from genre import predict; predict(%r, start=40.0)"
+            % (str(ROOT), str(mp3)))
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        mp3 = make_song(tmp / "song.mp3")
+        model = load_model()
+        single = timed(lambda: predict(mp3, model, start=40.0), args.repeats)
+        whole = timed(lambda: predict(mp3, model), args.repeats)
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        cold = [cold_start(mp3) for _ in range(3)]
+        naive_net = naive_model()
+        naive = timed(lambda: naive_single_clip(mp3, naive_net, tmp), max(2, args.repeats // 2))
+    med = statistics.median
+    print(f"4-minute 44.1 kHz stereo MP3, {os.cpu_count()} CPU(s), device {model.device}")
+    print(f"{'measure':<34}{'median':>10}{'best':>10}")
+    for name, values in [("single clip (ours)", single), ("whole song, 20 clips (ours)", whole),
+                         ("single clip (naive pipeline)", naive), ("cold start to first prediction", cold)]:
+        print(f"{name:<34}{med(values) * 1000:>8.0f}ms{min(values) * 1000:>8.0f}ms")
+    print(f"peak memory (ours, warm process): {peak_mb:.0f} MB")
+    print(f"single clip speed-up: {med(naive) / med(single):.1f}x (target >= 10x)")
+    print(f"whole song vs naive single clip: {med(whole) / med(naive):.2f}x the time (target < 1)")
+    print(f"cold start: {med(cold):.1f} s (target < 10 s)")
+
+
+if __name__ == "__main__":
+    main()
