@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 .PHONY: run test test-fast bench train evaluate clean
 
 $(BIN)/activate: requirements.txt
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "Python's venv is missing: sudo apt-get install python3-venv"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt

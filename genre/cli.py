@@ -56,7 +56,7 @@ def _train(args) -> int:
 
     train(args.data, args.out, epochs=args.epochs, seed=args.seed, train_split=args.train_split,
           valid_split=None if args.valid_split == "none" else args.valid_split,
-          temperature=args.temperature)
+          temperature=args.temperature, unsure_below=args.unsure_below)
     return 0
 
 
@@ -104,6 +104,7 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--train-split", default="train")
     tr.add_argument("--valid-split", default="valid", help="'none' to measure nothing")
     tr.add_argument("--temperature", type=float, help="calibration to store (default: fitted on valid)")
+    tr.add_argument("--unsure-below", type=float, help="the app's unsure threshold (default: fitted on valid)")
     tr.set_defaults(run=_train)
     sub.add_parser("doctor", help="check ffmpeg, the model and the device").set_defaults(run=_doctor)
     sub.add_parser("warmup", help="warm librosa's numba cache").set_defaults(run=_warmup)

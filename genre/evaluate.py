@@ -50,6 +50,21 @@ def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(TEMPERATURES[int(np.argmin(nll))])
 
 
+def unsure_threshold(track_probs: np.ndarray, labels: np.ndarray) -> float:
+    """The highest confidence just under which most verdicts are wrong; below it the app says it is unsure.
+
+    Looks at the verdicts with confidence in [t - 0.1, t) for t from 0.2 to 0.9 and keeps the
+    highest t where fewer than half of them (at least five) are right.
+    """
+    conf, right = track_probs.max(axis=1), track_probs.argmax(axis=1) == labels
+    best = 0.0
+    for t in np.arange(0.2, 0.91, 0.05):
+        band = (conf >= t - 0.1) & (conf < t)
+        if band.sum() >= 5 and right[band].mean() < 0.5:
+            best = float(round(t, 2))
+    return best
+
+
 def metrics(labels: np.ndarray, predicted: np.ndarray, genres) -> dict:
     """Accuracy, macro-F1, per-genre recall and the confusion matrix (rows true, columns predicted)."""
     k = len(genres)
@@ -87,9 +102,11 @@ def evaluate(items, model) -> dict:
     if not track:
         raise ValueError("no file could be evaluated")
     track, labels, kinds = np.array(track), np.array(labels), np.array(kinds)
+    per_track = clip
     clip, clip_labels = np.concatenate(clip), np.array(clip_labels)
     report = metrics(labels, track.argmax(1), genres)
     temperature = fit_temperature(clip, clip_labels)
+    scaled_tracks = np.array([scale(p, temperature).mean(axis=0) for p in per_track])
     report.update({
         "clip_accuracy": float((clip.argmax(1) == clip_labels).mean()), "clip_n": int(len(clip_labels)),
         "by_kind": {k: {"n": int((kinds == k).sum()),
@@ -98,7 +115,9 @@ def evaluate(items, model) -> dict:
         "calibration": {"ece_clip": expected_calibration_error(clip, clip_labels),
                         "ece_track": expected_calibration_error(track, labels),
                         "temperature": temperature,
-                        "ece_clip_scaled": expected_calibration_error(scale(clip, temperature), clip_labels)},
+                        "ece_clip_scaled": expected_calibration_error(scale(clip, temperature), clip_labels),
+                        "ece_track_scaled": expected_calibration_error(scaled_tracks, labels),
+                        "unsure_below": unsure_threshold(scaled_tracks, labels)},
         "failed": failed,
     })
     return report
@@ -112,7 +131,8 @@ def format_report(report: dict) -> str:
         cal = report["calibration"]
         lines.append(f"clip-level accuracy {report['clip_accuracy']:.3f} over {report['clip_n']} windows; "
                      f"ECE {cal['ece_clip']:.3f} (clip), {cal['ece_track']:.3f} (track); "
-                     f"temperature {cal['temperature']:.2f} -> clip ECE {cal['ece_clip_scaled']:.3f}")
+                     f"temperature {cal['temperature']:.2f} -> ECE {cal['ece_clip_scaled']:.3f} (clip), "
+                     f"{cal['ece_track_scaled']:.3f} (track); unsure below {cal['unsure_below']:.2f}")
         for kind, v in report["by_kind"].items():
             lines.append(f"  {kind}: n {v['n']}  accuracy {v['accuracy']:.3f}")
     lines.append("per-genre recall: " + "  ".join(f"{g} {r:.2f}" for g, r in report["per_genre"].items()))

@@ -86,7 +86,8 @@ def epoch_batch(clips, n_classes: int, rng: np.random.Generator):
 
 
 def train(root, out=MODEL_PATH.parent, *, epochs: int = 40, seed: int = 0, train_split: str = "train",
-          valid_split: str | None = "valid", temperature: float | None = None, log=print) -> dict:
+          valid_split: str | None = "valid", temperature: float | None = None,
+          unsure_below: float | None = None, log=print) -> dict:
     """Train a model and write it with its JSON to ``out``; return the JSON's contents.
 
     Parameters
@@ -99,8 +100,9 @@ def train(root, out=MODEL_PATH.parent, *, epochs: int = 40, seed: int = 0, train
         Length of the cosine schedule, and the seed of every random choice.
     train_split, valid_split : str
         Manifest splits to learn from and to measure on (``None`` measures nothing).
-    temperature : float, optional
-        Calibration temperature to store; by default fitted on the validation split.
+    temperature, unsure_below : float, optional
+        Calibration temperature and the app's "unsure" threshold to store; by default both
+        are fitted on the validation split (pass them when training without one).
     """
     import keras
 
@@ -135,12 +137,14 @@ def train(root, out=MODEL_PATH.parent, *, epochs: int = 40, seed: int = 0, train
 
         report = evaluate.evaluate(valid_items, load_model(path))
         meta["temperature"] = temperature or report["calibration"]["temperature"]
+        meta["unsure_below"] = report["calibration"]["unsure_below"]
         meta["validation"] = {"split": valid_split, **{k: report[k] for k in
                               ("n", "accuracy", "macro_f1", "clip_accuracy", "clip_n",
                                "per_genre", "calibration", "by_kind")}}
         log(evaluate.format_report(report))
     else:
         meta["temperature"] = temperature or 1.0
+        meta["unsure_below"] = unsure_below or 0.5
     save(model, genres, out / MODEL_PATH.name, **meta)
     log(f"wrote {path} in {time.time() - started:.0f} s on {device}")
     return json.loads((out / "genre_cnn.json").read_text())

@@ -44,3 +44,15 @@ def test_fit_temperature_undoes_overconfidence():
     assert 1.7 <= t <= 2.3
     assert evaluate.expected_calibration_error(evaluate.scale(sharp, t), labels) < \
         evaluate.expected_calibration_error(sharp, labels)
+
+
+def test_unsure_threshold_sits_where_verdicts_turn_mostly_wrong():
+    rng = np.random.default_rng(3)
+    n = 200
+    conf = np.concatenate([rng.uniform(0.26, 0.45, n // 2), rng.uniform(0.55, 0.95, n // 2)])
+    right = np.concatenate([rng.random(n // 2) < 0.2, rng.random(n // 2) < 0.9])
+    predicted = np.where(right, 0, 1)
+    probs = np.tile(((1 - conf) / 3)[:, None], (1, 4))
+    probs[np.arange(n), predicted] = conf
+    t = evaluate.unsure_threshold(probs, np.zeros(n, int))
+    assert 0.45 <= t <= 0.6
