@@ -42,6 +42,8 @@ def _evaluate(args) -> int:
     from .model import load_model
 
     report = evaluate.evaluate(data.find_items(args.data, args.split), load_model(args.model))
+    if args.plot:
+        evaluate.plot_confusion(report, args.plot)
     if args.json:
         keys = ("n", "accuracy", "macro_f1", "per_genre", "confusion", "genres",
                 "clip_accuracy", "clip_n", "by_kind", "calibration", "predicted_share", "failed")
@@ -95,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", type=Path)
     ev.add_argument("--split", help="with a manifest.csv: rows of this split (e.g. valid)")
     ev.add_argument("--json", action="store_true")
+    ev.add_argument("--plot", type=Path, metavar="PNG", help="also save the confusion matrix as an image")
     ev.set_defaults(run=_evaluate)
     tr = sub.add_parser("train", help="train the CNN")
     tr.add_argument("--data", required=True, type=Path, metavar="DIR")

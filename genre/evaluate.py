@@ -143,3 +143,29 @@ def format_report(report: dict) -> str:
     for failure in report.get("failed", []):
         lines.append(f"failed: {failure}")
     return "\n".join(lines)
+
+
+def plot_confusion(report: dict, path) -> None:
+    """Save the confusion matrix as a PNG (rows true genre, columns predicted, row-normalised)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = np.array(report["confusion"])
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    genres = report["genres"]
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    ax.imshow(rates, cmap="magma_r", vmin=0, vmax=1)
+    for (i, j), v in np.ndenumerate(counts):
+        if v:
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=8,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(genres)), genres, rotation=45, ha="right")
+    ax.set_yticks(range(len(genres)), genres)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"n {report['n']}, accuracy {report['accuracy']:.1%}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

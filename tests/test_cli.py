@@ -69,10 +69,12 @@ def test_evaluate_json_on_a_genre_folder(media, tiny_model_path, tmp_path):
     for genre, key in [("blues", "mp3"), ("rock", "wav"), ("jazz", "short")]:
         (tmp_path / genre).mkdir()
         (tmp_path / genre / media[key].name).write_bytes(media[key].read_bytes())
-    done = run("evaluate", "--data", tmp_path, "--model", tiny_model_path, "--json")
+    done = run("evaluate", "--data", tmp_path, "--model", tiny_model_path, "--json",
+               "--plot", tmp_path / "confusion.png")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["n"] == 3 and report["genres"] == list(GENRES)
     assert 0 <= report["accuracy"] <= 1 and 0 <= report["macro_f1"] <= 1
     assert set(report["per_genre"]) == {"blues", "rock", "jazz"}
     assert sum(map(sum, report["confusion"])) == 3
+    assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
