@@ -26,6 +26,7 @@ SAMPLE_RATE = 22050  # Hz, the rate of the GTZAN training data
 CLIP_SECONDS = 3
 CLIP_SAMPLES = CLIP_SECONDS * SAMPLE_RATE  # 66150
 MIN_SECONDS = 1.0  # shorter audio is refused; 1-3 s is padded to one clip
+SILENCE_PEAK = 1e-4  # quieter audio (a peak of about 3 steps of 16-bit PCM) is refused as silent
 MAX_SECONDS = 600  # decode at most the first 10 minutes
 MAX_BYTES = 200 * 1024 * 1024  # refuse inputs larger than 200 MiB
 FFMPEG_TIMEOUT = 60  # seconds; a decode of 10 minutes takes about 1 s
@@ -140,6 +141,13 @@ def check_length(samples: np.ndarray) -> None:
     seconds = len(samples) / SAMPLE_RATE
     if seconds < MIN_SECONDS:
         raise TooShortError(f"The audio lasts {seconds:.1f} s; at least {MIN_SECONDS:g} s is needed.")
+
+
+def check_audible(samples: np.ndarray, start: float = 0.0) -> None:
+    """Raise ``AudioError`` for silence: every window of it renders alike and tells nothing."""
+    if not len(samples) or float(np.max(np.abs(samples))) < SILENCE_PEAK:
+        where = f" from {start:g} s" if start else ""
+        raise AudioError(f"The audio{where} is silent: there is nothing to judge.")
 
 
 def to_wav_bytes(samples: np.ndarray) -> bytes:

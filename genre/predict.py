@@ -74,6 +74,7 @@ def default_model() -> Classifier:
 def analyse(samples: np.ndarray, model: Classifier, starts: list[int], offset: float = 0.0) -> Prediction:
     """Classify the clips of ``samples`` that begin at ``starts`` (samples) in one batch."""
     audio.check_length(samples)
+    audio.check_audible(samples, offset)
     windows = np.stack([spectrogram.render(samples, s) for s in starts])
     probs = model(windows)
     clips = []
