@@ -35,11 +35,15 @@ def song(tmp_path_factory) -> bytes:
                   args=["-b:a", "128k"]).read_bytes()
 
 
+@pytest.fixture(autouse=True)
+def at_root(monkeypatch):
+    """Run from the repository root, where Streamlit finds .streamlit/config.toml."""
+    monkeypatch.chdir(ROOT)
+
+
 def new_app():
     from streamlit.testing.v1 import AppTest
 
-    # Tests run from the repository root so Streamlit finds .streamlit/config.toml.
-    os.chdir(ROOT)
     return AppTest.from_file(APP, default_timeout=120)
 
 
@@ -56,7 +60,8 @@ def assert_verdict(at) -> None:
     headline = " ".join(h.value for h in at.header)
     assert VERDICT.search(headline), headline
     assert at.get("audio"), "the clip player is missing"
-    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart"), "no charts"
+    assert at.get("vega_lite_chart"), "no bar chart"
+    assert at.image, "no mel-spectrogram image"
     assert len(at.download_button) == 2
 
 
@@ -99,10 +104,14 @@ def test_demo_button_gives_a_verdict():
     assert_verdict(at)
 
 
-def test_uploaded_mp3_gives_a_verdict(song):
+def test_uploaded_mp3_gives_a_verdict_and_replaces_the_demo(song):
     at = new_app().run()
+    at.button[0].click().run()
+    assert "Demo track" in texts(at)
     upload(at, "chord.mp3", song)
     assert_verdict(at)
+    assert "Demo track" not in texts(at)
+    assert len(at.get("vega_lite_chart")) == 2  # the bar chart and the timeline
     assert re.search(r"\d+:\d\d to \d+:\d\d", texts(at))
 
 
@@ -133,3 +142,55 @@ def test_too_short_and_corrupt_uploads_are_explained(song):
     upload(at, "cut.mp3", song[:400])  # an MP3 header and almost nothing after it
     assert not at.exception, [e.value for e in at.exception]
     assert at.error or at.header  # a sentence, or a verdict on the fragment: never a traceback
+
+
+def test_a_long_song_is_analysed_in_part_and_says_so():
+    long = encode(tone(605.0, freq=220.0, sr=8000, noise=0.02),
+                  Path(os.environ.get("TMPDIR", "/tmp")) / f"long-{os.getpid()}.mp3",
+                  sr=8000, args=["-b:a", "16k"])
+    try:
+        data = long.read_bytes()
+    finally:
+        long.unlink()
+    at = new_app().run()
+    began = time.perf_counter()
+    upload(at, "long.mp3", data)
+    print(f"10-minute song: {time.perf_counter() - began:.1f} s")
+    assert_verdict(at)
+    assert any("10 minutes" in i.value for i in at.info)
+    at.slider[0].set_value(500).run()  # a clip deep in the song: a cheap seek
+    assert_verdict(at)
+    assert "From 8:20 to 8:23" in texts(at)
+
+
+def test_a_file_over_the_upload_limit_is_refused_in_words():
+    at = new_app().run()
+    upload(at, "huge.mp3", b"ID3" + bytes(51 * 2**20))
+    assert not at.exception
+    assert at.error and "50 MB" in at.error[0].value, [e.value for e in at.error]
+
+
+def test_an_unexpected_failure_shows_a_generic_sentence_not_a_traceback(song, monkeypatch):
+    import genre
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("internal detail that must not reach the page")
+
+    monkeypatch.setattr(genre, "predict", broken)
+    at = new_app().run()
+    upload(at, "fresh.mp3", song + os.urandom(64))  # bytes no earlier test has cached
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and "went wrong" in at.error[0].value
+    assert "internal detail" not in texts(at)
+
+
+def test_a_clip_that_cannot_be_judged_leaves_the_rest_of_the_page(tmp_path):
+    y = np.concatenate([tone(5.0, noise=0.1), np.zeros(5 * 22050, np.float32)])  # music, then silence
+    at = new_app().run()
+    upload(at, "fades.wav", encode(y, tmp_path / "fades.wav").read_bytes(), "audio/wav")
+    assert not at.exception and at.slider
+    at.slider[0].set_value(at.slider[0].max).run()  # the silent end
+    assert not at.exception, [e.value for e in at.exception]
+    assert VERDICT.search(" ".join(h.value for h in at.header))  # the song's verdict stays
+    assert at.error or at.get("audio"), "neither a player nor a reason"
+    assert len(at.download_button) == 2
