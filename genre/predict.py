@@ -11,6 +11,7 @@ from .audio import CLIP_SAMPLES, SAMPLE_RATE
 from .model import Classifier, load_model
 
 MAX_CLIPS = 20  # a longer song is judged on this many clips spread evenly over it
+QUIET_DB = 40.0  # clips this far under the song's loudest clip (RMS) are silence or fades: skipped
 
 
 @dataclass
@@ -71,10 +72,22 @@ def default_model() -> Classifier:
     return load_model()
 
 
+def audible_starts(samples: np.ndarray, starts: list[int]) -> list[int]:
+    """Drop the clips that are silence or a fade far under the rest of the song.
+
+    Each window is judged relative to its own loudest bin, so a near-silent clip would be
+    judged on its noise floor; a song's verdict should not lean on its silent ending.
+    """
+    rms = np.array([np.sqrt(np.mean(samples[s:s + CLIP_SAMPLES] ** 2)) for s in starts])
+    keep = rms >= rms.max() * 10 ** (-QUIET_DB / 20)
+    return [s for s, k in zip(starts, keep) if k]
+
+
 def analyse(samples: np.ndarray, model: Classifier, starts: list[int], offset: float = 0.0) -> Prediction:
     """Classify the clips of ``samples`` that begin at ``starts`` (samples) in one batch."""
     audio.check_length(samples)
     audio.check_audible(samples, offset)
+    starts = audible_starts(samples, starts)
     windows = np.stack([spectrogram.render(samples, s) for s in starts])
     probs = model(windows)
     clips = []

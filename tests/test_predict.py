@@ -65,3 +65,14 @@ def test_to_dict_is_json(media, tiny_model):
     d = json.loads(json.dumps(predict(media["wav"], tiny_model).to_dict()))
     assert set(d) >= {"genre", "confidence", "probabilities", "clips", "device"}
     assert set(d["clips"][0]) == {"start", "end", "genre", "probabilities"}
+
+
+def test_silent_stretches_do_not_vote(tiny_model):
+    from conftest import tone
+
+    song = np.concatenate([tone(6.0), np.zeros(6 * 22050, np.float32), tone(3.0) * 1e-3])
+    from genre.predict import analyse, window_starts
+
+    result = analyse(song, tiny_model, window_starts(len(song), 66150))
+    assert [c.start for c in result.clips] == [0.0, 3.0]  # the silence and the -60 dB fade are skipped
+    assert result.duration == pytest.approx(15.0)
