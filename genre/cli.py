@@ -56,7 +56,8 @@ def _evaluate(args) -> int:
 def _train(args) -> int:
     from .train import train
 
-    train(args.data, args.out, epochs=args.epochs, seed=args.seed, train_split=args.train_split,
+    train(args.data, args.out, epochs=args.epochs, seed=args.seed, ensemble=args.ensemble,
+          train_split=args.train_split,
           valid_split=None if args.valid_split == "none" else args.valid_split,
           temperature=args.temperature, unsure_below=args.unsure_below)
     return 0
@@ -102,8 +103,10 @@ def parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train the CNN")
     tr.add_argument("--data", required=True, type=Path, metavar="DIR")
     tr.add_argument("--out", type=Path, default=Path("model"))
-    tr.add_argument("--epochs", type=int, default=40)
+    tr.add_argument("--epochs", type=int, default=30)
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--ensemble", type=int, default=1, metavar="N",
+                    help="train N networks (seeds S, S+1, ...) and ship their average")
     tr.add_argument("--train-split", default="train")
     tr.add_argument("--valid-split", default="valid", help="'none' to measure nothing")
     tr.add_argument("--temperature", type=float, help="calibration to store (default: fitted on valid)")

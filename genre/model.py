@@ -43,7 +43,7 @@ def preprocessing() -> dict:
     }
 
 
-def build_model(n_classes: int, filters=FILTERS, dropout: float = DROPOUT):
+def build_model(n_classes: int, filters=FILTERS, dropout: float = DROPOUT, name: str = "genre_cnn"):
     """A VGG-style CNN with batch norm and global average pooling.
 
     Input: (``N_MELS``, ``CLIP_COLUMNS``, 1) dB in [-80, 0]. Output: class probabilities.
@@ -64,7 +64,16 @@ def build_model(n_classes: int, filters=FILTERS, dropout: float = DROPOUT):
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="genre")(x)
-    return keras.Model(inputs, outputs, name="genre_cnn")
+    return keras.Model(inputs, outputs, name=name)
+
+
+def average(networks):
+    """One model that averages the probabilities of several (an ensemble): one file, one call."""
+    import keras
+
+    inputs = keras.Input(networks[0].input_shape[1:], name="mel_db")
+    outputs = keras.layers.Average(name="genre")([net(inputs) for net in networks])
+    return keras.Model(inputs, outputs, name="genre_cnn_ensemble")
 
 
 @dataclass

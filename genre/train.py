@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data, evaluate, spectrogram
-from .model import MODEL_PATH, build_model, detect_device, save
+from .model import MODEL_PATH, average, build_model, detect_device, save
 
 CLIP_COLUMNS = spectrogram.CLIP_COLUMNS  # 39
 WINDOWS_PER_CLIP = 4  # random windows drawn from each training clip per epoch
@@ -85,8 +85,28 @@ def epoch_batch(clips, n_classes: int, rng: np.random.Generator):
     return x[..., None].astype(np.float32), y
 
 
-def train(root, out=MODEL_PATH.parent, *, epochs: int = 40, seed: int = 0, train_split: str = "train",
-          valid_split: str | None = "valid", temperature: float | None = None,
+def fit_member(clips, n_classes: int, *, epochs: int, seed: int, name: str = "genre_cnn", log=print):
+    """Train one network from ``seed``: fresh augmented windows every epoch, cosine learning rate."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = build_model(n_classes, name=name)
+    steps = epochs * -(-len(clips) * WINDOWS_PER_CLIP // BATCH_SIZE)
+    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=WEIGHT_DECAY),
+                  loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
+    started = time.time()
+    for epoch in range(epochs):
+        x, y = epoch_batch(clips, n_classes, rng)
+        hist = model.fit(x, y, batch_size=BATCH_SIZE, epochs=1, verbose=0, shuffle=True)
+        log(f"{name} epoch {epoch + 1}/{epochs} loss {hist.history['loss'][-1]:.3f} "
+            f"({time.time() - started:.0f} s)")
+    return model
+
+
+def train(root, out=MODEL_PATH.parent, *, epochs: int = 30, seed: int = 0, ensemble: int = 1,
+          train_split: str = "train", valid_split: str | None = "valid", temperature: float | None = None,
           unsure_below: float | None = None, log=print) -> dict:
     """Train a model and write it with its JSON to ``out``; return the JSON's contents.
 
@@ -98,16 +118,15 @@ def train(root, out=MODEL_PATH.parent, *, epochs: int = 40, seed: int = 0, train
         Folder for ``genre_cnn.keras`` and ``genre_cnn.json``.
     epochs, seed : int
         Length of the cosine schedule, and the seed of every random choice.
+    ensemble : int
+        Networks to train (seeds ``seed``, ``seed + 1``, ...); more than one are saved as one
+        model that averages their probabilities, so prediction stays a single call.
     train_split, valid_split : str
         Manifest splits to learn from and to measure on (``None`` measures nothing).
     temperature, unsure_below : float, optional
         Calibration temperature and the app's "unsure" threshold to store; by default both
         are fitted on the validation split (pass them when training without one).
     """
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    rng = np.random.default_rng(seed)
     genres = list(data.GENRES)
     started = time.time()
     clips = load_split(root, train_split, genres)
@@ -115,17 +134,10 @@ def train(root, out=MODEL_PATH.parent, *, epochs: int = 40, seed: int = 0, train
     log(f"{len(clips)} training files ({train_split}), {len(valid_items)} validation files; "
         f"loaded in {time.time() - started:.0f} s")
     device = detect_device()
-    model = build_model(len(genres))
-    steps = epochs * -(-len(clips) * WINDOWS_PER_CLIP // BATCH_SIZE)
-    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps, warmup_target=None)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=WEIGHT_DECAY),
-                  loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
-    for epoch in range(epochs):
-        x, y = epoch_batch(clips, len(genres), rng)
-        hist = model.fit(x, y, batch_size=BATCH_SIZE, epochs=1, verbose=0, shuffle=True)
-        log(f"epoch {epoch + 1}/{epochs} loss {hist.history['loss'][-1]:.3f} "
-            f"({time.time() - started:.0f} s)")
-    meta = {"version": 1, "device": device, "seed": seed, "epochs": epochs,
+    members = [fit_member(clips, len(genres), epochs=epochs, seed=seed + i, log=log,
+                          name="genre_cnn" if ensemble == 1 else f"member_{i}") for i in range(ensemble)]
+    model = members[0] if ensemble == 1 else average(members)
+    meta = {"version": 1, "device": device, "seed": seed, "ensemble": ensemble, "epochs": epochs,
             "data": {"root": str(Path(root).name), "train_split": train_split,
                      "train_files": len(clips), "train_ids": len({c[2] for c in clips})},
             "command": "python -m genre " + " ".join(sys.argv[1:]) if sys.argv[1:] else None,

@@ -91,3 +91,17 @@ def test_the_shipped_model_loads_and_matches_the_code():
     model = load_model()
     assert model.genres == GENRES
     assert "validation" in model.meta or "data" in model.meta
+
+
+def test_an_averaged_ensemble_saves_as_one_model_and_averages(tmp_path):
+    import keras
+
+    from genre.model import average
+
+    keras.utils.set_random_seed(0)
+    members = [build_model(len(GENRES), filters=(4,), name=f"member_{i}") for i in range(2)]
+    path = save(average(members), GENRES, tmp_path / "e.keras")
+    model = load_model(path)
+    x = np.random.default_rng(0).uniform(-80, 0, (3, S.N_MELS, S.CLIP_COLUMNS, 1)).astype(np.float32)
+    expected = (np.asarray(members[0](x)) + np.asarray(members[1](x))) / 2
+    np.testing.assert_allclose(model(x[..., 0]), expected, atol=1e-5)
