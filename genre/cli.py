@@ -39,9 +39,11 @@ def _predict(args) -> int:
 
 def _evaluate(args) -> int:
     from . import data, evaluate
-    from .model import load_model
+    from .model import combine, load_model
 
-    report = evaluate.evaluate(data.find_items(args.data, args.split), load_model(args.model))
+    paths = args.model or [None]
+    model = load_model(paths[0]) if len(paths) == 1 else combine([load_model(p) for p in paths])
+    report = evaluate.evaluate(data.find_items(args.data, args.split), model)
     if args.plot:
         evaluate.plot_confusion(report, args.plot)
     if args.json:
@@ -95,7 +97,8 @@ def parser() -> argparse.ArgumentParser:
     pr.set_defaults(run=_predict)
     ev = sub.add_parser("evaluate", help="measure a model on labelled <genre>/<file> data")
     ev.add_argument("--data", required=True, type=Path, metavar="DIR")
-    ev.add_argument("--model", type=Path)
+    ev.add_argument("--model", type=Path, action="append",
+                    help="a .keras model (default: the shipped one); repeat it to evaluate their average")
     ev.add_argument("--split", help="with a manifest.csv: rows of this split (e.g. valid)")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--plot", type=Path, metavar="PNG", help="also save the confusion matrix as an image")

@@ -103,6 +103,17 @@ class Classifier:
         return probs
 
 
+def combine(classifiers: list[Classifier]) -> Classifier:
+    """Average loaded models (to measure an ensemble before training one); uncalibrated."""
+    first = classifiers[0]
+    if any(c.genres != first.genres for c in classifiers):
+        raise ModelError("These models do not share the same genres.")
+    for i, c in enumerate(classifiers):
+        c.network.name = f"member_{i}"  # layer names must be unique inside the average
+    meta = {k: v for k, v in first.meta.items() if k in ("genres", "preprocessing")}
+    return Classifier(average([c.network for c in classifiers]), first.genres, meta, first.device)
+
+
 def detect_device() -> str:
     """'GPU' when TensorFlow sees one (memory growth switched on), else 'CPU'."""
     import tensorflow as tf

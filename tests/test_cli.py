@@ -78,3 +78,11 @@ def test_evaluate_json_on_a_genre_folder(media, tiny_model_path, tmp_path):
     assert set(report["per_genre"]) == {"blues", "rock", "jazz"}
     assert sum(map(sum, report["confusion"])) == 3
     assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_averages_repeated_models(media, tiny_model_path, tmp_path):
+    (tmp_path / "blues").mkdir()
+    (tmp_path / "blues" / "a.wav").write_bytes(media["wav"].read_bytes())
+    done = run("evaluate", "--data", tmp_path, "--model", tiny_model_path, "--model", tiny_model_path, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["n"] == 1
