@@ -45,6 +45,7 @@ def analysis_slots() -> threading.BoundedSemaphore:
 @st.cache_data(max_entries=64, max_size="256MB", ttl="2h", show_spinner=False)
 def analyse(digest: str, _data: bytes, _model: genre.Classifier, start: float | None = None):
     """The prediction for a song, or for its 3-s clip at ``start``; cached on ``digest``."""
+    audio.sniff_format(_data[:16])  # refuse what is not audio at once, without queueing for a slot
     with analysis_slots():
         return genre.predict(_data, _model, start=start)
 
