@@ -106,9 +106,25 @@ def test_ffmpeg_timeout_is_an_ffmpeg_error(media, monkeypatch):
 
 
 def test_falls_back_to_the_bundled_ffmpeg(monkeypatch):
+    monkeypatch.delenv("GENRE_FFMPEG", raising=False)
     monkeypatch.setattr(audio.shutil, "which", lambda name: None)
-    path = audio.ffmpeg_path()
-    assert "imageio_ffmpeg" in path
+    assert "imageio_ffmpeg" in audio.ffmpeg_path()
+
+
+def test_prefers_the_system_ffmpeg_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("GENRE_FFMPEG", raising=False)
+    monkeypatch.setattr(audio.shutil, "which", lambda name: "/usr/bin/ffmpeg")
+    assert audio.ffmpeg_path() == "/usr/bin/ffmpeg"
+    monkeypatch.setenv("GENRE_FFMPEG", "bundled")
+    assert "imageio_ffmpeg" in audio.ffmpeg_path()
+    monkeypatch.setenv("GENRE_FFMPEG", "/opt/ffmpeg/bin/ffmpeg")
+    assert audio.ffmpeg_path() == "/opt/ffmpeg/bin/ffmpeg"
+
+
+def test_bundled_ffmpeg_decodes_like_the_system_one(media, monkeypatch):
+    system = audio.decode(media["flac"])
+    monkeypatch.setenv("GENRE_FFMPEG", "bundled")
+    np.testing.assert_allclose(audio.decode(media["flac"]), system, atol=2 / 32768)
 
 
 def test_wav_bytes_round_trip(media):
