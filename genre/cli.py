@@ -61,7 +61,7 @@ def _train(args) -> int:
     train(args.data, args.out, epochs=args.epochs, seed=args.seed, ensemble=args.ensemble,
           train_split=args.train_split,
           valid_split=None if args.valid_split == "none" else args.valid_split,
-          temperature=args.temperature, unsure_below=args.unsure_below)
+          calibration=args.calibration)
     return 0
 
 
@@ -112,8 +112,9 @@ def parser() -> argparse.ArgumentParser:
                     help="train N networks (seeds S, S+1, ...) and ship their average")
     tr.add_argument("--train-split", default="train")
     tr.add_argument("--valid-split", default="valid", help="'none' to measure nothing")
-    tr.add_argument("--temperature", type=float, help="calibration to store (default: fitted on valid)")
-    tr.add_argument("--unsure-below", type=float, help="the app's unsure threshold (default: fitted on valid)")
+    tr.add_argument("--calibration", type=Path, metavar="JSON",
+                    help="take temperatures and the unsure threshold from this run's genre_cnn.json "
+                         "(default: fit them on the validation split)")
     tr.set_defaults(run=_train)
     sub.add_parser("doctor", help="check ffmpeg, the model and the device").set_defaults(run=_doctor)
     sub.add_parser("warmup", help="warm librosa's numba cache").set_defaults(run=_warmup)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import audio, data, spectrogram
+from .model import scale
 from .predict import window_starts
 
 ECE_BINS = 15
-TEMPERATURES = np.round(np.arange(0.5, 3.001, 0.05), 2)
+TEMPERATURES = np.round(np.arange(0.25, 3.001, 0.05), 2)
 
 
 def windows_of(item: data.Item) -> np.ndarray:
@@ -35,13 +36,6 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     which = np.clip(np.digitize(conf, edges) - 1, 0, bins - 1)
     return float(sum(abs(right[which == b].mean() - conf[which == b].mean()) * (which == b).mean()
                      for b in range(bins) if (which == b).any()))
-
-
-def scale(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """Apply a softmax temperature to probabilities."""
-    logits = np.log(np.clip(probs, 1e-12, 1)) / temperature
-    out = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return out / out.sum(axis=1, keepdims=True)
 
 
 def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
@@ -94,7 +88,7 @@ def evaluate(items, model) -> dict:
         except Exception as exc:  # one unreadable file must not stop the evaluation
             failed.append(f"{item.path.name}: {exc}")
             continue
-        track.append(probs.mean(axis=0))
+        track.append(model.song(probs))
         clip.append(probs)
         clip_labels += [genres.index(item.genre)] * len(probs)
         labels.append(genres.index(item.genre))
@@ -106,7 +100,9 @@ def evaluate(items, model) -> dict:
     clip, clip_labels = np.concatenate(clip), np.array(clip_labels)
     report = metrics(labels, track.argmax(1), genres)
     temperature = fit_temperature(clip, clip_labels)
-    scaled_tracks = np.array([scale(p, temperature).mean(axis=0) for p in per_track])
+    scaled_tracks = np.array([model.song(scale(p, temperature)) for p in per_track])
+    track_temperature = fit_temperature(scaled_tracks, labels)
+    scaled_tracks = scale(scaled_tracks, track_temperature)
     report.update({
         "clip_accuracy": float((clip.argmax(1) == clip_labels).mean()), "clip_n": int(len(clip_labels)),
         "by_kind": {k: {"n": int((kinds == k).sum()),
@@ -116,6 +112,7 @@ def evaluate(items, model) -> dict:
                         "ece_track": expected_calibration_error(track, labels),
                         "temperature": temperature,
                         "ece_clip_scaled": expected_calibration_error(scale(clip, temperature), clip_labels),
+                        "track_temperature": track_temperature,
                         "ece_track_scaled": expected_calibration_error(scaled_tracks, labels),
                         "unsure_below": unsure_threshold(scaled_tracks, labels)},
         "failed": failed,
@@ -131,8 +128,9 @@ def format_report(report: dict) -> str:
         cal = report["calibration"]
         lines.append(f"clip-level accuracy {report['clip_accuracy']:.3f} over {report['clip_n']} windows; "
                      f"ECE {cal['ece_clip']:.3f} (clip), {cal['ece_track']:.3f} (track); "
-                     f"temperature {cal['temperature']:.2f} -> ECE {cal['ece_clip_scaled']:.3f} (clip), "
-                     f"{cal['ece_track_scaled']:.3f} (track); unsure below {cal['unsure_below']:.2f}")
+                     f"temperatures {cal['temperature']:.2f} (clip), {cal['track_temperature']:.2f} (track) -> "
+                     f"ECE {cal['ece_clip_scaled']:.3f} (clip), {cal['ece_track_scaled']:.3f} (track); "
+                     f"unsure below {cal['unsure_below']:.2f}")
         for kind, v in report["by_kind"].items():
             lines.append(f"  {kind}: n {v['n']}  accuracy {v['accuracy']:.3f}")
     lines.append("per-genre recall: " + "  ".join(f"{g} {r:.2f}" for g, r in report["per_genre"].items()))

@@ -97,17 +97,30 @@ class Classifier:
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         """Probabilities (n, genres) for dB windows (n, 128, 39), all in one batch.
 
-        A temperature fitted on validation data, if any, calibrates them.
+        The temperature fitted on validation clips, if any, calibrates them.
         """
         x = np.asarray(windows, dtype=np.float32)[..., None]
         with self._lock:
             probs = np.asarray(self._forward(x), dtype=np.float64)
-        temperature = float(self.meta.get("temperature", 1.0))
-        if temperature != 1.0:
-            logits = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
-            probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-            probs /= probs.sum(axis=1, keepdims=True)
+        return scale(probs, float(self.meta.get("temperature", 1.0)))
+
+    def song(self, clip_probs: np.ndarray) -> np.ndarray:
+        """A song's probabilities: the mean of its clips', calibrated for songs.
+
+        Averaging clips that disagree flattens the mean, so a song's raw confidence is lower
+        than its accuracy; ``track_temperature``, fitted on validation songs, corrects that.
+        """
+        mean = np.asarray(clip_probs, dtype=np.float64).mean(axis=0, keepdims=True)
+        return scale(mean, float(self.meta.get("track_temperature", 1.0)))[0]
+
+
+def scale(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Apply a softmax temperature to probabilities (above 1 softens, below 1 sharpens)."""
+    if temperature == 1.0:
         return probs
+    logits = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
+    out = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return out / out.sum(axis=-1, keepdims=True)
 
 
 def combine(classifiers: list[Classifier]) -> Classifier:

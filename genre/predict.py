@@ -95,7 +95,7 @@ def analyse(samples: np.ndarray, model: Classifier, starts: list[int], offset: f
         piece = samples[s:s + CLIP_SAMPLES]
         clips.append(Clip(offset + s / SAMPLE_RATE, offset + (s + len(piece)) / SAMPLE_RATE,
                           dict(zip(model.genres, p.tolist())), w, piece))
-    mean = probs.mean(axis=0)
+    mean = model.song(probs)
     best = int(mean.argmax())
     return Prediction(model.genres[best], float(mean[best]), dict(zip(model.genres, mean.tolist())),
                       clips, model.device, len(samples) / SAMPLE_RATE,

@@ -26,6 +26,7 @@ CONTRAST = (0.8, 1.25)  # images of quiet clips spread a smaller dB range over 2
 MAX_SHIFT = 2  # bands: a pitch shift of about a semitone
 FREQ_MASK, TIME_MASK = 16, 6  # SpecAugment: widest mask in bands and columns
 MIXUP_ALPHA = 0.3
+CALIBRATION_KEYS = ("temperature", "track_temperature", "unsure_below")
 LABEL_SMOOTHING = 0.1
 BATCH_SIZE = 64
 LEARNING_RATE = 2e-3
@@ -106,8 +107,8 @@ def fit_member(clips, n_classes: int, *, epochs: int, seed: int, name: str = "ge
 
 
 def train(root, out=MODEL_PATH.parent, *, epochs: int = 30, seed: int = 0, ensemble: int = 1,
-          train_split: str = "train", valid_split: str | None = "valid", temperature: float | None = None,
-          unsure_below: float | None = None, log=print) -> dict:
+          train_split: str = "train", valid_split: str | None = "valid", calibration=None,
+          log=print) -> dict:
     """Train a model and write it with its JSON to ``out``; return the JSON's contents.
 
     Parameters
@@ -123,9 +124,10 @@ def train(root, out=MODEL_PATH.parent, *, epochs: int = 30, seed: int = 0, ensem
         model that averages their probabilities, so prediction stays a single call.
     train_split, valid_split : str
         Manifest splits to learn from and to measure on (``None`` measures nothing).
-    temperature, unsure_below : float, optional
-        Calibration temperature and the app's "unsure" threshold to store; by default both
-        are fitted on the validation split (pass them when training without one).
+    calibration : path, optional
+        A ``genre_cnn.json`` of a run with a validation split, whose temperatures and
+        "unsure" threshold this model takes (for a model trained on every labelled clip,
+        which has no validation split of its own to fit them on).
     """
     genres = list(data.GENRES)
     started = time.time()
@@ -143,20 +145,20 @@ def train(root, out=MODEL_PATH.parent, *, epochs: int = 30, seed: int = 0, ensem
             "command": "python -m genre " + " ".join(sys.argv[1:]) if sys.argv[1:] else None,
             "train_seconds": round(time.time() - started, 1)}
     out = Path(out)
-    path = save(model, genres, out / MODEL_PATH.name, **meta, temperature=1.0)
+    path = save(model, genres, out / MODEL_PATH.name, **meta)
+    if calibration:
+        fitted = json.loads(Path(calibration).read_text())
+        meta.update({k: fitted[k] for k in CALIBRATION_KEYS}, calibrated_by=str(calibration))
     if valid_items:
         from .model import load_model
 
         report = evaluate.evaluate(valid_items, load_model(path))
-        meta["temperature"] = temperature or report["calibration"]["temperature"]
-        meta["unsure_below"] = report["calibration"]["unsure_below"]
+        if not calibration:
+            meta.update({k: report["calibration"][k] for k in CALIBRATION_KEYS})
         meta["validation"] = {"split": valid_split, **{k: report[k] for k in
                               ("n", "accuracy", "macro_f1", "clip_accuracy", "clip_n",
                                "per_genre", "calibration", "by_kind")}}
         log(evaluate.format_report(report))
-    else:
-        meta["temperature"] = temperature or 1.0
-        meta["unsure_below"] = unsure_below or 0.5
     save(model, genres, out / MODEL_PATH.name, **meta)
     log(f"wrote {path} in {time.time() - started:.0f} s on {device}")
     return json.loads((out / "genre_cnn.json").read_text())

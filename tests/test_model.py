@@ -105,3 +105,14 @@ def test_an_averaged_ensemble_saves_as_one_model_and_averages(tmp_path):
     x = np.random.default_rng(0).uniform(-80, 0, (3, S.N_MELS, S.CLIP_COLUMNS, 1)).astype(np.float32)
     expected = (np.asarray(members[0](x)) + np.asarray(members[1](x))) / 2
     np.testing.assert_allclose(model(x[..., 0]), expected, atol=1e-5)
+
+
+def test_song_probabilities_are_the_clip_mean_sharpened_by_the_track_temperature(tiny_model):
+    clips = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3]])
+    np.testing.assert_allclose(tiny_model.song(clips), [0.4, 0.4, 0.2])
+    tiny_model.meta["track_temperature"] = 0.5
+    try:
+        sharp = tiny_model.song(clips)
+    finally:
+        del tiny_model.meta["track_temperature"]
+    np.testing.assert_allclose(sharp, np.array([0.16, 0.16, 0.04]) / 0.36)

@@ -55,7 +55,7 @@ def test_smoke_training_on_a_handful_of_clips(gtzan, tmp_path):
         writer.writerows(pick)
     meta = train.train(tmp_path, tmp_path / "out", epochs=1, seed=3, log=lambda *a: None)
     assert meta["seed"] == 3 and meta["data"]["train_files"] == 6
-    assert meta["validation"]["n"] == 2 and 0 < meta["temperature"] <= 3
+    assert meta["validation"]["n"] == 2 and 0 < meta["temperature"] <= 3 and 0 < meta["track_temperature"] <= 3
     saved = json.loads((tmp_path / "out" / "genre_cnn.json").read_text())
     assert saved["validation"]["split"] == "valid"
     model = load_model(tmp_path / "out" / "genre_cnn.keras")
