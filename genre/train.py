@@ -149,6 +149,10 @@ def train(root, out=MODEL_PATH.parent, *, epochs: int = 30, seed: int = 0, ensem
     if calibration:
         fitted = json.loads(Path(calibration).read_text())
         meta.update({k: fitted[k] for k in CALIBRATION_KEYS}, calibrated_by=str(calibration))
+        if "validation" in fitted and not valid_items:
+            # This model has no held-out split; the figures are its recipe's, measured there.
+            meta["validation"] = {**fitted["validation"], "measured_on": "the same recipe trained on "
+                                  f"{fitted['data']['train_split']} with seed {fitted['seed']}"}
     if valid_items:
         from .model import load_model
 
