@@ -92,7 +92,8 @@ class Classifier:
         # One traced graph for every batch size: an eager Keras call costs about 10 ms of
         # Python per call and ``model.predict`` tens of ms; the graph runs in about 2 ms.
         spec = tf.TensorSpec((None, *self.network.input_shape[1:]), tf.float32)
-        self._forward = tf.function(lambda x: self.network(x, training=False), input_signature=[spec])
+        self._forward = tf.function(lambda x: self.network(x, training=False), input_signature=[spec],
+                                    autograph=False)  # autograph writes temporary files
 
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         """Probabilities (n, genres) for dB windows (n, 128, 39), all in one batch.
