@@ -21,8 +21,9 @@ FIGURES = [("track-level accuracy, all files", lambda v: v["accuracy"]),
 
 def main(folders):
     runs = [json.loads((Path(f) / "genre_cnn.json").read_text()) for f in folders]
-    seeds = [r["seed"] for r in runs]
-    print("| figure | " + " | ".join(f"seed {s}" for s in seeds) + " | mean ± sd |")
+    names = [f"seed {r['seed']}" if r.get("ensemble", 1) == 1 else
+             f"ensemble of {r['ensemble']} (seeds {r['seed']}-{r['seed'] + r['ensemble'] - 1})" for r in runs]
+    print("| figure | " + " | ".join(names) + " | mean ± sd |")
     print("| --- |" + " --- |" * (len(runs) + 1))
     for name, get in FIGURES:
         values = [get(r["validation"]) for r in runs]
@@ -32,8 +33,8 @@ def main(folders):
     genres = list(runs[0]["validation"]["per_genre"])
     print("\n| recall | " + " | ".join(genres) + " |")
     print("| --- |" + " --- |" * len(genres))
-    for r in runs:
-        print(f"| seed {r['seed']} | " + " | ".join(f"{r['validation']['per_genre'][g]:.2f}" for g in genres) + " |")
+    for name, r in zip(names, runs):
+        print(f"| {name} | " + " | ".join(f"{r['validation']['per_genre'][g]:.2f}" for g in genres) + " |")
 
 
 if __name__ == "__main__":
