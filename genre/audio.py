@@ -121,14 +121,16 @@ def decode(source, *, start: float = 0.0, duration: float | None = None) -> np.n
     data, path = _read(source)
     fmt = sniff_format(data[:16] if data is not None else _head(path))
     duration = MAX_SECONDS if duration is None else min(duration, MAX_SECONDS)
-    with tempfile.TemporaryDirectory(prefix="genre-") as tmp:
-        if data is not None:
-            # ffmpeg needs a seekable input: MP4 keeps its index at the end, MP3 gapless
-            # trimming reads the file's tail and -ss seeks instead of decoding what it skips.
-            # The directory is private (0700) and random, so no two uploads can meet.
+    if data is None:
+        pcm = _run_ffmpeg(fmt, path, start, duration)
+    else:
+        # ffmpeg needs a seekable input: MP4 keeps its index at the end, MP3 gapless
+        # trimming reads the file's tail and -ss seeks instead of decoding what it skips.
+        # The directory is private (0700) and random, so no two uploads can meet.
+        with tempfile.TemporaryDirectory(prefix="genre-") as tmp:
             path = Path(tmp) / "upload"
             path.write_bytes(data)
-        pcm = _run_ffmpeg(fmt, path, start, duration)
+            pcm = _run_ffmpeg(fmt, path, start, duration)
     if not pcm:
         if start > 0:
             raise AudioError(f"The audio ends before {start:g} s.")

@@ -79,9 +79,9 @@ def _warmup(args) -> int:
     """Compile librosa's numba code once, so the cache is warm for the first request."""
     import numpy as np
 
-    from . import spectrogram
+    from . import audio, spectrogram
 
-    spectrogram.render(np.zeros(66150, dtype=np.float32) + 1e-3)
+    spectrogram.render(np.full(audio.CLIP_SAMPLES, 1e-3, dtype=np.float32))
     print("warm")
     return 0
 

@@ -34,13 +34,6 @@ class Item:
     split: str = ""
 
 
-def _magma_lookup() -> dict[int, int]:
-    from matplotlib import colormaps
-
-    lut = (np.asarray(colormaps["magma"].colors) * 255).round().astype(np.int64)
-    return {int(r) << 16 | int(g) << 8 | int(b): i for i, (r, g, b) in enumerate(lut)}
-
-
 _IMAGE_ROWS = np.floor((np.arange(spectrogram.N_MELS) + 0.5)
                        * spectrogram.IMAGE_AXES_HEIGHT / spectrogram.N_MELS).astype(np.int64)
 
@@ -56,16 +49,19 @@ def image_levels(path) -> np.ndarray:
         raise GenreError(f"{Path(path).name}: expected a {spectrogram.IMAGE_AXES_HEIGHT}-pixel-high "
                          f"mel image, got {rgb.shape[0]}.")
     rows = rgb[::-1][_IMAGE_ROWS]  # lowest band first
-    keys = rows[..., 0] << 16 | rows[..., 1] << 8 | rows[..., 2]
-    lookup = _magma_lookup()
-    levels = np.vectorize(lambda k: lookup.get(int(k), -1), otypes=[np.int64])(keys)
-    if (levels < 0).any():
-        from matplotlib import colormaps
-
-        lut = np.asarray(colormaps["magma"].colors) * 255
-        off = levels < 0
+    lut = spectrogram.magma_lut().astype(np.int64)
+    keys, lut_keys = _rgb_key(rows), _rgb_key(lut)
+    order = np.argsort(lut_keys)  # magma's 256 colours are distinct: search them sorted
+    found = np.clip(np.searchsorted(lut_keys[order], keys), 0, len(order) - 1)
+    levels = order[found]
+    off = lut_keys[levels] != keys
+    if off.any():
         levels[off] = np.argmin(((rows[off][:, None, :] - lut[None]) ** 2).sum(-1), axis=1)
     return levels.astype(np.uint8)
+
+
+def _rgb_key(rgb: np.ndarray) -> np.ndarray:
+    return rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2]
 
 
 def audio_levels(path) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import audio, data, spectrogram
 from .model import scale
-from .predict import window_starts
+from .predict import clip_windows, window_starts
 
 ECE_BINS = 15
 TEMPERATURES = np.round(np.arange(0.25, 3.001, 0.05), 2)
@@ -21,12 +21,8 @@ def windows_of(item: data.Item) -> np.ndarray:
     if item.kind == "mel-image":
         levels = data.image_levels(item.path)
         starts = window_starts(levels.shape[1], spectrogram.CLIP_COLUMNS)
-        return np.stack([spectrogram.window_db(spectrogram.fit_columns(
-            levels[:, s:s + spectrogram.CLIP_COLUMNS])) for s in starts])
-    samples = audio.decode(item.path)
-    audio.check_length(samples)
-    starts = window_starts(len(samples), audio.CLIP_SAMPLES)
-    return np.stack([spectrogram.render(samples, s) for s in starts])
+        return np.stack([spectrogram.cut_window(levels, s) for s in starts])
+    return clip_windows(audio.decode(item.path))[1]
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:

@@ -83,12 +83,24 @@ def audible_starts(samples: np.ndarray, starts: list[int]) -> list[int]:
     return [s for s, k in zip(starts, keep) if k]
 
 
-def analyse(samples: np.ndarray, model: Classifier, starts: list[int], offset: float = 0.0) -> Prediction:
-    """Classify the clips of ``samples`` that begin at ``starts`` (samples) in one batch."""
+def clip_windows(samples: np.ndarray, starts: list[int] | None = None,
+                 offset: float = 0.0) -> tuple[list[int], np.ndarray]:
+    """The audible clips among ``starts`` (by default all of the song's) and their model inputs.
+
+    Raises ``TooShortError`` or ``AudioError`` for audio too short or silent to judge.
+    """
     audio.check_length(samples)
     audio.check_audible(samples, offset)
+    if starts is None:
+        starts = window_starts(len(samples), CLIP_SAMPLES)
     starts = audible_starts(samples, starts)
-    windows = np.stack([spectrogram.render(samples, s) for s in starts])
+    return starts, np.stack([spectrogram.render(samples, s) for s in starts])
+
+
+def analyse(samples: np.ndarray, model: Classifier, starts: list[int] | None = None,
+            offset: float = 0.0) -> Prediction:
+    """Classify the clips of ``samples`` that begin at ``starts`` (samples) in one batch."""
+    starts, windows = clip_windows(samples, starts, offset)
     probs = model(windows)
     clips = []
     for s, p, w in zip(starts, probs, windows):
@@ -133,6 +145,4 @@ def predict(source, model: Classifier | None = None, *, start: float | None = No
             raise ValueError("start must be 0 or more seconds")
         samples = audio.load_clip(source, start)
         return analyse(samples, model, [0], offset=start)
-    samples = audio.decode(source)
-    audio.check_length(samples)
-    return analyse(samples, model, window_starts(len(samples), CLIP_SAMPLES))
+    return analyse(audio.decode(source), model)

@@ -15,6 +15,8 @@ bin (``window_db``), both when cut from an image in training and when rendered f
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import librosa
 
@@ -121,6 +123,11 @@ def fit_columns(levels: np.ndarray, columns: int = CLIP_COLUMNS) -> np.ndarray:
     return np.concatenate([levels] * reps, axis=-1)[..., :columns]
 
 
+def cut_window(levels: np.ndarray, start: int = 0, width: int = CLIP_COLUMNS) -> np.ndarray:
+    """Model input from ``width`` columns of levels at ``start`` (an image or a whole clip)."""
+    return window_db(fit_columns(levels[:, start:start + width]))
+
+
 def render(samples: np.ndarray, start: int = 0) -> np.ndarray:
     """The model's input for the 3-s clip at ``start``: float32 dB of shape (128, 39).
 
@@ -128,15 +135,19 @@ def render(samples: np.ndarray, start: int = 0) -> np.ndarray:
     training (``fit_columns`` on image windows) and prediction treat short audio alike.
     """
     available = n_columns(min(len(samples) - start, CLIP_SAMPLES))
-    levels = mel_levels(samples, start, min(available, CLIP_COLUMNS))
-    return window_db(fit_columns(levels))
+    return cut_window(mel_levels(samples, start, min(available, CLIP_COLUMNS)))
+
+
+@functools.lru_cache(maxsize=1)
+def magma_lut() -> np.ndarray:
+    """The images' colour map: matplotlib's 256 magma colours as uint8 RGB, level 0 first."""
+    from matplotlib import colormaps  # only reading images and showing them need colour
+
+    return (np.asarray(colormaps["magma"].colors) * 255).round().astype(np.uint8)
 
 
 def colorize(db: np.ndarray, scale: int = 3) -> np.ndarray:
     """An RGB picture of a dB window for people: magma, low bands at the bottom, enlarged."""
-    from matplotlib import colormaps  # only the app needs colour
-
-    lut = (np.asarray(colormaps["magma"].colors) * 255).round().astype(np.uint8)
     index = np.clip(np.floor((db + TOP_DB) / DB_STEP), 0, LEVELS - 1).astype(np.int64)
-    picture = lut[index[::-1]]
+    picture = magma_lut()[index[::-1]]
     return picture.repeat(scale, axis=0).repeat(scale, axis=1)

@@ -67,7 +67,7 @@ def random_window(levels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         width = int(rng.integers(SHORT_MIN_COLUMNS, CLIP_COLUMNS + 1))
     width = min(width, levels.shape[1])
     s = int(rng.integers(0, levels.shape[1] - width + 1))
-    return spectrogram.window_db(spectrogram.fit_columns(levels[:, s:s + width]))
+    return spectrogram.cut_window(levels, s, width)
 
 
 def epoch_batch(clips, n_classes: int, rng: np.random.Generator):
