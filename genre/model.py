@@ -95,6 +95,11 @@ class Classifier:
         self._forward = tf.function(lambda x: self.network(x, training=False), input_signature=[spec],
                                     autograph=False)  # autograph writes temporary files
 
+    @property
+    def cnn(self) -> "Classifier":
+        """The image CNN branch (here the whole model): callable on (n, 128, 39) dB windows."""
+        return self
+
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         """Probabilities (n, genres) for dB windows (n, 128, 39), all in one batch.
 

@@ -23,14 +23,20 @@ class Clip:
     probabilities: dict[str, float]
     mel: np.ndarray = field(repr=False)  # (128, 39) dB, the model's input
     samples: np.ndarray = field(repr=False)  # the audio the model heard
+    tags: dict[str, float] = field(default_factory=dict)  # the backbone's 50 tags, in its order
 
     @property
     def genre(self) -> str:
         return max(self.probabilities, key=self.probabilities.get)
 
+    def top_tags(self, n: int = 5, floor: float = 0.1) -> list[tuple[str, float]]:
+        """The ``n`` strongest tags at or above ``floor``, strongest first."""
+        return top_tags(self.tags, n, floor)
+
     def to_dict(self) -> dict:
         return {"start": round(self.start, 3), "end": round(self.end, 3), "genre": self.genre,
-                "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()}}
+                "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()},
+                "tags": {t: round(p, 6) for t, p in self.tags.items()}}
 
 
 @dataclass
@@ -45,12 +51,26 @@ class Prediction:
     duration: float  # seconds of audio analysed (decoding stops at audio.MAX_SECONDS)
     short: bool = False  # under 3 s: one clip, filled by repetition
     truncated: bool = False  # longer than audio.MAX_SECONDS: only the start was analysed
+    tags: dict[str, float] = field(default_factory=dict)  # the backbone's 50 tags for the song
+    unsure: bool = False  # not confidently one of the ten genres (see ``why_unsure``)
+    why_unsure: str = ""  # a sentence for people, empty when sure
+
+    def top_tags(self, n: int = 5, floor: float = 0.1) -> list[tuple[str, float]]:
+        """The ``n`` strongest tags at or above ``floor``, strongest first."""
+        return top_tags(self.tags, n, floor)
 
     def to_dict(self) -> dict:
         return {"genre": self.genre, "confidence": round(self.confidence, 6),
                 "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()},
+                "tags": {t: round(p, 6) for t, p in self.tags.items()}, "unsure": self.unsure,
                 "clips": [c.to_dict() for c in self.clips], "device": self.device,
                 "duration": round(self.duration, 3), "short": self.short, "truncated": self.truncated}
+
+
+def top_tags(tags: dict[str, float], n: int = 5, floor: float = 0.1) -> list[tuple[str, float]]:
+    """The ``n`` strongest of ``tags`` at or above ``floor``, strongest first."""
+    ranked = sorted(tags.items(), key=lambda item: item[1], reverse=True)
+    return [(t, p) for t, p in ranked[:n] if p >= floor]
 
 
 def window_starts(total: int, width: int, max_count: int = MAX_CLIPS) -> list[int]:
