@@ -1,4 +1,4 @@
-"""Command line: ``python -m genre predict|evaluate|train|doctor|warmup``.
+"""Command line: ``python -m genre predict|evaluate|train|doctor|warmup|import-musicnn``.
 
 Exit status: 0 when every file gave a genre, 1 when any failed, 2 for bad usage.
 Package errors are caught here, at the edge, and printed as one line each.
@@ -75,6 +75,13 @@ def _doctor(args) -> int:
     return 0 if MODEL_PATH.exists() else 1
 
 
+def _import_musicnn(args) -> int:
+    from .musicnn_import import import_musicnn
+
+    import_musicnn(args.out, verify=not args.no_verify)
+    return 0
+
+
 def _warmup(args) -> int:
     """Compile librosa's numba code once, so the cache is warm for the first request."""
     import numpy as np
@@ -118,6 +125,10 @@ def parser() -> argparse.ArgumentParser:
     tr.set_defaults(run=_train)
     sub.add_parser("doctor", help="check ffmpeg, the model and the device").set_defaults(run=_doctor)
     sub.add_parser("warmup", help="warm librosa's numba cache").set_defaults(run=_warmup)
+    im = sub.add_parser("import-musicnn", help="port musicnn's weights from its PyPI wheel into model/")
+    im.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "model")
+    im.add_argument("--no-verify", action="store_true", help="skip the comparison with the original graph")
+    im.set_defaults(run=_import_musicnn)
     return p
 
 

@@ -1,0 +1,176 @@
+"""The pretrained ear: MSD_musicnn (Pons & Serra, 2019) rebuilt in Keras 3, with its own front end.
+
+musicnn is a musically motivated CNN trained on about 200,000 songs of the Million Song
+Dataset to predict the 50 most common last.fm tags. Its front end hears 3-s patches of a
+96-band log-mel spectrogram at 16 kHz; timbral filters (7 frames x 38 or 67 bands) and
+temporal filters (128, 64, 32 frames x 1 band) are max-pooled over frequency, three 1-D
+convolutions with residual connections follow, and the song-level back end pools max and
+mean over time into a 1506-d vector (interleaved: max0, mean0, max1, mean1, ...), then a
+200-unit dense layer whose batch-normalised output is the embedding the genre heads use.
+
+The weights come from the ``musicnn`` wheel on PyPI (``python -m genre import-musicnn``,
+see ``genre/musicnn_import.py``); this module only builds and runs the network.
+Licence: ISC, Music Technology Group, Universitat Pompeu Fabra (``model/MUSICNN_LICENSE.md``).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import librosa
+
+from .audio import CLIP_SAMPLES
+from .audio import SAMPLE_RATE as SONG_RATE
+
+SAMPLE_RATE = 16000  # Hz, musicnn's training rate
+N_FFT = 512
+HOP_LENGTH = 256  # 62.5 frames a second
+N_MELS = 96
+PATCH_FRAMES = 187  # librosa.time_to_frames(3 s) + 1, the patch length musicnn was trained on
+PATCH_SAMPLES = CLIP_SAMPLES * SAMPLE_RATE // SONG_RATE  # 48000: one 3-s clip at 16 kHz
+LOG_GAIN = 10000.0  # musicnn's compression: log10(LOG_GAIN * power + 1)
+BN_EPSILON = 1e-3  # TF1's batch-norm default, which the checkpoint was trained with
+TIMBRAL = ((int(0.4 * N_MELS), 204), (int(0.7 * N_MELS), 204))  # (bands, filters): 38 and 67 bands
+TEMPORAL = ((128, 51), (64, 51), (32, 51))  # (frames, filters); 1.6 x 32 = 51 filters each
+MIDEND_FILTERS = 64
+MIDEND_LAYERS = 3
+EMBEDDING_UNITS = 200
+MODEL_FILE = "musicnn.keras"
+
+TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
+        "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock",
+        "soul", "indie rock", "Mellow", "electronica", "80s", "folk", "90s", "chill", "instrumental",
+        "punk", "oldies", "blues", "hard rock", "ambient", "acoustic", "experimental", "female vocalist",
+        "guitar", "Hip-Hop", "70s", "party", "country", "easy listening", "sexy", "catchy", "funk",
+        "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad", "House", "happy")
+
+_MEL_BASIS = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
+
+
+def resample(samples: np.ndarray, orig_sr: int = SONG_RATE) -> np.ndarray:
+    """Audio at the song rate -> 16 kHz float32 (soxr, as ``librosa.load`` does for musicnn)."""
+    return librosa.resample(np.asarray(samples, np.float32), orig_sr=orig_sr,
+                            target_sr=SAMPLE_RATE).astype(np.float32)
+
+
+def mel_power(samples16: np.ndarray) -> np.ndarray:
+    """96-band mel power (frames, 96) of 16-kHz audio: musicnn's STFT, before compression."""
+    stft = librosa.stft(np.asarray(samples16, np.float32), n_fft=N_FFT, hop_length=HOP_LENGTH,
+                        center=True, pad_mode="reflect")  # reflect: librosa's default in 2019
+    return (_MEL_BASIS @ (np.abs(stft) ** 2)).T.astype(np.float32)
+
+
+def compress(power: np.ndarray) -> np.ndarray:
+    """musicnn's log compression, in float32.
+
+    musicnn's own extractor casts to float16 first, which overflows to +inf on loud frames
+    (float16 ends at 65504) and changes the tags; the network never saw inf in training.
+    """
+    return np.log10(LOG_GAIN * np.asarray(power, np.float32) + 1.0)
+
+
+def fit_patch(frames: np.ndarray) -> np.ndarray:
+    """A (PATCH_FRAMES, bands) patch: cut, or repeated until long enough (how musicnn was trained)."""
+    if len(frames) < PATCH_FRAMES:
+        frames = np.concatenate([frames] * (PATCH_FRAMES // max(len(frames), 1) + 1))
+    return frames[:PATCH_FRAMES]
+
+
+def patch(clip: np.ndarray) -> np.ndarray:
+    """One 3-s clip at the song rate -> its (187, 96) input patch for the backbone."""
+    return fit_patch(compress(mel_power(resample(clip))))
+
+
+def patches(samples16: np.ndarray) -> np.ndarray:
+    """Consecutive, non-overlapping (187, 96) patches of 16-kHz audio; short audio is repeated."""
+    frames = compress(mel_power(samples16))
+    if len(frames) <= PATCH_FRAMES:
+        return fit_patch(frames)[None]
+    starts = range(0, len(frames) - PATCH_FRAMES + 1, PATCH_FRAMES)
+    return np.stack([frames[s:s + PATCH_FRAMES] for s in starts])
+
+
+def _norm(name: str):
+    from keras import layers
+
+    return layers.BatchNormalization(epsilon=BN_EPSILON, name=name)
+
+
+def build_backbone(n_tags: int = len(TAGS), name: str = "musicnn"):
+    """MSD_musicnn as a Keras model: (n, 187, 96) log-mel -> {"tags": (n, 50), "embedding": (n, 200)}.
+
+    Layer names follow the checkpoint's variables (``conv2d_3``, ``batch_normalization_7``, ...)
+    so that importing its weights is a lookup by name.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((PATCH_FRAMES, N_MELS), name="log_mel")
+    x = layers.Reshape((PATCH_FRAMES, N_MELS, 1))(inputs)
+    x = _norm("batch_normalization")(x)
+    features, index = [], 0
+    padded = layers.ZeroPadding2D(((3, 3), (0, 0)))(x)  # 'same' in time only: frequency is pooled away
+    for bands, filters in TIMBRAL:
+        f = layers.Conv2D(filters, (7, bands), activation="relu", name=f"conv2d{_suffix(index)}")(padded)
+        features.append(f)
+        index += 1
+    for frames, filters in TEMPORAL:
+        f = layers.Conv2D(filters, (frames, 1), padding="same", activation="relu",
+                          name=f"conv2d{_suffix(index)}")(x)
+        features.append(f)
+        index += 1
+    pooled = []
+    for i, f in enumerate(features):
+        f = _norm(f"batch_normalization{_suffix(i + 1)}")(f)
+        f = layers.MaxPooling2D((1, f.shape[2]))(f)  # max over frequency
+        pooled.append(layers.Reshape((PATCH_FRAMES, f.shape[3]))(f))
+    front = layers.Concatenate(name="frontend")(pooled)  # (187, 561)
+
+    dense = [front]
+    y = front
+    for i in range(MIDEND_LAYERS):
+        conv = layers.Conv1D(MIDEND_FILTERS, 7, padding="same", activation="relu",
+                             name=f"conv2d_{index + i}")(y)
+        conv = _norm(f"batch_normalization_{len(features) + 1 + i}")(conv)
+        y = conv if i == 0 else layers.Add()([conv, y])  # residual after the first
+        dense.append(y)
+    mid = layers.Concatenate(name="midend")(dense)  # (187, 753)
+
+    width = mid.shape[-1]
+    peak = layers.Reshape((width, 1))(layers.GlobalMaxPooling1D()(mid))
+    mean = layers.Reshape((width, 1))(layers.GlobalAveragePooling1D()(mid))
+    pool = layers.Flatten()(layers.Concatenate()([peak, mean]))  # interleaved max/mean: 1506
+    pool = _norm("batch_normalization_9")(pool)
+    hidden = layers.Dense(EMBEDDING_UNITS, activation="relu", name="dense")(pool)
+    embedding = _norm("batch_normalization_10")(hidden)
+    logits = layers.Dense(n_tags, name="dense_1")(embedding)
+    tags = layers.Activation("sigmoid", name="tags")(logits)
+    embedding = layers.Identity(name="embedding")(embedding)
+    return keras.Model(inputs, {"tags": tags, "embedding": embedding}, name=name)
+
+
+def _suffix(i: int) -> str:
+    return "" if i == 0 else f"_{i}"
+
+
+def load_weights(network, read) -> None:
+    """Set ``network``'s weights from a checkpoint reader (``read(name) -> array``).
+
+    Convolutions stored as 2-D kernels (7, width, 1, filters) over a squeezed axis become
+    the 1-D kernels (7, width, filters) of the mid-end; batch norm is (gamma, beta, mean, var).
+    """
+    for layer in network.layers:
+        name = layer.name
+        if name.startswith("batch_normalization"):
+            layer.set_weights([read(f"{name}/{v}") for v in ("gamma", "beta", "moving_mean",
+                                                             "moving_variance")])
+        elif name.startswith(("conv2d", "dense")):
+            kernel = read(f"{name}/kernel")
+            expected = layer.get_weights()[0].shape
+            layer.set_weights([kernel.reshape(expected), read(f"{name}/bias")])
+
+
+@functools.lru_cache(maxsize=1)
+def tag_index() -> dict[str, int]:
+    """Position of each tag in the backbone's output."""
+    return {t: i for i, t in enumerate(TAGS)}
