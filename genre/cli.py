@@ -1,4 +1,4 @@
-"""Command line: ``python -m genre predict|evaluate|train|doctor|warmup|import-musicnn``.
+"""Command line: ``python -m genre predict|tag|evaluate|train|doctor|warmup|import-musicnn``.
 
 Exit status: 0 when every file gave a genre, 1 when any failed, 2 for bad usage.
 Package errors are caught here, at the edge, and printed as one line each.
@@ -102,6 +102,9 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="one JSON object per line")
     pr.add_argument("--model", type=Path, help="a .keras model (default: the shipped one)")
     pr.set_defaults(run=_predict)
+    from . import tagrun  # ``tag``: a whole library, resumable, on every core or on Ray
+
+    tagrun.add_arguments(sub.add_parser("tag", help="tag a whole music library (resumable, parallel)"))
     ev = sub.add_parser("evaluate", help="measure a model on labelled <genre>/<file> data")
     ev.add_argument("--data", required=True, type=Path, metavar="DIR")
     ev.add_argument("--model", type=Path, action="append",

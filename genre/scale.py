@@ -1,0 +1,169 @@
+"""``tag --ray``: the same job on Ray Data, on a local instance or across a cluster.
+
+The list of songs becomes a Ray dataset; ``map_batches`` sends it through a pool of actors, each
+holding the model (one GPU each where the cluster has them, one CPU each otherwise), and the rows
+come back to this process in a stream, to the same JSON Lines or CSV file as a plain run, or to
+Parquet parts for ``--out *.parquet``. Ray is an optional dependency (``requirements-scale.txt``);
+nothing else in the package imports this module.
+
+On a local instance (no ADDRESS) one CPU is left to Ray Data's own tasks: an actor pool that takes
+every CPU of a 2-core machine starves them and the job never ends.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+
+from .errors import GenreError
+from .ledger import Done
+from .tagjob import Options
+
+SONGS_PER_BLOCK = 8  # rows come back block by block: small blocks keep the stream (and the bar) moving
+LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # paths and rows are small; do not reserve 30 % of the RAM
+PARQUET_ROWS_PER_PART = 64  # rows buffered before a Parquet part is written
+PARQUET_COLUMNS = ("path", "size", "mtime", "sha256", "genre", "confidence", "unsure", "error", "record")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ScaleError(GenreError):
+    """Ray is missing, or the cluster cannot be reached."""
+
+
+def _ray():
+    try:
+        import ray
+        import ray.data
+    except ImportError as exc:
+        raise ScaleError("--ray needs Ray: pip install -r requirements-scale.txt") from exc
+    return ray
+
+
+class Analyser:
+    """A Ray actor's work: the model loaded once, then batches of paths turned into rows."""
+
+    def __init__(self, model_path, options: Options, threads: int):
+        from . import tagjob
+
+        self.options = options
+        self.model = tagjob.load(model_path, threads)
+
+    def __call__(self, batch: dict) -> dict:
+        from . import tagjob
+
+        rows = [tagjob.analyse(str(path), self.model, self.options) for path in batch["path"]]
+        return {"path": [r["path"] for r in rows], "record": [json.dumps(r, ensure_ascii=False) for r in rows]}
+
+
+def start(address: str):
+    """Connect to the cluster at ``address``, or start a local instance (no dashboard) for ''."""
+    ray = _ray()
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}}
+    try:
+        if address:
+            ray.init(address=address, runtime_env=env, log_to_driver=False, logging_level=logging.WARNING)
+        else:
+            ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, runtime_env=env,
+                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, log_to_driver=False,
+                     logging_level=logging.WARNING)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ScaleError(f"Cannot start Ray{f' at {address}' if address else ''}: {exc}") from exc
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    return ray
+
+
+def actor_plan(resources: dict, local: bool, workers: int | None) -> tuple[int, dict]:
+    """How many actors, and what each asks Ray for: a GPU each where there are GPUs, else a CPU.
+
+    Locally one CPU stays free for Ray Data's own tasks.
+    """
+    gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
+    if gpus:
+        return workers or gpus, {"num_gpus": 1, "num_cpus": 1}
+    spare = 1 if local or cpus > 1 else 0
+    return workers or max(1, cpus - spare), {"num_cpus": 1}
+
+
+def ray_rows(todo, model_path, workers: int | None, options: Options, address: str):
+    """Rows for the songs in ``todo``, analysed by Ray actors, in the order they finish."""
+    ray = start(address)
+    try:
+        actors, ask = actor_plan(ray.cluster_resources(), not address, workers)
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # the run has its own bar
+        context.print_on_execution_start = False
+        items = [{"path": entry.path} for entry in todo]
+        blocks = max(1, min(len(items), max(actors * 2, len(items) // SONGS_PER_BLOCK)))
+        model = str(Path(model_path).resolve()) if model_path else None
+        dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
+            Analyser, batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors),
+            fn_constructor_kwargs={"model_path": model, "options": options, "threads": ask["num_cpus"]},
+            **ask)
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            for record in batch["record"]:
+                yield json.loads(record)
+    finally:
+        ray.shutdown()
+
+
+class ParquetResults:
+    """``--out *.parquet`` with ``--ray``: a folder of Parquet parts, one written per few rows.
+
+    Each part is written under a temporary name and renamed, so a folder only ever holds whole
+    parts; resuming reads the fingerprint columns of every part, in the order they were written
+    (a song analysed again after it changed: its latest row wins). The rows buffered for the next
+    part (at most ``PARQUET_ROWS_PER_PART``) are what an interruption loses.
+    """
+
+    def __init__(self, path, *, write: bool = True):
+        import pyarrow.parquet as pq
+
+        self.path, self.write = Path(path), write
+        self.index: dict[str, Done] = {}
+        self._rows: list[dict] = []
+        if self.path.exists():
+            for part in sorted(self.path.glob("*.parquet")):
+                table = pq.read_table(part, columns=["path", "size", "mtime", "sha256"])
+                for i, row in enumerate(table.to_pylist()):
+                    self.index[row["path"]] = Done(row["size"], row["mtime"], row["sha256"], i)
+        elif write:
+            self.path.mkdir(parents=True)
+
+    def known(self, path: str, size: int, mtime: float) -> bool:
+        done = self.index.get(path)
+        return done is not None and done.size == size and done.mtime == mtime
+
+    def refresh(self, path: str, mtime: float) -> bool:
+        """Parts are never rewritten: a touched song is analysed again."""
+        return False
+
+    def append(self, row: dict) -> None:
+        if self.write:
+            self._rows.append(row)
+            if len(self._rows) >= PARQUET_ROWS_PER_PART:
+                self._flush()
+
+    def close(self) -> None:
+        if self.write and self._rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pa.schema([("path", pa.string()), ("size", pa.int64()), ("mtime", pa.float64()),
+                            ("sha256", pa.string()), ("genre", pa.string()), ("confidence", pa.float64()),
+                            ("unsure", pa.bool_()), ("error", pa.string()), ("record", pa.string())])
+        columns = {c: [r.get(c) for r in self._rows] for c in PARQUET_COLUMNS[:-1]}
+        columns["record"] = [json.dumps(r, ensure_ascii=False) for r in self._rows]
+        name = f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"  # sorted = written order
+        tmp = self.path / f".{name}.tmp"
+        pq.write_table(pa.table(columns, schema=schema), tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path / name)
+        self._rows = []

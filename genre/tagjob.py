@@ -1,0 +1,136 @@
+"""One song in, one row out: the work of a ``tag`` worker, a pool process or a Ray actor alike.
+
+A worker loads the model once (``init_worker``), then turns each path into the row the results
+file keeps: the fingerprint (size, mtime, sha256), the fields of ``predict --json``, and with
+``--write-tags`` what was done to the file's genre tag. A song that fails gives a row with
+``error`` instead; nothing a single file does stops the others.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+
+from . import library
+from .errors import GenreError
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+PARENT_POLL_SECONDS = 1.0  # how often a pool worker checks that the run that started it lives
+
+_MODEL = None  # the model of this worker process, loaded by ``init_worker``
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to do besides analysing: write the genre tag, replace one already there, or only say."""
+
+    write_tags: bool = False
+    overwrite: bool = False
+    dry_run: bool = False
+
+    @property
+    def tags(self) -> bool:
+        """Whether tags are decided at all (``--write-tags`` or ``--dry-run``)."""
+        return self.write_tags or self.dry_run
+
+
+def thread_environment(threads: int) -> dict[str, str]:
+    """Environment variables that hold a worker's numeric libraries to ``threads`` threads."""
+    return {name: str(max(1, int(threads))) for name in THREAD_VARIABLES}
+
+
+def limit_threads(threads: int) -> None:
+    """Hold this process's TensorFlow to ``threads`` threads (before the model is loaded)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(max(1, int(threads)))
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, int(threads))))
+    except RuntimeError:  # TensorFlow already started in this process: keep its threads
+        pass
+
+
+def load(model_path=None, threads: int | None = None):
+    """The model for a worker, with its threads limited first when ``threads`` is given."""
+    from .model import load_model
+
+    if threads:
+        limit_threads(threads)
+    return load_model(model_path)
+
+
+def init_worker(model_path, threads: int | None) -> None:
+    """Initializer of a pool process: the model once, Ctrl-C left to the parent, exit with it."""
+    global _MODEL
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the run and the pool
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)  # the run was killed: do not go on as an orphan
+
+    threading.Thread(target=watch, daemon=True).start()
+    _MODEL = load(model_path, threads)
+
+
+def run_in_worker(path: str, options: Options) -> dict:
+    """``analyse`` with the model ``init_worker`` loaded (what the pool submits)."""
+    return analyse(path, _MODEL, options)
+
+
+def analyse(path: str, model, options: Options = Options()) -> dict:
+    """The row for one song.
+
+    Parameters
+    ----------
+    path : str
+        The song's absolute path.
+    model
+        From ``genre.load_model``.
+    options : Options
+        Whether and how to write the genre tag.
+
+    Returns
+    -------
+    dict
+        ``path``, ``size``, ``mtime``, ``sha256``, ``file`` and either the fields of
+        ``Prediction.to_dict()`` (plus ``tag`` when tags are decided) or ``error``.
+    """
+    from .predict import predict
+
+    row = {"path": path, "size": None, "mtime": None, "sha256": None, "file": path}
+    try:
+        row.update(library.fingerprint(path))
+    except FileNotFoundError:
+        row["error"] = "The file vanished before it could be analysed."
+        return row
+    except OSError as exc:
+        row["error"] = f"Cannot read the file: {exc.strerror or exc}."
+        return row
+    try:
+        result = predict(path, model)
+    except GenreError as exc:
+        row["error"] = str(exc)
+        return row
+    except Exception as exc:  # one strange file must not end a run over a whole library
+        row["error"] = f"Unexpected error: {type(exc).__name__}: {exc}"
+        return row
+    row.update(result.to_dict())
+    if options.tags:
+        from . import tagwrite
+
+        if result.unsure:
+            row["tag"] = {"action": "unsure", "old": None, "new": None}
+        else:
+            row["tag"] = tagwrite.write_genre(path, result.genre, overwrite=options.overwrite,
+                                              dry_run=options.dry_run)
+        if row["tag"]["action"] == "written":
+            try:
+                row.update(library.fingerprint(path))  # resume compares the file as it is now
+            except OSError:
+                pass
+    return row
