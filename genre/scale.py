@@ -72,7 +72,7 @@ def start(address: str):
                      logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ScaleError(f"Cannot start Ray{f' at {address}' if address else ''}: {exc}") from exc
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     return ray
 
 

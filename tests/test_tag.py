@@ -1,0 +1,286 @@
+"""``python -m genre tag``: a library of generated songs (and broken files), resumed, tagged, on Ray."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mutagen
+import numpy as np
+import pytest
+
+from conftest import ROOT, SR, encode, tone
+from genre import audio, cli, tagwrite
+from genre.ledger import Ledger, LedgerError
+from genre.library import Problem, walk
+
+FORMATS = {  # name -> ffmpeg arguments; every container tagwrite writes
+    "tone.mp3": ["-b:a", "128k"], "noise.flac": [], "melody.ogg": ["-c:a", "libvorbis", "-q:a", "3"],
+    "tone.opus": ["-c:a", "libopus", "-b:a", "64k"], "melody.m4a": ["-c:a", "aac", "-b:a", "96k"],
+    "tone.wav": [],
+}
+
+
+def melody(seconds: float, seed: int = 0) -> np.ndarray:
+    """Half-second notes of a random pentatonic tune."""
+    rng = np.random.default_rng(seed)
+    notes = [tone(0.5, 220 * 2 ** (rng.choice([0, 2, 4, 7, 9]) / 12), noise=0.02, seed=i)
+             for i in range(int(seconds * 2))]
+    return np.concatenate(notes)
+
+
+def make_song(name: str, folder: Path, seconds: float = 4.0, seed: int = 0) -> Path:
+    kind = name.split(".")[0].rstrip("0123456789")
+    rng = np.random.default_rng(seed)
+    y = {"tone": lambda: tone(seconds, 330 + 40 * seed, seed=seed),
+         "noise": lambda: (0.3 * rng.standard_normal(int(seconds * SR))).astype(np.float32),
+         "melody": lambda: melody(seconds, seed)}[kind]()
+    return encode(y, folder / name, args=FORMATS.get(name, FORMATS.get("tone." + name.split(".")[-1], [])))
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory) -> dict[str, Path]:
+    """One short song per format, made once; tests copy them."""
+    folder = tmp_path_factory.mktemp("songs")
+    return {name: make_song(name, folder) for name in FORMATS}
+
+
+@pytest.fixture
+def library(tmp_path, songs) -> Path:
+    """Songs in nested folders, a truncated MP3, text named .mp3, an empty file, a cover, a loop."""
+    lib = tmp_path / "library"
+    (lib / "album" / "disc 2").mkdir(parents=True)
+    for i, (name, path) in enumerate(songs.items()):
+        shutil.copy(path, lib / ("album" if i % 2 else "album/disc 2") / name)
+    data = songs["tone.mp3"].read_bytes()
+    (lib / "truncated.mp3").write_bytes(data[:len(data) // 3])
+    (lib / "not audio.mp3").write_text("this is a text file named like a song\n")
+    (lib / "empty.mp3").write_bytes(b"")
+    (lib / "album" / "cover.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(100))
+    (lib / "album" / "notes.txt").write_text("liner notes")
+    (lib / "album" / "loop").symlink_to(lib / "album")
+    return lib
+
+
+def run(*args, timeout=600):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "genre", "tag", *map(str, args)], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=timeout)
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def decoded_md5(path: Path) -> str:
+    """The checksum of the decoded audio: tags may change, the sound must not."""
+    done = subprocess.run([audio.ffmpeg_path(), "-v", "error", "-i", str(path), "-map", "0:a", "-f", "md5", "-"],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {os.path.join(top, name): Path(top, name).read_bytes()
+            for top, _, names in os.walk(folder) for name in names if not Path(top, name).is_symlink()}
+
+
+AUDIO_LIKE = 6 + 3  # the six songs, the truncated MP3, the text and the empty file named .mp3
+
+
+def test_rows_and_errors_line_by_line_on_two_workers(library, tiny_model_path, tmp_path):
+    out = tmp_path / "out.jsonl"
+    done = run(library, "--out", out, "--workers", 2, "--model", tiny_model_path)
+    assert done.returncode == 1, done.stderr  # two files named .mp3 are not audio
+    assert "Traceback" not in done.stderr and "\r" not in done.stderr  # no bar off a terminal
+    found = {Path(r["path"]).name: r for r in rows(out)}
+    assert len(rows(out)) == len(found) == AUDIO_LIKE
+    for name in FORMATS:
+        row = found[name]
+        assert {"path", "size", "mtime", "sha256", "file", "genre", "confidence", "probabilities",
+                "tags", "unsure", "clips"} <= set(row), name
+        assert row["size"] == os.path.getsize(row["path"]) and len(row["sha256"]) == 64
+        assert abs(sum(row["probabilities"].values()) - 1) < 1e-4
+    assert "empty" in found["empty.mp3"]["error"]
+    assert "audio" in found["not audio.mp3"]["error"]
+    assert "genre" in found["truncated.mp3"] or "error" in found["truncated.mp3"]
+    assert "2 other file(s) skipped" in done.stderr and "loop" in done.stderr
+    assert f"{AUDIO_LIKE} song(s) analysed" in done.stderr and "genres:" in done.stderr
+
+
+def test_csv_and_stdout(library, tiny_model_path, tmp_path):
+    out = tmp_path / "out.csv"
+    assert cli.main(["tag", str(library / "album"), "--out", str(out), "--workers", "1",
+                     "--model", str(tiny_model_path)]) == 0
+    with open(out, newline="") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 6 and set(table[0]) >= {"path", "genre", "confidence", "unsure", "rock", "error",
+                                                 "size", "mtime", "sha256"}
+    assert all(r["genre"] and not r["error"] for r in table)
+    done = run(library / "album" / "tone.opus", "--workers", 1, "--model", tiny_model_path)
+    assert done.returncode == 0 and json.loads(done.stdout)["path"].endswith("tone.opus")
+
+
+def test_resume_after_a_kill_analyses_each_song_once(tmp_path, songs, tiny_model_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(10):
+        make_song(["tone.mp3", "melody.ogg"][i % 2].replace(".", f"{i}."), lib, seconds=8, seed=i)
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.Popen([sys.executable, "-m", "genre", "tag", str(lib), "--out", str(out), "--workers",
+                              "1", "--model", str(tiny_model_path)], cwd=ROOT, env=env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (out.exists() and out.read_bytes().count(b"\n") >= 2):
+        time.sleep(0.02)
+    os.killpg(first.pid, signal.SIGKILL)  # a power cut: no handler runs
+    first.wait()
+    before = out.read_bytes().count(b"\n")
+    assert 2 <= before < 10
+    with open(out, "ab") as f:
+        f.write(b'{"path": "' + str(lib).encode() + b'/half')  # the write a power cut tore
+    again = run(lib, "--out", out, "--workers", 1, "--model", tiny_model_path)
+    assert again.returncode == 0, again.stderr
+    assert f"{before} already in the results" in again.stderr
+    paths = [r["path"] for r in rows(out)]
+    assert sorted(paths) == sorted(str(p) for p in lib.iterdir()) and len(set(paths)) == 10
+    (lib / "tone0.mp3").write_bytes((lib / "tone2.mp3").read_bytes())  # a changed song
+    os.utime(lib / "melody1.ogg")  # a touched one: same bytes
+    third = run(lib, "--out", out, "--workers", 1, "--model", tiny_model_path)
+    assert "1 song(s) analysed" in third.stderr and "9 already" in third.stderr
+    final = rows(out)
+    assert len(final) == 10 and {r["sha256"] for r in final if r["path"].endswith("tone0.mp3")} == \
+        {r["sha256"] for r in final if r["path"].endswith("tone2.mp3")}
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_tag_written_read_back_audio_unchanged(name, songs, tmp_path):
+    path = Path(shutil.copy(songs[name], tmp_path / name))
+    sound = decoded_md5(path)
+    assert tagwrite.read_genre(path) is None
+    assert tagwrite.write_genre(path, "hiphop", dry_run=True)["action"] == "would write"
+    assert tagwrite.read_genre(path) is None
+    assert tagwrite.write_genre(path, "hiphop") == {"action": "written", "old": None, "new": "Hip-Hop"}
+    assert tagwrite.read_genre(path) == "Hip-Hop"
+    assert mutagen.File(path).tags is not None
+    assert tagwrite.write_genre(path, "rock") == {"action": "kept", "old": "Hip-Hop", "new": "Rock"}
+    assert tagwrite.write_genre(path, "rock", overwrite=True)["action"] == "written"
+    assert tagwrite.read_genre(path) == "Rock"
+    assert decoded_md5(path) == sound
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".genre-")]
+
+
+def test_write_tags_from_the_command_and_dry_run(library, tiny_model_path, tmp_path, capsys):
+    album = library / "album"
+    tagwrite.write_genre(album / "noise.flac", "jazz")  # a genre already there
+    before = snapshot(library)
+    sounds = {p: decoded_md5(Path(p)) for p in before if Path(p).name in FORMATS}
+    assert len(sounds) == len(FORMATS)
+    out = tmp_path / "dry.jsonl"
+    argv = ["tag", str(album), "--workers", "1", "--model", str(tiny_model_path)]
+    assert cli.main([*argv, "--write-tags", "--dry-run", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert snapshot(library) == before and not out.exists()
+    assert re.search(r"noise\.flac: ((kept|same): 'Jazz'|unsure)", said), said
+    out = tmp_path / "out.jsonl"
+    assert cli.main([*argv, "--write-tags", "--out", str(out)]) == 0
+    for row in rows(out):
+        now = tagwrite.read_genre(row["path"])
+        if row["path"].endswith("noise.flac"):
+            assert now == "Jazz" and row["tag"]["action"] in ("kept", "same", "unsure")
+        elif row["unsure"]:
+            assert now is None and row["tag"]["action"] == "unsure"
+        else:
+            assert now == tagwrite.label(row["genre"]) and row["tag"]["action"] == "written"
+            assert row["sha256"] != "" and row["size"] == os.path.getsize(row["path"])
+    assert all(decoded_md5(Path(p)) == md5 for p, md5 in sounds.items())
+    assert cli.main([*argv, "--write-tags", "--out", str(out)]) == 0  # a resume: tagged files are done
+    assert "0 song(s) analysed" in capsys.readouterr().err
+
+
+def test_unreadable_folder_is_reported_not_fatal(library, tiny_model_path, monkeypatch, capsys):
+    locked = library / "album" / "disc 2"
+    listdir = os.listdir
+
+    def refuse(path):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied")
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", refuse)  # root ignores chmod 000; this is what a user sees
+    status = cli.main(["tag", str(library), "--workers", "1", "--model", str(tiny_model_path)])
+    captured = capsys.readouterr()
+    assert status == 1 and "disc 2: Permission denied" in captured.err
+    assert len(captured.out.splitlines()) == AUDIO_LIKE - 3  # disc 2 held three songs
+
+
+def test_walk_reports_problems_and_skips_what_is_not_audio(library):
+    problems, skipped = [], []
+    found = [Path(e.path).name for e in walk([library, library / "gone.mp3"], problems.append, skipped.append)]
+    assert len(found) == AUDIO_LIKE and "cover.jpg" not in found
+    assert sorted(Path(s).name for s in skipped) == ["cover.jpg", "notes.txt"]
+    assert {p.kind for p in problems} == {"loop", "unreadable"}
+    assert isinstance(problems[0], Problem)
+
+
+def test_ledger_repairs_a_torn_line_and_drops_damage(tmp_path):
+    path = tmp_path / "out.jsonl"
+    good = {"path": "/a.mp3", "size": 1, "mtime": 2.5, "sha256": "x", "genre": "rock"}
+    path.write_text(json.dumps(good) + "\n" + "\x00\x00garbage\n" + json.dumps({**good, "path": "/b"})[:20])
+    ledger = Ledger(path, ["rock"])
+    assert ledger.known("/a.mp3", 1, 2.5) and not ledger.known("/a.mp3", 1, 3.0) and len(ledger) == 1
+    assert ledger.repaired == 20 and ledger.dropped == 1
+    ledger.append({**good, "path": "/c.mp3"})
+    ledger.close()
+    assert [r["path"] for r in rows(path)] == ["/a.mp3", "/c.mp3"]
+    bad_csv = tmp_path / "x.csv"
+    bad_csv.write_text("path,genre\n")
+    with pytest.raises(LedgerError):
+        Ledger(bad_csv, ["rock"])
+
+
+@pytest.mark.parametrize("args", [["tag"], ["tag", "x", "--workers", "0"], ["tag", "x", "--out", "r.parquet"]])
+def test_bad_usage_exits_2(args):
+    done = subprocess.run([sys.executable, "-m", "genre", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 2 and ("usage" in done.stderr or "--ray" in done.stderr)
+
+
+def _in_loopback_namespace(*args):
+    """Ray in a network namespace with only loopback: there it binds 127.0.0.1, never the LAN."""
+    command = " ".join(f"'{a}'" for a in [sys.executable, "-m", "genre", "tag", *map(str, args)])
+    return subprocess.run(["unshare", "-n", "sh", "-c", f"ip link set lo up && exec {command}"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=900,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"})
+
+
+@pytest.mark.slow
+def test_ray_run_equals_the_plain_run(library, tiny_model_path, tmp_path):
+    pytest.importorskip("ray.data", reason="requirements-scale.txt is not installed")
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+        pytest.skip("needs root, unshare and ip for a loopback-only network namespace")
+    plain, on_ray, parquet = tmp_path / "plain.jsonl", tmp_path / "ray.jsonl", tmp_path / "ray.parquet"
+    assert run(library, "--out", plain, "--workers", 1, "--model", tiny_model_path).returncode == 1
+    done = _in_loopback_namespace(library, "--out", on_ray, "--ray", "--model", tiny_model_path)
+    assert done.returncode == 1, done.stderr[-3000:]
+    expected, got = ({r["path"]: r for r in rows(p)} for p in (plain, on_ray))
+    assert expected.keys() == got.keys() and len(got) == AUDIO_LIKE
+    for path, row in expected.items():
+        if "error" in row:
+            assert got[path]["error"] == row["error"]
+            continue
+        assert got[path]["genre"] == row["genre"] and got[path]["sha256"] == row["sha256"]
+        assert max(abs(got[path]["probabilities"][g] - p) for g, p in row["probabilities"].items()) <= 1e-6
+    done = _in_loopback_namespace(library, "--out", parquet, "--ray", "--model", tiny_model_path)
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(parquet).to_pylist()
+    assert {r["path"] for r in table} == set(expected) and done.returncode == 1
+    assert all(json.loads(r["record"])["path"] == r["path"] for r in table)
