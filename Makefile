@@ -13,7 +13,7 @@ $(BIN)/activate: requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: $(BIN)/activate requirements-dev.txt
+$(VENV)/.dev: $(BIN)/activate requirements-dev.txt requirements-scale.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
