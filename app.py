@@ -1,10 +1,12 @@
-"""Genre: upload a song, or try a demo track, and see which genre a small CNN hears in it.
+"""Genre: upload a song, try a demo track, or let it listen through the microphone, and see
+which genre a small CNN hears in it, what else it hears, and why.
 
     streamlit run app.py
 
 All signal processing lives in the ``genre`` package; this file only lays out what it returns.
 Sessions share nothing mutable: the model and a process-wide limit on concurrent analyses
-are ``st.cache_resource``; results are ``st.cache_data``, keyed on the sha256 of the file.
+are ``st.cache_resource``; results of uploads and demos are ``st.cache_data``, keyed on the
+sha256 of the file. A microphone recording is never cached: it leaves with its session.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 import genre
-from genre import audio
+from genre import audio, explain
 from genre.spectrogram import colorize
 
 ROOT = Path(__file__).resolve().parent
@@ -27,6 +29,13 @@ MODEL_CARD = ROOT / "model" / "README.md"
 UPLOAD_TYPES = ["mp3", "wav", "flac", "ogg", "m4a"]
 BAR_COLOUR = "#b5367a"  # the theme's primary colour (.streamlit/config.toml)
 CONCURRENT_ANALYSES = 2  # per process; a burst of uploads queues instead of exhausting memory
+RECORDING_RATE = 22050  # Hz, the model's own rate: the browser resamples, the upload stays small
+TEN_GENRES = {"blues", "classical", "country", "disco", "hip-hop", "hiphop", "jazz", "metal", "pop",
+              "reggae", "rock", "heavy metal", "hard rock", "classic rock", "alternative rock",
+              "indie rock", "progressive rock", "indie pop"}  # tags that name one of the ten
+MOODS = {"female vocalists", "female vocalist", "male vocalists", "beautiful", "mellow", "chill",
+         "sexy", "catchy", "happy", "sad", "party", "easy listening", "oldies", "instrumental",
+         "acoustic", "guitar", "60s", "70s", "80s", "90s", "00s"}  # tags that describe, not name
 log = logging.getLogger("genre.app")
 
 
@@ -42,12 +51,34 @@ def analysis_slots() -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(CONCURRENT_ANALYSES)
 
 
+def analyse_now(digest: str, data: bytes, model: genre.Classifier, start: float | None = None):
+    """The prediction for a song, or for its 3-s clip at ``start`` (``digest`` is unused)."""
+    audio.sniff_format(data[:16])  # refuse what is not audio at once, without queueing for a slot
+    with analysis_slots():
+        return genre.predict(data, model, start=start)
+
+
 @st.cache_data(max_entries=64, max_size="256MB", ttl="2h", show_spinner=False)
 def analyse(digest: str, _data: bytes, _model: genre.Classifier, start: float | None = None):
-    """The prediction for a song, or for its 3-s clip at ``start``; cached on ``digest``."""
-    audio.sniff_format(_data[:16])  # refuse what is not audio at once, without queueing for a slot
-    with analysis_slots():
-        return genre.predict(_data, _model, start=start)
+    """``analyse_now``, cached on ``digest``: for uploads and demos, never for recordings."""
+    return analyse_now(digest, _data, _model, start)
+
+
+def explain_now(digest: str, start: float, clip: genre.Clip, model: genre.Classifier):
+    """Which parts of the clip's spectrogram moved the image CNN towards the clip's verdict."""
+    return explain.occlusion(model.cnn, clip.mel, clip.genre)
+
+
+@st.cache_data(max_entries=256, ttl="2h", show_spinner=False)
+def explain_clip(digest: str, start: float, _clip: genre.Clip, _model: genre.Classifier):
+    """``explain_now``, cached on the song and the clip's start."""
+    return explain_now(digest, start, _clip, _model)
+
+
+def read_recording(data: bytes) -> bytes:
+    """The recording's bytes, or a ``GenreError`` when it is too short or silent to judge."""
+    audio.check_recording(audio.decode(data))
+    return data
 
 
 @st.cache_data
@@ -75,6 +106,23 @@ def sureness(p: float) -> str:
 
 def ranked(probabilities: dict[str, float]) -> list[tuple[str, float]]:
     return sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
+
+
+def hears(tags: list[tuple[str, float]]) -> str:
+    """Tags as a phrase: [("electronic", .8), ("dance", .6), ("80s", .3)] -> 'electronic dance music'."""
+    names = [t.lower() for t, _ in tags]
+    style = [t for t in names if t not in MOODS][:2] or names[:1]
+    return " ".join(style) + ("" if style[-1].endswith("music") else " music")
+
+
+def outside_the_ten(tags: list[tuple[str, float]]) -> bool:
+    """Whether the strongest naming tag is a style none of the ten genres covers."""
+    names = [t.lower() for t, _ in tags if t.lower() not in MOODS]
+    return bool(names) and names[0] not in TEN_GENRES
+
+
+def tag_line(tags: list[tuple[str, float]]) -> str:
+    return " · ".join(t.lower() for t, _ in tags)
 
 
 def result_json(pred: genre.Prediction, name: str, digest: str, meta: dict) -> str:
@@ -105,10 +153,17 @@ def explain_failures(run, *args):
 def use_demo(index: int) -> None:
     st.session_state.demo = index
     st.session_state.upload_key += 1  # a fresh, empty uploader
+    st.session_state.mic_key += 1  # and no recording
 
 
-def forget_demo() -> None:
+def uploaded() -> None:
     st.session_state.demo = None
+    st.session_state.mic_key += 1
+
+
+def recorded() -> None:
+    st.session_state.demo = None
+    st.session_state.upload_key += 1
 
 
 # --- The page ----------------------------------------------------------------------------
@@ -117,18 +172,25 @@ st.set_page_config(page_title="Genre: what does the model hear?", page_icon=":ma
                    layout="wide")
 st.session_state.setdefault("demo", None)
 st.session_state.setdefault("upload_key", 0)
+st.session_state.setdefault("mic_key", 0)
 
 st.title(":material/music_note: What genre is this song?")
 st.write("A small neural network listens to your song three seconds at a time and tells you "
-         "which of ten genres it sounds like, and where.")
+         "which of ten genres it sounds like, where, what else it hears, and why.")
 
-pick, demo_box = st.columns([3, 2], gap="large")
+pick, demo_box, mic_box = st.columns([5, 4, 4], gap="large")
 upload = pick.file_uploader("Upload a song: MP3, WAV, FLAC, OGG or M4A", type=UPLOAD_TYPES,
-                            key=f"upload-{st.session_state.upload_key}", on_change=forget_demo)
+                            key=f"upload-{st.session_state.upload_key}", on_change=uploaded)
 with demo_box:
     choice = st.selectbox("…or pick a demo track", range(len(demos())),
                           format_func=lambda i: f"{demos()[i]['title']} ({demos()[i]['genre']})")
     st.button("Try the demo track", icon=":material/play_arrow:", on_click=use_demo, args=(choice,))
+low, high = audio.RECORDING_SECONDS
+recording = mic_box.audio_input(
+    f"…or let it listen: record {low}-{high} s of the music playing near you",
+    sample_rate=RECORDING_RATE, key=f"mic-{st.session_state.mic_key}", on_change=recorded,
+    help="Hold your phone or laptop close to the speaker, press the microphone, and stop after "
+         f"{low} to {high} seconds. The recording is analysed here and never kept after you leave.")
 
 model = explain_failures(get_model)
 if model is None:
@@ -140,24 +202,45 @@ if upload is not None:
         st.error(f"The file is {upload.size / 2**20:.0f} MB; files up to {limit_mb} MB are accepted.")
         st.stop()
     name, data = upload.name, upload.getvalue()
+elif recording is not None:
+    name, data = "recording.wav", explain_failures(read_recording, recording.getvalue())
+    if data is None:
+        st.stop()  # too short or silent: the sentence is on the page
+    st.caption("Your recording from the microphone: analysed here, kept only while this page is open, "
+               "and never stored.")
 elif st.session_state.demo is not None:
     demo = demos()[st.session_state.demo]
     name, data = demo["file"], (DEMO_DIR / demo["file"]).read_bytes()
     st.caption(f"Demo track **{demo['title']}**, written as {demo['genre']}: {demo['description']}")
 else:
-    st.info("Upload a song, or press **Try the demo track**, to begin.")
+    st.info("Upload a song, press **Try the demo track**, or record from the microphone, to begin.")
     st.stop()
 
+keep = recording is None or upload is not None  # a recording is analysed, never cached
+analysis, why_clip = (analyse, explain_clip) if keep else (analyse_now, explain_now)
 digest = hashlib.sha256(data).hexdigest()
 with st.spinner("Listening to the song…", show_time=True):
-    song = explain_failures(analyse, digest, data, model)
+    song = explain_failures(analysis, digest, data, model)
 if song is None:
     st.stop()  # the error is on the page; the next upload starts afresh
 
-# The verdict.
+# The verdict, and what else the model hears.
 best = ranked(song.probabilities)
 unsure_below = float(model.meta.get("unsure_below", 0.5))
-if song.confidence >= unsure_below:
+tags = song.top_tags()
+if song.unsure:
+    nearest = f"The nearest of the ten is **{label(song.genre)}** ({pct(song.confidence)})."
+    if tags and outside_the_ten(tags):
+        st.header(f"This sounds like {hears(tags)}")
+        st.warning(f"{hears(tags).capitalize()} is not one of the ten genres this model knows. "
+                   f"{song.why_unsure} {nearest}", icon=":material/help:")
+    elif tags:
+        st.header(f"This sounds like {hears(tags)}, but the model is unsure")
+        st.warning(f"{song.why_unsure} {nearest}", icon=":material/help:")
+    else:
+        st.header(f"Not clearly one of the ten genres: maybe {label(song.genre)}, {pct(song.confidence)}")
+        st.warning(song.why_unsure or "The model is unsure.", icon=":material/help:")
+elif song.confidence >= unsure_below:
     st.header(f"It sounds like {label(song.genre)}: {pct(song.confidence)}")
     st.write(f"The model is {sureness(song.confidence)}: {pct(song.confidence)} for "
              f"**{label(song.genre)}**, averaged over {len(song.clips)} clip(s) of 3 s.")
@@ -166,6 +249,9 @@ else:
     st.header(f"Maybe {label(song.genre)}: {pct(song.confidence)}")
     st.warning(f"The model is unsure. Its best guesses are {', '.join(guesses[:-1])} "
                f"and {guesses[-1]}.", icon=":material/help:")
+if tags:
+    st.markdown(f"**It also hears:** {tag_line(tags)}",
+                help="The strongest of the 50 last.fm tags the model's backbone gives the song.")
 if song.short:
     st.info("The song is shorter than 3 s, so it was repeated to fill one clip.")
 if song.truncated:
@@ -197,13 +283,16 @@ if last >= 1:
 else:
     start = 0
 with st.spinner("Listening to the clip…"):
-    moment = explain_failures(analyse, digest, data, model, float(start))  # e.g. a silent stretch
+    moment = explain_failures(analysis, digest, data, model, float(start))  # e.g. a silent stretch
 clip = moment.clips[0] if moment else None
 if clip:
     clip_genre, clip_p = ranked(clip.probabilities)[0]
     st.audio(audio.to_wav_bytes(clip.samples), format="audio/wav")
     st.write(f"From {mmss(clip.start)} to {mmss(clip.end)} the model hears **{label(clip_genre)}** "
              f"({pct(clip_p)}).")
+    if clip.top_tags():
+        st.caption(f"Here it also hears: {tag_line(clip.top_tags())}")
+    why = explain_failures(why_clip, digest, float(start), clip, model)
 
 with mel_col:
     st.subheader("What the model saw")
@@ -212,7 +301,18 @@ with mel_col:
         st.image(colorize(clip.mel, scale=2).repeat(5, axis=1), width="stretch",
                  caption=f"Mel spectrogram of {mmss(clip.start)}–{mmss(clip.end)}: time runs left to "
                          "right, pitch bottom to top, brighter is louder.")
-    else:
+    if clip and why:
+        st.subheader("Why it says so")
+        if why.peak > 0.01:
+            t0, t1, f0, f1 = why.region()
+            legend = (f"Lit and outlined: what moved the image network towards **{label(why.genre)}** "
+                      f"most (hiding {clip.start + t0:.1f}–{clip.start + t1:.1f} s at {f0:.0f}–{f1:.0f} Hz "
+                      f"lowers it by {100 * why.peak:.0f} points); dimmed: what mattered little.")
+        else:
+            legend = (f"No part of this clip stood out: hiding any one of them hardly changes "
+                      f"**{label(why.genre)}**; the verdict rests on the whole picture.")
+        st.image(explain.overlay(clip.mel, why.map), width="stretch", caption=legend)
+    elif not clip:
         st.caption("Nothing to picture at this moment; pick another one below.")
 
 st.divider()

@@ -159,6 +159,37 @@ def check_audible(samples: np.ndarray, start: float = 0.0) -> None:
         raise AudioError(f"The audio{where} is silent: there is nothing to judge.")
 
 
+RECORDING_SECONDS = (5, 15)  # what a person is asked to record from a microphone
+QUIET_RECORDING_DBFS = -50.0  # a recording whose loudest second is quieter than this heard no music
+
+
+def check_recording(samples: np.ndarray) -> None:
+    """Refuse a microphone recording too short or too quiet to judge.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        The decoded recording, mono at ``SAMPLE_RATE``.
+
+    Raises
+    ------
+    TooShortError
+        Under ``RECORDING_SECONDS[0]`` seconds.
+    AudioError
+        Its loudest second is under ``QUIET_RECORDING_DBFS``: room noise, not music.
+    """
+    seconds = len(samples) / SAMPLE_RATE
+    low, high = RECORDING_SECONDS
+    if seconds < low:
+        raise TooShortError(f"The recording lasts {seconds:.1f} s; please record at least {low} s "
+                            f"({low}-{high} s is best) with the music playing.")
+    frames = samples[: len(samples) // SAMPLE_RATE * SAMPLE_RATE].reshape(-1, SAMPLE_RATE)
+    loudest = float(np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)).max())
+    if 20 * np.log10(max(loudest, 1e-10)) < QUIET_RECORDING_DBFS:
+        raise AudioError("The recording is almost silent: hold the microphone close to the speaker, "
+                         "turn the music up, and record again.")
+
+
 def to_wav_bytes(samples: np.ndarray) -> bytes:
     """Encode mono float samples as a 16-bit WAV file in memory (for playback)."""
     pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()

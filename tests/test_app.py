@@ -1,10 +1,12 @@
-"""app.py driven headlessly with Streamlit's AppTest: first render, demo, uploads, bad uploads.
+"""app.py driven headlessly with Streamlit's AppTest: first render, demo, uploads, bad uploads,
+microphone recordings, what else the model hears (tags) and why (the saliency picture).
 
 Assertions are on behaviour (a verdict with a percentage, an error sentence, no exception),
 never on which genre the model picks, so they hold for any trained model.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -61,7 +63,10 @@ def assert_verdict(at) -> None:
     assert VERDICT.search(headline), headline
     assert at.get("audio"), "the clip player is missing"
     assert at.get("vega_lite_chart"), "no bar chart"
-    assert at.image, "no mel-spectrogram image"
+    assert len(at.image) == 2, "the mel spectrogram and the saliency picture"
+    assert "Why it says so" in texts(at)
+    legend = at.image[1].captions[0]
+    assert re.search(r"moved the image network towards|No part of this clip stood out", legend), legend
     assert len(at.download_button) == 2
 
 
@@ -81,7 +86,10 @@ def test_first_render_has_uploader_and_demo_button():
     uploader = at.file_uploader[0]
     assert {"mp3", "wav", "flac", "ogg", "m4a"} <= {t.lstrip(".") for t in uploader.allowed_type}
     assert any("demo" in b.label.lower() for b in at.button)
-    assert len(at.selectbox[0].options) == 4
+    demos = json.loads((ROOT / "assets" / "demo" / "demos.json").read_text())["demos"]
+    assert len(at.selectbox[0].options) == len(demos)
+    mic = at.audio_input[0]
+    assert "5-15 s" in mic.label and mic.sample_rate == 22050
     assert not at.header, "no verdict before a song"
 
 
@@ -194,3 +202,120 @@ def test_a_clip_that_cannot_be_judged_leaves_the_rest_of_the_page(tmp_path):
     assert VERDICT.search(" ".join(h.value for h in at.header))  # the song's verdict stays
     assert at.error or at.get("audio"), "neither a player nor a reason"
     assert len(at.download_button) == 2
+
+
+# --- The microphone -------------------------------------------------------------------------
+
+def wav(samples: np.ndarray, tmp_path: Path, name: str = "recording.wav") -> bytes:
+    return encode(samples, tmp_path / name).read_bytes()
+
+
+def analysis_cache_entries() -> int:
+    """How many results the app's st.cache_data functions hold, in this process."""
+    from streamlit.runtime.caching.cache_data_api import get_data_cache_stats_provider
+
+    stats = get_data_cache_stats_provider().get_stats()
+    return sum(1 for family in stats.values() for stat in family
+               if "analyse" in stat.cache_name or "explain" in stat.cache_name)
+
+
+def test_a_recording_gives_a_verdict_and_is_never_cached(song, tmp_path):
+    from conftest import SR
+
+    samples = tone(8.0, freq=196.0, noise=0.1, seed=3)
+    data = wav(samples, tmp_path)
+    at = new_app().run()
+    before = analysis_cache_entries()
+    at.audio_input[0].upload("recording.wav", data).run()
+    assert_verdict(at)
+    assert "never stored" in texts(at)
+    at.slider[0].set_value(at.slider[0].max).run()  # another clip of the recording
+    assert_verdict(at)
+    assert analysis_cache_entries() == before, "a recording reached the process-wide cache"
+    assert len(samples) / SR >= 5
+
+    # An upload replaces the recording, and is cached as before.
+    upload(at, "song.mp3", song)
+    assert_verdict(at)
+    assert "never stored" not in texts(at)
+    assert not at.audio_input[0].value
+    assert analysis_cache_entries() > before  # the counter does see what is cached
+
+
+def test_a_too_short_recording_is_refused_in_a_sentence(tmp_path):
+    at = new_app().run()
+    at.audio_input[0].upload("recording.wav", wav(tone(2.5), tmp_path)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and "at least 5 s" in at.error[0].value, [e.value for e in at.error]
+    assert not at.header
+
+
+def test_a_silent_recording_is_refused_in_a_sentence(tmp_path):
+    hiss = (np.random.default_rng(1).standard_normal(8 * 22050) * 10 ** (-70 / 20)).astype(np.float32)
+    at = new_app().run()
+    at.audio_input[0].upload("recording.wav", wav(hiss, tmp_path)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and "almost silent" in at.error[0].value, [e.value for e in at.error]
+    assert not at.header
+
+
+# --- What else it hears ----------------------------------------------------------------------
+
+SONG_TAGS = {"electronic": 0.81, "dance": 0.64, "female vocalists": 0.42, "80s": 0.3, "rock": 0.05}
+CLIP_TAGS = {"synth": 0.0, "electronic": 0.7, "House": 0.5, "party": 0.2}
+
+
+def with_tags(monkeypatch, tags: dict, unsure: bool, why: str = "") -> None:
+    """Make genre.predict give the backbone's tags (and unsure), as the fused model does."""
+    import genre
+
+    real = genre.predict
+
+    def predict(source, model=None, *, start=None):
+        pred = real(source, model, start=start)
+        pred.tags, pred.unsure, pred.why_unsure = dict(tags), unsure, why
+        for clip in pred.clips:
+            clip.tags = dict(CLIP_TAGS) if tags else {}
+        return pred
+
+    monkeypatch.setattr(genre, "predict", predict)
+
+
+def test_the_strongest_tags_stand_beside_the_verdict_and_under_the_slider(song, monkeypatch):
+    with_tags(monkeypatch, SONG_TAGS, unsure=False)
+    at = new_app().run()
+    upload(at, "tagged.mp3", song + b"tags")  # bytes no other test has cached
+    assert_verdict(at)
+    assert "electronic · dance · female vocalists · 80s" in texts(at)
+    assert "rock" not in texts(at).split("It also hears:")[1].split("\n")[0]  # under the floor
+    assert "Here it also hears: electronic · house · party" in texts(at)
+
+
+def test_not_one_of_the_ten_leads_with_what_it_hears(song, monkeypatch):
+    with_tags(monkeypatch, SONG_TAGS, unsure=True, why="No genre reaches half the probability.")
+    at = new_app().run()
+    upload(at, "edm.mp3", song + b"edm")
+    assert not at.exception and not at.error, texts(at)
+    assert at.header[0].value == "This sounds like electronic dance music"
+    warning = at.warning[0].value
+    assert "not one of the ten genres this model knows" in warning
+    assert "No genre reaches half the probability." in warning and "nearest of the ten" in warning
+    assert at.image and at.get("audio")  # the rest of the page is there
+
+
+def test_unsure_between_genres_it_knows_says_so(song, monkeypatch):
+    with_tags(monkeypatch, {"rock": 0.7, "hard rock": 0.4, "guitar": 0.3}, unsure=True,
+              why="Rock and metal are almost level.")
+    at = new_app().run()
+    upload(at, "between.mp3", song + b"between")
+    assert not at.exception and not at.error, texts(at)
+    assert "unsure" in at.header[0].value and "rock" in at.header[0].value
+    assert "not one of the ten" not in texts(at) and "almost level" in at.warning[0].value
+
+
+def test_without_tags_nothing_about_tags_is_shown(song, monkeypatch):
+    with_tags(monkeypatch, {}, unsure=False)
+    at = new_app().run()
+    upload(at, "plain.mp3", song + b"plain")
+    assert_verdict(at)
+    assert "also hears" not in texts(at)
