@@ -32,7 +32,8 @@ CONCURRENT_ANALYSES = 2  # per process; a burst of uploads queues instead of exh
 RECORDING_RATE = 22050  # Hz, the model's own rate: the browser resamples, the upload stays small
 TEN_GENRES = {"blues", "classical", "country", "disco", "hip-hop", "hiphop", "jazz", "metal", "pop",
               "reggae", "rock", "heavy metal", "hard rock", "classic rock", "alternative rock",
-              "indie rock", "progressive rock", "indie pop"}  # tags that name one of the ten
+              "indie rock", "progressive rock", "indie pop", "alternative", "indie",
+              "punk"}  # tags that name one of the ten, or a kind of one
 MOODS = {"female vocalists", "female vocalist", "male vocalists", "beautiful", "mellow", "chill",
          "sexy", "catchy", "happy", "sad", "party", "easy listening", "oldies", "instrumental",
          "acoustic", "guitar", "60s", "70s", "80s", "90s", "00s"}  # tags that describe, not name
@@ -111,8 +112,15 @@ def ranked(probabilities: dict[str, float]) -> list[tuple[str, float]]:
 def hears(tags: list[tuple[str, float]]) -> str:
     """Tags as a phrase: [("electronic", .8), ("dance", .6), ("80s", .3)] -> 'electronic dance music'."""
     names = [t.lower() for t, _ in tags]
-    style = [t for t in names if t not in MOODS][:2] or names[:1]
-    return " ".join(style) + ("" if style[-1].endswith("music") else " music")
+    style: list[str] = []
+    for name in (t for t in names if t not in MOODS):
+        if any(name.startswith(other) or other.startswith(name) or other in name.split()
+               or name in other.split() for other in style):
+            continue  # "rock" then "hard rock", "electronic" then "electronica": one is enough
+        style.append(name)
+    if not style:
+        return "music with " + " and ".join(names[:2])
+    return " ".join(style[:2]) + ("" if style[:2][-1].endswith("music") else " music")
 
 
 def outside_the_ten(tags: list[tuple[str, float]]) -> bool:
@@ -232,14 +240,16 @@ if song.unsure:
     nearest = f"The nearest of the ten is **{label(song.genre)}** ({pct(song.confidence)})."
     if tags and outside_the_ten(tags):
         st.header(f"This sounds like {hears(tags)}")
-        st.warning(f"{hears(tags).capitalize()} is not one of the ten genres this model knows. "
-                   f"{song.why_unsure} {nearest}", icon=":material/help:")
+        st.warning(f"…which is not one of the ten genres this model knows, so it gives no verdict. "
+                   f"{nearest}", icon=":material/help:")
     elif tags:
-        st.header(f"This sounds like {hears(tags)}, but the model is unsure")
-        st.warning(f"{song.why_unsure} {nearest}", icon=":material/help:")
+        st.header(f"This sounds like {hears(tags)}, but the model is unsure of the genre")
+        st.warning(nearest, icon=":material/help:")
     else:
         st.header(f"Not clearly one of the ten genres: maybe {label(song.genre)}, {pct(song.confidence)}")
-        st.warning(song.why_unsure or "The model is unsure.", icon=":material/help:")
+        st.warning(nearest, icon=":material/help:")
+    if song.why_unsure:
+        st.caption(f"Why it is unsure: {song.why_unsure}")
 elif song.confidence >= unsure_below:
     st.header(f"It sounds like {label(song.genre)}: {pct(song.confidence)}")
     st.write(f"The model is {sureness(song.confidence)}: {pct(song.confidence)} for "

@@ -2,8 +2,10 @@
 
 Uploads an MP3 through the page's file input, waits for a verdict with a percentage and
 saves a screenshot of the result to docs/screenshot.png (only when everything passed).
-Without /usr/bin/chromium or the playwright package this skips, except under CI, where
-it fails instead.
+Then records from the microphone: Chromium's fake capture device plays a WAV made from a demo
+track into ``st.audio_input``, and the page must give a verdict for it (and refuse a recording
+that is too short). Without /usr/bin/chromium or the playwright package this skips, except
+under CI, where it fails instead.
 """
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 GENRES = ("blues", "classical", "country", "disco", "hip-hop", "hiphop", "jazz", "metal", "pop",
           "reggae", "rock")
-VERDICT = re.compile(rf"\b({'|'.join(GENRES)})\b.*\d{{1,3}}%", re.IGNORECASE)
+MIC_SONG = ROOT / "assets" / "demo" / "disco.mp3"
+VERDICT = re.compile(rf"\b({'|'.join(GENRES)})\b.*\d{{1,3}}%|^This sounds like ", re.IGNORECASE)
 
 pytestmark = pytest.mark.slow
 
@@ -146,3 +149,66 @@ def test_upload_in_a_real_browser_gives_a_verdict(server, tmp_path):
             browser.close()
     SCREENSHOT.parent.mkdir(exist_ok=True)
     shutil.copyfile(shot, SCREENSHOT)
+
+
+@pytest.fixture()
+def room_wav(tmp_path) -> Path:
+    """What the fake microphone hears: 20 s of a demo track, as 16-bit 48 kHz stereo WAV."""
+    from genre import audio
+
+    wav = tmp_path / "room.wav"
+    subprocess.run([audio.ffmpeg_path(), "-v", "error", "-y", "-i", str(MIC_SONG), "-t", "20",
+                    "-ar", "48000", "-ac", "2", "-c:a", "pcm_s16le", str(wav)], check=True)
+    return wav
+
+
+def record(page, seconds: float) -> None:
+    """Press the recorder's button, let the fake microphone play, and stop."""
+    from playwright.sync_api import expect
+
+    widget = page.locator("[data-testid=stAudioInput]")
+    expect(widget).to_be_visible(timeout=START_TIMEOUT_S * 1000)
+    widget.get_by_role("button", name="Record", exact=True).click()
+    stop = widget.get_by_role("button", name="Stop recording", exact=True)
+    expect(stop).to_be_visible(timeout=10_000)
+    page.wait_for_timeout(int(seconds * 1000))
+    stop.click()
+
+
+def test_microphone_in_a_real_browser_gives_a_verdict(server, room_wav):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, proc, log = server
+    fake_mic = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={room_wav}"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + fake_mic)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["microphone"])
+            page = context.new_page()
+            errors = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url, wait_until="domcontentloaded")
+            expect(page.get_by_text("to begin")).to_be_visible(timeout=START_TIMEOUT_S * 1000)
+            expect(page.get_by_text("5-15 s")).to_be_visible()
+
+            began = time.perf_counter()
+            record(page, 7)
+            verdict = page.get_by_role("heading").filter(has_text=VERDICT).first
+            expect(verdict).to_be_visible(timeout=VERDICT_TIMEOUT_S * 1000)
+            print(f"browser microphone: verdict {time.perf_counter() - began:.1f} s after pressing record: "
+                  f"{verdict.inner_text()!r}")
+            expect(page.get_by_text("never stored")).to_be_visible()
+            expect(page.locator("[data-testid=stImage] img")).to_have_count(2, timeout=60_000)
+            expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+            short = context.new_page()  # a fresh session: a recording that is too short
+            short.goto(url, wait_until="domcontentloaded")
+            expect(short.get_by_text("to begin")).to_be_visible(timeout=START_TIMEOUT_S * 1000)
+            record(short, 1.5)
+            expect(short.get_by_text("please record at least 5 s")).to_be_visible(timeout=60_000)
+            expect(short.get_by_role("heading").filter(has_text=VERDICT)).to_have_count(0)
+            assert proc.poll() is None, "the server died"
+            assert not errors, errors
+        finally:
+            browser.close()
