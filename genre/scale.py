@@ -60,8 +60,10 @@ class Analyser:
 
 def start(address: str):
     """Connect to the cluster at ``address``, or start a local instance (no dashboard) for ''."""
-    ray = _ray()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if not address:  # Ray 2.60's default for a local instance, set before Ray reads its config
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+    ray = _ray()
     env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}}
     try:
         if address:
