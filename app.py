@@ -245,9 +245,11 @@ if song.unsure:
     elif tags:
         st.header(f"This sounds like {hears(tags)}, but the model is unsure of the genre")
         st.warning(nearest, icon=":material/help:")
-    else:
-        st.header(f"Not clearly one of the ten genres: maybe {label(song.genre)}, {pct(song.confidence)}")
-        st.warning(nearest, icon=":material/help:")
+    else:  # unsure, and nothing else to go on: its best guesses
+        guesses = [f"**{label(g)}** ({pct(p)})" for g, p in best[:3]]
+        st.header(f"Maybe {label(song.genre)}: {pct(song.confidence)}")
+        st.warning(f"The model is unsure. Its best guesses are {', '.join(guesses[:-1])} "
+                   f"and {guesses[-1]}.", icon=":material/help:")
     if song.why_unsure:
         st.caption(f"Why it is unsure: {song.why_unsure}")
 elif song.confidence >= unsure_below:

@@ -87,7 +87,7 @@ def test_first_render_has_uploader_and_demo_button():
     assert {"mp3", "wav", "flac", "ogg", "m4a"} <= {t.lstrip(".") for t in uploader.allowed_type}
     assert any("demo" in b.label.lower() for b in at.button)
     demos = json.loads((ROOT / "assets" / "demo" / "demos.json").read_text())["demos"]
-    assert len(at.selectbox[0].options) == len(demos)
+    assert len(at.selectbox[0].options) == len(demos) >= 6
     mic = at.audio_input[0]
     assert "5-15 s" in mic.label and mic.sample_rate == 22050
     assert not at.header, "no verdict before a song"
@@ -101,7 +101,8 @@ def test_demo_button_gives_a_verdict():
     next(b for b in at.button if "demo" in b.label.lower()).click().run()
     print(f"demo verdict: {time.perf_counter() - began:.1f} s")
     assert_verdict(at)
-    assert "Overdrive Highway" in texts(at)  # the second demo's title
+    second = json.loads((ROOT / "assets" / "demo" / "demos.json").read_text())["demos"][1]
+    assert second["title"] in texts(at)
 
     # Moving the slider analyses another clip; the song's result comes from the cache.
     slider = at.slider[0]

@@ -1,12 +1,15 @@
-"""The demo tracks the app offers: listed in demos.json, real MP3s, 30-60 s long.
+"""The demo tracks the app offers: listed in demos.json, real MP3s, 30-60 s long, at least six
+genres, and each one named as its genre by the shipped model (``python -m genre predict``).
 
-Nothing here looks at what the model predicts for them.
+The last is a behaviour test of the shipped model on the shipped demos: a demo the model names
+wrong misleads everyone who tries it, so a new model, or a re-rendered demo, must pass it.
 """
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +33,7 @@ def test_index_lists_demos():
     assert len(ENTRIES) >= 1
     files = [e["file"] for e in ENTRIES]
     assert len(files) == len(set(files)), "a file is listed twice"
+    assert len({e["genre"] for e in ENTRIES}) >= 6, "demos for at least six of the ten genres"
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
@@ -67,3 +71,18 @@ def test_decodes_to_expected_duration(entry):
     seconds = len(out.stdout) / 2 / SR
     assert 30.0 <= seconds <= 60.0, f"decoded duration {seconds:.1f} s"
     assert abs(seconds - entry["duration_s"]) < 1.0, "demos.json duration disagrees with the file"
+
+
+@pytest.mark.slow
+def test_the_shipped_model_names_every_demo_as_its_genre():
+    """One ``python -m genre predict --json`` over every demo, as a person would run it."""
+    files = [str(DEMO_DIR / e["file"]) for e in ENTRIES]
+    out = subprocess.run([sys.executable, "-m", "genre", "predict", "--json", *files],
+                         capture_output=True, text=True, timeout=600, cwd=DEMO_DIR.parent.parent)
+    assert out.returncode == 0, out.stderr[-2000:]
+    verdicts = {Path(r["file"]).name: r for r in map(json.loads, out.stdout.splitlines())}
+    wrong = {e["file"]: f"{verdicts[e['file']]['genre']} {verdicts[e['file']]['confidence']:.0%}"
+             for e in ENTRIES if verdicts[e["file"]]["genre"] != e["genre"]}
+    for e in ENTRIES:
+        print(f"{e['file']:16} {verdicts[e['file']]['genre']:10} {verdicts[e['file']]['confidence']:.0%}")
+    assert not wrong, f"demos named wrong: {wrong}"
