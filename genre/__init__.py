@@ -9,11 +9,12 @@
 from .audio import CLIP_SECONDS, SAMPLE_RATE, decode
 from .data import GENRES
 from .errors import AudioError, FFmpegError, GenreError, ModelError, TooShortError
-from .model import Classifier, build_model, load_model
+from .fusion import GenreModel, load_model
+from .model import Classifier, build_model
 from .predict import Clip, Prediction, predict
 from .spectrogram import render
 
-__all__ = ["AudioError", "CLIP_SECONDS", "Classifier", "Clip", "FFmpegError", "GENRES", "GenreError",
+__all__ = ["AudioError", "CLIP_SECONDS", "Classifier", "Clip", "FFmpegError", "GENRES", "GenreError", "GenreModel",
            "ModelError", "Prediction", "SAMPLE_RATE", "TooShortError", "build_model", "decode",
            "load_model", "predict", "render"]
 __version__ = "1.0.0"

@@ -174,3 +174,36 @@ def load_weights(network, read) -> None:
 def tag_index() -> dict[str, int]:
     """Position of each tag in the backbone's output."""
     return {t: i for i, t in enumerate(TAGS)}
+
+
+class Tagger:
+    """The loaded backbone: ``__call__(patches) -> (tags, embedding)``, traced once, thread-safe."""
+
+    def __init__(self, network):
+        import threading
+
+        import tensorflow as tf
+
+        self.network = network
+        self._lock = threading.Lock()
+        spec = tf.TensorSpec((None, PATCH_FRAMES, N_MELS), tf.float32)
+        self._forward = tf.function(lambda x: self.network(x, training=False), input_signature=[spec],
+                                    autograph=False)  # autograph writes temporary files
+
+    def __call__(self, patches: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """Tag probabilities (n, 50) and embeddings (n, 200) of (n, 187, 96) patches."""
+        patches = np.asarray(patches, np.float32)
+        tags, embedding = [], []
+        for i in range(0, len(patches), batch):
+            with self._lock:
+                out = self._forward(patches[i:i + batch])
+            tags.append(np.asarray(out["tags"]))
+            embedding.append(np.asarray(out["embedding"]))
+        return np.concatenate(tags), np.concatenate(embedding)
+
+
+def load_backbone(path) -> Tagger:
+    """Load ``musicnn.keras`` (written by ``python -m genre import-musicnn``)."""
+    import keras
+
+    return Tagger(keras.saving.load_model(path, compile=False))

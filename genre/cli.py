@@ -14,7 +14,7 @@ from .errors import GenreError
 
 
 def _predict(args) -> int:
-    from .model import load_model
+    from .fusion import load_model
     from .predict import predict
 
     model = load_model(args.model)
@@ -32,17 +32,28 @@ def _predict(args) -> int:
         if args.json:
             print(json.dumps({"file": name, **result.to_dict()}), flush=True)
         else:
-            print(f"{name}: {result.genre} ({result.confidence:.0%}) over {len(result.clips)} "
-                  f"clip(s) on {result.device}", flush=True)
+            heard = ", ".join(t for t, _ in result.top_tags(3))
+            verdict = (f"unsure (best guess {result.genre}, {result.confidence:.0%}): {result.why_unsure}"
+                       if result.unsure else f"{result.genre} ({result.confidence:.0%})")
+            print(f"{name}: {verdict} over {len(result.clips)} clip(s) on {result.device}"
+                  + (f"; sounds like {heard}" if heard and not result.unsure else ""), flush=True)
     return 1 if failed else 0
 
 
 def _evaluate(args) -> int:
     from . import data, evaluate
-    from .model import combine, load_model
+    from .fusion import GenreModel, load_model
+    from .model import combine
 
     paths = args.model or [None]
     model = load_model(paths[0]) if len(paths) == 1 else combine([load_model(p) for p in paths])
+    if isinstance(model, GenreModel):
+        from .evaluate_fusion import evaluate_fusion, format_fusion_report
+
+        report = evaluate_fusion(data.find_items(args.data, args.split), model,
+                                 log=lambda m: print(m, file=sys.stderr))
+        print(json.dumps(report) if args.json else format_fusion_report(report))
+        return 0
     report = evaluate.evaluate(data.find_items(args.data, args.split), model)
     if args.plot:
         evaluate.plot_confusion(report, args.plot)
@@ -57,11 +68,22 @@ def _evaluate(args) -> int:
 
 def _train(args) -> int:
     from .train import train
+    from .train_heads import train_fusion
 
-    train(args.data, args.out, epochs=args.epochs, seed=args.seed, ensemble=args.ensemble,
-          train_split=args.train_split,
-          valid_split=None if args.valid_split == "none" else args.valid_split,
-          calibration=args.calibration)
+    valid = None if args.valid_split == "none" else args.valid_split
+    calibration = args.calibration
+    if calibration is not None and calibration.is_dir():
+        calibration = calibration / "genre_cnn.json"
+    if args.cnn is None:
+        train(args.data, args.out, epochs=args.epochs, seed=args.seed, ensemble=args.ensemble,
+              train_split=args.train_split, valid_split=valid, calibration=calibration)
+        cnn = args.out / "genre_cnn.keras"
+    else:
+        cnn = args.cnn
+    if not args.cnn_only:
+        train_fusion(args.data, args.out, cnn_path=cnn, seed=args.seed, train_split=args.train_split,
+                     valid_split=valid, cache=args.cache,
+                     calibration=calibration.with_name("fusion.json") if calibration else None)
     return 0
 
 
@@ -100,7 +122,8 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("files", nargs="+", metavar="FILE")
     pr.add_argument("--start", type=float, metavar="SECONDS", help="analyse only the 3-s clip from here")
     pr.add_argument("--json", action="store_true", help="one JSON object per line")
-    pr.add_argument("--model", type=Path, help="a .keras model (default: the shipped one)")
+    pr.add_argument("--model", type=Path,
+                    help="a model folder or a CNN's .keras file (default: the shipped model/)")
     pr.set_defaults(run=_predict)
     from . import tagrun  # ``tag``: a whole library, resumable, on every core or on Ray
 
@@ -108,12 +131,13 @@ def parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="measure a model on labelled <genre>/<file> data")
     ev.add_argument("--data", required=True, type=Path, metavar="DIR")
     ev.add_argument("--model", type=Path, action="append",
-                    help="a .keras model (default: the shipped one); repeat it to evaluate their average")
+                    help="a model folder or a CNN's .keras file (default: the shipped model/); "
+                         "repeat a .keras to evaluate the CNNs' average")
     ev.add_argument("--split", help="with a manifest.csv: rows of this split (e.g. valid)")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--plot", type=Path, metavar="PNG", help="also save the confusion matrix as an image")
     ev.set_defaults(run=_evaluate)
-    tr = sub.add_parser("train", help="train the CNN")
+    tr = sub.add_parser("train", help="train the CNN, then the backbone heads and their fusion")
     tr.add_argument("--data", required=True, type=Path, metavar="DIR")
     tr.add_argument("--out", type=Path, default=Path("model"))
     tr.add_argument("--epochs", type=int, default=30)
@@ -122,9 +146,14 @@ def parser() -> argparse.ArgumentParser:
                     help="train N networks (seeds S, S+1, ...) and ship their average")
     tr.add_argument("--train-split", default="train")
     tr.add_argument("--valid-split", default="valid", help="'none' to measure nothing")
-    tr.add_argument("--calibration", type=Path, metavar="JSON",
-                    help="take temperatures and the unsure threshold from this run's genre_cnn.json "
-                         "(default: fit them on the validation split)")
+    tr.add_argument("--cnn", type=Path, metavar="KERAS",
+                    help="use this trained CNN (e.g. model/genre_cnn.keras) instead of training one")
+    tr.add_argument("--cnn-only", action="store_true", help="train the CNN only, not the backbone heads")
+    tr.add_argument("--cache", type=Path, metavar="DIR",
+                    help="keep each file's backbone embeddings here, so a rerun embeds nothing twice")
+    tr.add_argument("--calibration", type=Path, metavar="RUN",
+                    help="a run folder (or its genre_cnn.json) whose fusion weights, temperatures and "
+                         "unsure thresholds this model takes (default: choose them on the validation split)")
     tr.set_defaults(run=_train)
     sub.add_parser("doctor", help="check ffmpeg, the model and the device").set_defaults(run=_doctor)
     sub.add_parser("warmup", help="warm librosa's numba cache").set_defaults(run=_warmup)

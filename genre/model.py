@@ -100,15 +100,28 @@ class Classifier:
         """The image CNN branch (here the whole model): callable on (n, 128, 39) dB windows."""
         return self
 
+    def network_probs(self, windows: np.ndarray) -> np.ndarray:
+        """The network's own probabilities (n, genres) for dB windows (n, 128, 39), in one batch."""
+        x = np.asarray(windows, dtype=np.float32)[..., None]
+        with self._lock:
+            return np.asarray(self._forward(x), dtype=np.float64)
+
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         """Probabilities (n, genres) for dB windows (n, 128, 39), all in one batch.
 
         The temperature fitted on validation clips, if any, calibrates them.
         """
-        x = np.asarray(windows, dtype=np.float32)[..., None]
-        with self._lock:
-            probs = np.asarray(self._forward(x), dtype=np.float64)
-        return scale(probs, float(self.meta.get("temperature", 1.0)))
+        return scale(self.network_probs(windows), float(self.meta.get("temperature", 1.0)))
+
+    def judge(self, windows: np.ndarray, clips=None):
+        """The CNN alone as a model: clip and song probabilities, unsure under its threshold."""
+        from .fusion import Judgement
+
+        probs = self(windows)
+        song = self.song(probs)
+        unsure = bool(song.max() < float(self.meta.get("unsure_below", 0.0)))
+        return Judgement(probs, song, unsure=unsure,
+                         why_unsure=f"Not sure: the best guess has only {song.max():.0%}." if unsure else "")
 
     def song(self, clip_probs: np.ndarray) -> np.ndarray:
         """A song's probabilities: the mean of its clips', calibrated for songs.

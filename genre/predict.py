@@ -8,7 +8,8 @@ import numpy as np
 
 from . import audio, spectrogram
 from .audio import CLIP_SAMPLES, SAMPLE_RATE
-from .model import Classifier, load_model
+from .fusion import load_model
+from .model import Classifier  # noqa: F401  (type names in docstrings)
 
 MAX_CLIPS = 20  # a longer song is judged on this many clips spread evenly over it
 QUIET_DB = 40.0  # clips this far under the song's loudest clip (RMS) are silence or fades: skipped
@@ -87,7 +88,7 @@ def window_starts(total: int, width: int, max_count: int = MAX_CLIPS) -> list[in
 
 
 @functools.lru_cache(maxsize=1)
-def default_model() -> Classifier:
+def default_model():
     """The shipped model, loaded once per process."""
     return load_model()
 
@@ -117,32 +118,36 @@ def clip_windows(samples: np.ndarray, starts: list[int] | None = None,
     return starts, np.stack([spectrogram.render(samples, s) for s in starts])
 
 
-def analyse(samples: np.ndarray, model: Classifier, starts: list[int] | None = None,
+def analyse(samples: np.ndarray, model: "GenreModel | Classifier", starts: list[int] | None = None,
             offset: float = 0.0) -> Prediction:
     """Classify the clips of ``samples`` that begin at ``starts`` (samples) in one batch."""
     starts, windows = clip_windows(samples, starts, offset)
-    probs = model(windows)
+    pieces = [samples[s:s + CLIP_SAMPLES] for s in starts]
+    verdict = model.judge(windows, pieces)
+    tag_names = getattr(model, "tags", ())
     clips = []
-    for s, p, w in zip(starts, probs, windows):
-        piece = samples[s:s + CLIP_SAMPLES]
+    for i, (s, p, w, piece) in enumerate(zip(starts, verdict.clip_probs, windows, pieces)):
+        tags = dict(zip(tag_names, verdict.clip_tags[i].tolist())) if verdict.clip_tags is not None else {}
         clips.append(Clip(offset + s / SAMPLE_RATE, offset + (s + len(piece)) / SAMPLE_RATE,
-                          dict(zip(model.genres, p.tolist())), w, piece))
-    mean = model.song(probs)
+                          dict(zip(model.genres, p.tolist())), w, piece, tags))
+    mean = verdict.song_probs
     best = int(mean.argmax())
+    song_tags = dict(zip(tag_names, verdict.song_tags.tolist())) if verdict.song_tags is not None else {}
     return Prediction(model.genres[best], float(mean[best]), dict(zip(model.genres, mean.tolist())),
                       clips, model.device, len(samples) / SAMPLE_RATE,
                       short=len(samples) < CLIP_SAMPLES,
-                      truncated=len(samples) >= audio.MAX_SECONDS * SAMPLE_RATE)
+                      truncated=len(samples) >= audio.MAX_SECONDS * SAMPLE_RATE,
+                      tags=song_tags, unsure=verdict.unsure, why_unsure=verdict.why_unsure)
 
 
-def predict(source, model: Classifier | None = None, *, start: float | None = None) -> Prediction:
+def predict(source, model: "GenreModel | Classifier | None" = None, *, start: float | None = None) -> Prediction:
     """Tell the genre of a song.
 
     Parameters
     ----------
     source : str, os.PathLike or bytes
         An audio file (MP3, WAV, FLAC, OGG/Opus, M4A) or its bytes.
-    model : Classifier, optional
+    model : GenreModel or Classifier, optional
         From ``load_model``; the shipped model by default.
     start : float, optional
         Analyse only the 3-s clip from this second. By default the whole song (up to

@@ -40,7 +40,8 @@ def test_predict_json_with_a_bad_file_among_good_ones(media, bad_file, tiny_mode
     good, bad = rows[0], rows[1]
     assert set(good) >= {"file", "genre", "confidence", "probabilities", "clips", "device"}
     assert set(good["probabilities"]) == set(GENRES)
-    assert set(good["clips"][0]) == {"start", "end", "genre", "probabilities"}
+    assert set(good["clips"][0]) == {"start", "end", "genre", "probabilities", "tags"}
+    assert isinstance(good["unsure"], bool) and isinstance(good["tags"], dict)
     assert set(bad) == {"file", "error"} and "audio" in bad["error"]
     assert rows[2]["genre"] in GENRES
 

@@ -64,7 +64,8 @@ def test_too_short_audio_is_refused(media, tiny_model):
 def test_to_dict_is_json(media, tiny_model):
     d = json.loads(json.dumps(predict(media["wav"], tiny_model).to_dict()))
     assert set(d) >= {"genre", "confidence", "probabilities", "clips", "device"}
-    assert set(d["clips"][0]) == {"start", "end", "genre", "probabilities"}
+    assert set(d["clips"][0]) == {"start", "end", "genre", "probabilities", "tags"}
+    assert {"tags", "unsure"} <= set(d) and isinstance(d["unsure"], bool)
 
 
 def test_silent_stretches_do_not_vote(tiny_model):

@@ -1,0 +1,183 @@
+"""The shipped model: the image CNN and two heads on the musicnn backbone, fused, with "unsure".
+
+Branches (each gives log-probabilities of the ten genres, per clip and per song):
+
+=========  ==========================================================  ===============
+branch     input                                                        sees
+=========  ==========================================================  ===============
+``audio``  the backbone's embedding of the clean 3-s clip (16 kHz)      audio only
+``image``  the backbone's embedding of the 128-band dB window           audio, images
+``cnn``    the small CNN on the 128-band dB window                      audio, images
+=========  ==========================================================  ===============
+
+A verdict is a weighted sum of the branches' log-probabilities (weights chosen on the
+valid list, one set for audio and one for images), softmaxed at a temperature fitted on
+valid songs. A song is called ``unsure`` when the fused confidence is under a threshold
+chosen on valid, or when its embedding lies far from every song the heads were trained on
+(a tone, noise, speech, music of another kind): "not one of the ten".
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import backbone, heads
+from .audio import CLIP_SAMPLES
+from .bands import BandMap
+from .errors import ModelError
+from .model import MODEL_DIR, MODEL_PATH, Classifier
+from .model import load_model as load_cnn
+
+FUSION_FILE = "fusion.json"
+BAND_MAP_FILE = "band_map.json"
+REFERENCE_FILE = "reference.npz"  # standardised mean embeddings of the training songs, per domain
+HEAD_FILE = "head_{}.keras"
+BRANCHES = {"audio": ("audio", "image", "cnn"), "image": ("image", "cnn")}  # input kind -> branches
+NOT_GENRE_TAGS = ("electronic", "electronica", "electro", "House", "dance", "ambient", "experimental",
+                  "chillout")  # what the backbone says of music outside the ten
+
+
+@dataclass
+class Judgement:
+    """What a model says of a song's clips: probabilities, tags, and whether it is sure."""
+
+    clip_probs: np.ndarray  # (n, genres)
+    song_probs: np.ndarray  # (genres,)
+    clip_tags: np.ndarray | None = None  # (n, 50)
+    song_tags: np.ndarray | None = None  # (50,)
+    unsure: bool = False
+    why_unsure: str = ""
+
+
+def softmax(logp: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = np.asarray(logp, np.float64) / temperature
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def log_of(probs: np.ndarray) -> np.ndarray:
+    return np.log(np.clip(probs, 1e-12, 1.0))
+
+
+class GenreModel:
+    """The fused model: ``judge(windows, clips)`` for audio, ``judge(windows)`` for mel images."""
+
+    def __init__(self, cnn: Classifier, tagger: backbone.Tagger, band_map: BandMap, head_models: dict,
+                 meta: dict, reference: dict):
+        self.cnn, self.tagger, self.band_map, self.heads, self.meta = cnn, tagger, band_map, head_models, meta
+        self.reference = reference  # domain -> {"mean", "std", "songs"}
+        self.genres = cnn.genres
+        self.device = cnn.device
+        self.tags = tuple(backbone.TAGS)
+
+    def branches(self, windows: np.ndarray, clips: list[np.ndarray] | None = None) -> dict:
+        """Each branch's (clip log-probs, song log-probs), and the tags and embeddings seen."""
+        out = {}
+        cnn_probs = self.cnn.network_probs(windows)
+        out["cnn"] = (log_of(cnn_probs), log_of(cnn_probs.mean(axis=0)))
+        tags, image_emb = self.tagger(self.band_map.patches(windows))
+        out["image"] = (heads.logits(self.heads["image"], image_emb),
+                        heads.logits(self.heads["image"], image_emb.mean(axis=0, keepdims=True))[0])
+        out["tags"], out["embedding"], out["kind"] = tags, image_emb, "image"
+        if clips is not None:
+            patches = np.stack([backbone.patch(c) for c in clips])
+            tags, audio_emb = self.tagger(patches)
+            out["audio"] = (heads.logits(self.heads["audio"], audio_emb),
+                            heads.logits(self.heads["audio"], audio_emb.mean(axis=0, keepdims=True))[0])
+            out["tags"], out["embedding"], out["kind"] = tags, audio_emb, "audio"
+        return out
+
+    def fuse(self, parts: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Fused (clip probs, song probs) from ``branches``' output."""
+        kind = parts["kind"]
+        weights = self.meta["weights"][kind]
+        clip = sum(weights[b] * parts[b][0] for b in BRANCHES[kind])
+        song = sum(weights[b] * parts[b][1] for b in BRANCHES[kind])
+        return (softmax(clip, self.meta["clip_temperature"][kind]),
+                softmax(song, self.meta["song_temperature"][kind]))
+
+    def judge(self, windows: np.ndarray, clips: list[np.ndarray] | None = None) -> Judgement:
+        """Classify a song from its (n, 128, 39) dB windows and, for audio, its 3-s clips."""
+        parts = self.branches(windows, clips)
+        clip_probs, song_probs = self.fuse(parts)
+        tags = parts["tags"]
+        unsure, why = self.doubt(song_probs, parts["embedding"], tags.mean(axis=0), parts["kind"])
+        return Judgement(clip_probs, song_probs, tags, tags.mean(axis=0), unsure, why)
+
+    def distance(self, embedding: np.ndarray, kind: str) -> float:
+        """How far a song's mean embedding lies from the training songs of its domain.
+
+        The mean squared standardised distance to the nearest training songs (``k`` of them),
+        in the head's own standardisation: about 1 inside the training music, far more outside.
+        """
+        ref = self.reference[kind]
+        z = (np.asarray(embedding, np.float64).mean(axis=0) - ref["mean"]) / ref["std"]
+        d = ((ref["songs"] - z) ** 2).mean(axis=1)
+        return float(np.sort(d)[:self.meta["unsure"]["k"]].mean())
+
+    def doubt(self, song_probs: np.ndarray, embedding: np.ndarray, song_tags: np.ndarray,
+              kind: str) -> tuple[bool, str]:
+        """Whether to call the song unsure, and a sentence that says why."""
+        rule = self.meta["unsure"]
+        far = self.distance(embedding, kind) > rule["distance_above"][kind]
+        order = np.argsort(song_probs)[::-1]
+        heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:3] if song_tags[i] >= 0.1]
+        if far:
+            hears = f" It hears {', '.join(heard)}." if heard else ""
+            return True, ("This does not sound like any of the ten genres this model knows." + hears)
+        if song_probs[order[0]] < rule["confidence_below"][kind]:
+            a, b = self.genres[order[0]], self.genres[order[1]]
+            return True, f"Not sure: it could be {a} ({song_probs[order[0]]:.0%}) or {b} ({song_probs[order[1]]:.0%})."
+        return False, ""
+
+
+def save(out_dir, band_map: BandMap, head_models: dict, meta: dict, reference: dict) -> Path:
+    """Write the fusion's files beside the CNN and the backbone in ``out_dir``."""
+    out_dir = Path(out_dir)
+    band_map.save(out_dir / BAND_MAP_FILE)
+    np.savez(out_dir / REFERENCE_FILE, **{f"{d}_{k}": np.asarray(v, np.float32)
+                                          for d, r in reference.items() for k, v in r.items()})
+    for name, head in head_models.items():
+        head.save(out_dir / HEAD_FILE.format(name))
+    path = out_dir / FUSION_FILE
+    path.write_text(json.dumps(meta, indent=1) + "\n")
+    return path
+
+
+def load_model(path=None):
+    """Load the shipped model: the fused model, or a lone CNN for a ``.keras`` file.
+
+    Parameters
+    ----------
+    path : path, optional
+        A model folder holding ``fusion.json`` (default: ``model/``), or a CNN's ``.keras`` file.
+
+    Raises
+    ------
+    ModelError
+        A file is missing or unreadable, or preprocessing differs from this code's.
+    """
+    path = Path(path) if path is not None else MODEL_DIR
+    if path.suffix == ".keras":
+        return load_cnn(path)
+    if not (path / FUSION_FILE).exists():
+        return load_cnn(path / MODEL_PATH.name)
+    import keras
+
+    try:
+        meta = json.loads((path / FUSION_FILE).read_text())
+        band_map = BandMap.load(path / BAND_MAP_FILE)
+        head_models = {name: keras.saving.load_model(path / HEAD_FILE.format(name), compile=False)
+                       for name in heads.HEADS}
+        tagger = backbone.load_backbone(path / backbone.MODEL_FILE)
+        with np.load(path / REFERENCE_FILE) as z:
+            reference = {d: {k: z[f"{d}_{k}"].astype(np.float64) for k in ("mean", "std", "songs")}
+                         for d in BRANCHES}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"Cannot load the fused model in {path}: {exc}") from exc
+    model = GenreModel(load_cnn(path / MODEL_PATH.name), tagger, band_map, head_models, meta, reference)
+    model.judge(np.full((1, 128, 39), -40.0, np.float32), [np.zeros(CLIP_SAMPLES, np.float32) + 1e-3])
+    return model

@@ -1,0 +1,132 @@
+"""The fused model: saving and loading, its branches, the API it feeds, and "unsure"."""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, encode, tone
+from genre import GENRES, GenreModel, audio, backbone, bands, fusion, heads, load_model, predict
+from genre.errors import AudioError
+from genre.train_heads import Song, fit_heads, reference
+
+
+@pytest.fixture(scope="module")
+def tiny_fused(tiny_model_path, tmp_path_factory) -> Path:
+    """A fused model folder: the tiny CNN, the real backbone, heads fitted on made-up songs."""
+    folder = tmp_path_factory.mktemp("fused")
+    shutil.copyfile(tiny_model_path, folder / "genre_cnn.keras")
+    shutil.copyfile(tiny_model_path.with_suffix(".json"), folder / "genre_cnn.json")
+    shutil.copyfile(ROOT / "model" / backbone.MODEL_FILE, folder / backbone.MODEL_FILE)
+    band_map = bands.fit([tone(4.0, freq=f, seed=i) for i, f in enumerate((220.0, 880.0))])
+    rng = np.random.default_rng(0)
+    songs = [Song(f"s{i}", i % len(GENRES), "full" if i % 2 else "mel-image",
+                  rng.normal(i % len(GENRES), 1, (3, backbone.EMBEDDING_UNITS)),
+                  rng.normal(i % len(GENRES), 1, (3, backbone.EMBEDDING_UNITS)) if i % 2 else None)
+             for i in range(60)]
+    head_models = fit_heads(songs, len(GENRES))
+    meta = {"genres": list(GENRES),
+            "weights": {"audio": {"audio": 0.4, "image": 0.3, "cnn": 0.3}, "image": {"image": 0.5, "cnn": 0.5}},
+            "clip_temperature": {"audio": 1.0, "image": 1.0}, "song_temperature": {"audio": 0.8, "image": 1.2},
+            "unsure": {"confidence_below": {"audio": 0.5, "image": 0.5},
+                       "distance_above": {"audio": 1e9, "image": 1e9}, "k": 3}}
+    fusion.save(folder, band_map, head_models, meta, reference(songs, head_models))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def fused(tiny_fused):
+    return load_model(tiny_fused)
+
+
+def test_load_model_gives_the_fusion_for_a_folder_and_the_cnn_for_a_keras_file(tiny_fused, fused):
+    assert isinstance(fused, GenreModel) and fused.genres == tuple(GENRES)
+    assert not isinstance(load_model(tiny_fused / "genre_cnn.keras"), GenreModel)
+
+
+def test_prediction_carries_tags_and_unsure(fused, media):
+    result = predict(media["mp3"], fused)
+    assert list(result.tags) == list(backbone.TAGS)
+    assert all(0.0 <= p <= 1.0 for p in result.tags.values())
+    assert isinstance(result.unsure, bool)
+    assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
+    for clip in result.clips:
+        assert list(clip.tags) == list(backbone.TAGS)
+        assert sum(clip.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
+    song_tags = np.mean([[c.tags[t] for t in backbone.TAGS] for c in result.clips], axis=0)
+    np.testing.assert_allclose([result.tags[t] for t in backbone.TAGS], song_tags, atol=1e-6)
+    d = result.to_dict()
+    assert set(d["tags"]) == set(backbone.TAGS) and d["unsure"] == result.unsure
+    assert json.loads(json.dumps(d)) == d
+
+
+def test_fusion_is_the_weighted_sum_of_branch_log_probabilities(fused):
+    rng = np.random.default_rng(0)
+    windows = rng.uniform(-80, 0, (2, 128, 39)).astype(np.float32)
+    clips = [tone(3.0, seed=i) for i in range(2)]
+    parts = fused.branches(windows, clips)
+    _, song = fused.fuse(parts)
+    w = fused.meta["weights"]["audio"]
+    expected = fusion.softmax(sum(w[b] * parts[b][1] for b in ("audio", "image", "cnn")), 0.8)
+    np.testing.assert_allclose(song, expected, atol=1e-9)
+    image_only = fused.judge(windows)  # a mel image: no audio branch
+    assert image_only.song_probs.shape == (len(GENRES),) and image_only.clip_tags.shape == (2, 50)
+
+
+def test_far_from_the_training_music_is_unsure(fused, media):
+    fused.meta["unsure"]["distance_above"]["audio"] = 0.0  # everything is far
+    try:
+        result = predict(media["wav"], fused)
+    finally:
+        fused.meta["unsure"]["distance_above"]["audio"] = 1e9
+    assert result.unsure and "not sound like" in result.why_unsure
+
+
+# --- The shipped model on things that are not music ------------------------------------
+
+def pink_noise(seconds: float, seed: int = 0) -> np.ndarray:
+    n = int(seconds * audio.SAMPLE_RATE)
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
+    spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
+    y = np.fft.irfft(spectrum, n)
+    return (0.3 * y / np.abs(y).max()).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    if not (ROOT / "model" / fusion.FUSION_FILE).exists():
+        pytest.skip("no fused model in model/")
+    return load_model()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["tone+pink", "white", "speech", "silence+click"])
+def test_not_music_comes_back_unsure(shipped, kind, tmp_path):
+    sr, n = audio.SAMPLE_RATE, 12 * audio.SAMPLE_RATE
+    if kind == "tone+pink":
+        t = np.arange(n) / sr
+        y = 0.3 * np.sin(2 * np.pi * 440 * t).astype(np.float32) + pink_noise(12)
+    elif kind == "white":
+        y = 0.3 * np.random.default_rng(1).standard_normal(n).astype(np.float32)
+    elif kind == "silence+click":
+        y = np.zeros(n, np.float32)
+        y[n // 2:n // 2 + 20] = 0.8
+    else:
+        espeak = shutil.which("espeak-ng")
+        if espeak is None:
+            pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+        wav = tmp_path / "speech.wav"
+        text = ("The committee will now consider the minutes of the previous meeting. "
+                "Members are asked to keep their remarks brief and to the point, thank you.")
+        subprocess.run([espeak, "-w", str(wav), text], check=True)
+        y = audio.decode(wav)
+    path = encode(y, tmp_path / f"{kind}.wav")
+    try:
+        result = predict(path, shipped)
+    except AudioError as exc:  # silence is refused outright, which is as honest
+        assert kind == "silence+click", exc
+        return
+    assert result.unsure, (kind, result.genre, result.confidence, result.top_tags())
+    assert result.why_unsure
