@@ -75,23 +75,28 @@ def sniff_format(head: bytes) -> str:
 
 
 def ffmpeg_path() -> str:
-    """The ffmpeg to run: the system's when it is on PATH, else the one in ``imageio-ffmpeg``.
+    """The ffmpeg to run: the static build in ``imageio-ffmpeg`` by default, else the system's.
 
-    ``GENRE_FFMPEG`` overrides the choice: ``bundled`` for the wheel's static build (it starts
-    in about 13 ms, where Debian's, linked to 215 shared libraries, takes about 85 ms), or a path.
+    Measured (``bench/latency.py``): the wheel's static build starts in about 13 ms, where
+    Debian's, linked to 215 shared libraries, takes about 85 ms, which is most of a 3-s
+    clip's analysis. ``GENRE_FFMPEG`` overrides the choice: ``system`` for the one on PATH,
+    ``bundled`` for the wheel's, or a path.
     """
     choice = os.environ.get("GENRE_FFMPEG", "")
-    if choice and choice != "bundled":
+    if choice and choice not in ("bundled", "system"):
         return choice
-    found = None if choice == "bundled" else shutil.which("ffmpeg")
+    if choice != "system":
+        try:
+            import imageio_ffmpeg
+            return imageio_ffmpeg.get_ffmpeg_exe()
+        except Exception:  # the wheel is absent or has no binary for this platform
+            if choice == "bundled":
+                raise FFmpegError("GENRE_FFMPEG=bundled, but imageio-ffmpeg has no ffmpeg here: "
+                                  "`pip install imageio-ffmpeg`, or unset GENRE_FFMPEG.") from None
+    found = shutil.which("ffmpeg")
     if found:
         return found
-    try:
-        import imageio_ffmpeg
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception as exc:  # the wheel is absent or has no binary for this platform
-        raise FFmpegError("ffmpeg was not found: install it (apt-get install ffmpeg) "
-                          "or `pip install imageio-ffmpeg`.") from exc
+    raise FFmpegError("ffmpeg was not found: install it (apt-get install ffmpeg) or `pip install imageio-ffmpeg`.")
 
 
 def decode(source, *, start: float = 0.0, duration: float | None = None) -> np.ndarray:
