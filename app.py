@@ -195,9 +195,10 @@ with demo_box:
     st.button("Try the demo track", icon=":material/play_arrow:", on_click=use_demo, args=(choice,))
 low, high = audio.RECORDING_SECONDS
 recording = mic_box.audio_input(
-    f"…or let it listen: record {low}-{high} s of the music playing near you",
+    f"…or let it listen: record {low}-{high} s",
     sample_rate=RECORDING_RATE, key=f"mic-{st.session_state.mic_key}", on_change=recorded,
-    help="Hold your phone or laptop close to the speaker, press the microphone, and stop after "
+    help="Record the music playing near you: hold your phone or laptop close to the speaker, press "
+         "the microphone, and stop after "
          f"{low} to {high} seconds. The recording is analysed here and never kept after you leave.")
 
 model = explain_failures(get_model)
@@ -323,7 +324,7 @@ with mel_col:
         else:
             legend = (f"No part of this clip stood out: hiding any one of them hardly changes "
                       f"**{label(why.genre)}**; the verdict rests on the whole picture.")
-        st.image(explain.overlay(clip.mel, why.map), width="stretch", caption=legend)
+        st.image(explain.overlay(clip.mel, why.map), width="stretch", caption=legend, output_format="PNG")
     elif not clip:
         st.caption("Nothing to picture at this moment; pick another one below.")
 

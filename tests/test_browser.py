@@ -25,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
-SONG = ROOT / "assets" / "demo" / "rock.mp3"
+SONG = ROOT / "assets" / "demo" / "jazz.mp3"  # one the model names right, and surely
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 START_TIMEOUT_S = 120
 VERDICT_TIMEOUT_S = 120
@@ -132,8 +132,9 @@ def test_upload_in_a_real_browser_gives_a_verdict(server, tmp_path):
 
             # The rest of the page: both charts, the mel image, the clip player, the downloads.
             expect(page.get_by_text("Download CSV")).to_be_visible(timeout=60_000)
-            expect(page.locator("[data-testid=stImage] img")).to_be_visible()
-            expect(page.locator("audio")).to_have_count(1)
+            expect(page.locator("[data-testid=stImage] img")).to_have_count(2)  # the mel, and why
+            expect(page.get_by_text("Why it says so")).to_be_visible()
+            expect(page.locator("[data-testid=stAudio]")).to_have_count(1)  # the clip player
             expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(2, timeout=30_000)
             expect(page.locator("[data-testid=stException]")).to_have_count(0)
             assert proc.poll() is None, "the server died"
