@@ -237,31 +237,24 @@ if song is None:
 best = ranked(song.probabilities)
 unsure_below = float(model.meta.get("unsure_below", 0.5))
 tags = song.top_tags()
-if song.unsure:
-    nearest = f"The nearest of the ten is **{label(song.genre)}** ({pct(song.confidence)})."
-    if tags and outside_the_ten(tags):
-        st.header(f"This sounds like {hears(tags)}")
-        st.warning(f"…which is not one of the ten genres this model knows, so it gives no verdict. "
-                   f"{nearest}", icon=":material/help:")
-    elif tags:
-        st.header(f"This sounds like {hears(tags)}, but the model is unsure of the genre")
-        st.warning(nearest, icon=":material/help:")
-    else:  # unsure, and nothing else to go on: its best guesses
-        guesses = [f"**{label(g)}** ({pct(p)})" for g, p in best[:3]]
-        st.header(f"Maybe {label(song.genre)}: {pct(song.confidence)}")
-        st.warning(f"The model is unsure. Its best guesses are {', '.join(guesses[:-1])} "
-                   f"and {guesses[-1]}.", icon=":material/help:")
-    if song.why_unsure:
-        st.caption(f"Why it is unsure: {song.why_unsure}")
-elif song.confidence >= unsure_below:
+guesses = [f"**{label(g)}** ({pct(p)})" for g, p in best[:3]]
+unsure_words = f"The model is unsure. Its best guesses are {', '.join(guesses[:-1])} and {guesses[-1]}."
+if song.unsure and tags:  # lead with what it does hear
+    outside = outside_the_ten(tags)
+    st.header(f"This sounds like {hears(tags)}"
+              + (", which is not one of the ten genres this model knows" if outside else ""))
+    st.subheader(f"Maybe {label(song.genre)}: {pct(song.confidence)}"
+                 + (", the nearest of the ten" if outside else ""))
+    st.warning(unsure_words, icon=":material/help:")
+elif not song.unsure and song.confidence >= unsure_below:
     st.header(f"It sounds like {label(song.genre)}: {pct(song.confidence)}")
     st.write(f"The model is {sureness(song.confidence)}: {pct(song.confidence)} for "
              f"**{label(song.genre)}**, averaged over {len(song.clips)} clip(s) of 3 s.")
 else:
-    guesses = [f"**{label(g)}** ({pct(p)})" for g, p in best[:3]]
     st.header(f"Maybe {label(song.genre)}: {pct(song.confidence)}")
-    st.warning(f"The model is unsure. Its best guesses are {', '.join(guesses[:-1])} "
-               f"and {guesses[-1]}.", icon=":material/help:")
+    st.warning(unsure_words, icon=":material/help:")
+if song.why_unsure:
+    st.caption(f"Why it is unsure: {song.why_unsure}")
 if tags:
     st.markdown(f"**It also hears:** {tag_line(tags)}",
                 help="The strongest of the 50 last.fm tags the model's backbone gives the song.")
