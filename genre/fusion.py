@@ -36,8 +36,19 @@ BAND_MAP_FILE = "band_map.json"
 REFERENCE_FILE = "reference.npz"  # standardised mean embeddings of the training songs, per domain
 HEAD_FILE = "head_{}.keras"
 BRANCHES = {"audio": ("audio", "image", "cnn"), "image": ("image", "cnn")}  # input kind -> branches
-NOT_GENRE_TAGS = ("electronic", "electronica", "electro", "House", "dance", "ambient", "experimental",
-                  "chillout")  # what the backbone says of music outside the ten
+# What the backbone says of sound outside the ten genres (noise, tones, electronic and ambient
+# music), and the tags of music inside them. A song whose strongest outside tag beats its
+# strongest inside tag by more than GTZAN music ever does is "not one of the ten".
+OUTSIDE_TAGS = ("electronic", "electronica", "electro", "House", "ambient", "experimental")
+INSIDE_TAGS = ("rock", "pop", "jazz", "metal", "blues", "country", "Hip-Hop", "soul", "funk", "rnb",
+               "classic rock", "hard rock", "heavy metal", "folk", "punk", "oldies", "instrumental",
+               "acoustic", "guitar", "60s", "70s", "80s", "90s", "00s")
+
+
+def outside_margin(song_tags: np.ndarray) -> float:
+    """Strongest outside tag minus strongest inside tag (positive: it sounds outside the ten)."""
+    index = backbone.tag_index()
+    return float(max(song_tags[index[t]] for t in OUTSIDE_TAGS) - max(song_tags[index[t]] for t in INSIDE_TAGS))
 
 
 @dataclass
@@ -120,17 +131,24 @@ class GenreModel:
 
     def doubt(self, song_probs: np.ndarray, embedding: np.ndarray, song_tags: np.ndarray,
               kind: str) -> tuple[bool, str]:
-        """Whether to call the song unsure, and a sentence that says why."""
+        """Whether to call the song unsure, and a sentence that says why.
+
+        Unsure when it is not one of the ten (its clean-audio tags lean outside them more than
+        any training song's did, or its embedding lies farther from the training songs than
+        held-out music does), or when the fused confidence is under the validated threshold.
+        """
         rule = self.meta["unsure"]
+        outside = kind == "audio" and outside_margin(song_tags) > rule["margin_above"]
         far = self.distance(embedding, kind) > rule["distance_above"][kind]
+        if outside or far:
+            heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:3] if song_tags[i] >= 0.1]
+            hears = f" It hears {', '.join(heard)}." if heard and kind == "audio" else ""
+            return True, "This does not sound like any of the ten genres this model knows." + hears
         order = np.argsort(song_probs)[::-1]
-        heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:3] if song_tags[i] >= 0.1]
-        if far:
-            hears = f" It hears {', '.join(heard)}." if heard else ""
-            return True, ("This does not sound like any of the ten genres this model knows." + hears)
         if song_probs[order[0]] < rule["confidence_below"][kind]:
             a, b = self.genres[order[0]], self.genres[order[1]]
-            return True, f"Not sure: it could be {a} ({song_probs[order[0]]:.0%}) or {b} ({song_probs[order[1]]:.0%})."
+            return True, (f"Not sure: it could be {a} ({song_probs[order[0]]:.0%}) "
+                          f"or {b} ({song_probs[order[1]]:.0%}).")
         return False, ""
 
 

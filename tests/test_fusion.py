@@ -31,7 +31,7 @@ def tiny_fused(tiny_model_path, tmp_path_factory) -> Path:
             "weights": {"audio": {"audio": 0.4, "image": 0.3, "cnn": 0.3}, "image": {"image": 0.5, "cnn": 0.5}},
             "clip_temperature": {"audio": 1.0, "image": 1.0}, "song_temperature": {"audio": 0.8, "image": 1.2},
             "unsure": {"confidence_below": {"audio": 0.5, "image": 0.5},
-                       "distance_above": {"audio": 1e9, "image": 1e9}, "k": 3}}
+                       "distance_above": {"audio": 1e9, "image": 1e9}, "margin_above": 1e9, "k": 3}}
     fusion.save(folder, band_map, head_models, meta, reference(songs, head_models))
     return folder
 
