@@ -9,7 +9,10 @@ with the same model. A few sessions upload bad files and must show the package's
 Prints latency percentiles and the server's peak memory; asserts nothing, but exits 1 when any
 session got a wrong or missing answer.
 
-    python bench/load.py [--sessions 8] [--bad 2] [--timeout 600]
+    python bench/load.py [--sessions 8] [--bad 2] [--timeout 600] [--replicas N]
+
+``--replicas 2`` runs two app processes behind nginx (deploy/nginx-replicas.conf, sticky by cookie;
+needs Debian's nginx) and reports each replica's memory and how many sessions each served.
 """
 from __future__ import annotations
 
@@ -195,7 +198,7 @@ class Seen:
 async def open_session(browser, url: str, timeout_ms: int):
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = await context.new_page()
-    await page.goto(url, wait_until="domcontentloaded")
+    await page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
     await page.get_by_text("to begin").wait_for(timeout=timeout_ms)  # the model is loaded
     return context, page
 
@@ -309,6 +312,8 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=8, help="sessions with a good file each")
     parser.add_argument("--bad", type=int, default=2, help="more sessions, each with a file to refuse")
     parser.add_argument("--timeout", type=float, default=600, help="seconds any one wait may take")
+    parser.add_argument("--replicas", type=int, default=0,
+                        help="run this many app processes behind nginx (deploy/nginx-replicas.conf); 0: one, direct")
     args = parser.parse_args()
     timeout_ms = int(args.timeout * 1000)
 
@@ -326,38 +331,67 @@ def main() -> int:
             changed = model_file.stat().st_mtime_ns != model_stamp
             return answers
 
-        port = free_port()
-        log = open(Path(tmp) / "server.log", "wb")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        sampler = Sampler(server.pid)
-        try:
-            deadline = time.monotonic() + args.timeout
-            while not healthy(port):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    print((Path(tmp) / "server.log").read_text(errors="replace")[-3000:])
-                    raise SystemExit("streamlit did not become healthy")
-                time.sleep(0.5)
-            sampler.start()
-            results, expected, opened, wall = asyncio.run(drive(f"http://127.0.0.1:{port}", files, expect, timeout_ms))
-            ready_rss = status_kib(server.pid, "VmRSS")
-            hwm = status_kib(server.pid, "VmHWM")
-            alive = server.poll() is None
-        finally:
-            sampler.stop.set()
-            if server.poll() is None:
-                os.killpg(server.pid, signal.SIGTERM)
-                try:
-                    server.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(server.pid, signal.SIGKILL)
-                    server.wait(timeout=15)
-            log.close()
+        if args.replicas:
+            # N app processes behind nginx with deploy/nginx-replicas.conf (sticky by cookie).
+            sys.path.insert(0, str(ROOT / "deploy"))
+            from replicas import Replicas
 
-    print(f"{len(files)} simultaneous sessions ({args.sessions} songs, {args.bad} bad files) against one "
-          f"server; {os.cpu_count()} CPU(s), load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} "
+            fleet = Replicas(args.replicas, workdir=Path(tmp) / "replicas", timeout=args.timeout)
+            try:
+                fleet.start()
+            except RuntimeError as exc:
+                fleet.stop()
+                raise SystemExit(str(exc))
+            servers, url = fleet.servers, fleet.url
+        else:
+            port = free_port()
+            log = open(Path(tmp) / "server.log", "wb")
+            servers = [subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                 "--server.address", "127.0.0.1", "--server.headless", "true"],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)]
+            url = f"http://127.0.0.1:{port}"
+        samplers = [Sampler(server.pid) for server in servers]
+        try:
+            if not args.replicas:
+                deadline = time.monotonic() + args.timeout
+                while not healthy(port):
+                    if servers[0].poll() is not None or time.monotonic() > deadline:
+                        print((Path(tmp) / "server.log").read_text(errors="replace")[-3000:])
+                        raise SystemExit("streamlit did not become healthy")
+                    time.sleep(0.5)
+            for sampler in samplers:
+                sampler.start()
+            results, expected, opened, wall = asyncio.run(drive(url, files, expect, timeout_ms))
+            ready = [status_kib(server.pid, "VmRSS") for server in servers]
+            hwms = [status_kib(server.pid, "VmHWM") for server in servers]
+            alive = all(server.poll() is None for server in servers)
+            # Which replica served each session: the upstream of its uploads, by stickiness key.
+            per_replica: dict[str, set] = {}
+            if args.replicas:
+                for request, upstream, key in fleet.served():
+                    if "/_stcore/upload_file/" in request:
+                        per_replica.setdefault(upstream, set()).add(key)
+        finally:
+            for sampler in samplers:
+                sampler.stop.set()
+            if args.replicas:
+                fleet.stop()
+            else:
+                server = servers[0]
+                if server.poll() is None:
+                    os.killpg(server.pid, signal.SIGTERM)
+                    try:
+                        server.wait(timeout=15)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(server.pid, signal.SIGKILL)
+                        server.wait(timeout=15)
+                log.close()
+
+    where = (f"{args.replicas} replica(s) behind nginx (deploy/nginx-replicas.conf)" if args.replicas
+             else "one server")
+    print(f"{len(files)} simultaneous sessions ({args.sessions} songs, {args.bad} bad files) against {where}; "
+          f"{os.cpu_count()} CPU(s), load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} "
           f"after; sessions opened in {opened:.1f} s")
     print(f"{'file':<24}{'expected':<30}{'shown':<30}{'alone':>6}{'verdict':>8}{'JSON':>6}  ok")
     failures = 0
@@ -382,10 +416,15 @@ def main() -> int:
           f"p90 {percentile(latencies, 90):.1f} s, max {percentile(latencies, 100):.1f} s")
     print(f"upload to JSON downloaded:            p50 {percentile(fulls, 50):.1f} s, "
           f"p90 {percentile(fulls, 90):.1f} s, max {percentile(fulls, 100):.1f} s; all done in {wall:.1f} s")
-    print(f"server memory: peak {hwm / 1024:.0f} MiB (VmHWM of the streamlit process), "
-          f"{ready_rss / 1024:.0f} MiB at the end; its process group peaked at "
-          f"{sampler.peak_group / 1024:.0f} MiB (sampled every 0.1 s, ffmpeg included)")
-    print(f"server alive at the end: {alive}; sessions with a wrong or missing answer: {failures}")
+    for i, (server, sampler, hwm, rss) in enumerate(zip(servers, samplers, hwms, ready)):
+        name = f"replica {i}" if args.replicas else "server"
+        print(f"{name} memory: peak {hwm / 1024:.0f} MiB (VmHWM of the streamlit process), "
+              f"{rss / 1024:.0f} MiB at the end; its process group peaked at "
+              f"{sampler.peak_group / 1024:.0f} MiB (sampled every 0.1 s, ffmpeg included)")
+    if args.replicas:
+        counts = ", ".join(f"{upstream}: {len(keys)}" for upstream, keys in sorted(per_replica.items()))
+        print(f"sessions that uploaded, per replica: {counts or 'none seen in the access log'}")
+    print(f"server(s) alive at the end: {alive}; sessions with a wrong or missing answer: {failures}")
     if changed:
         print("warning: model/genre_cnn.keras changed while the server started; answers may differ for that reason")
     return 1 if failures or not alive else 0
