@@ -22,7 +22,7 @@ from .errors import GenreError
 from .ledger import Done
 from .tagjob import Options
 
-SONGS_PER_BLOCK = 8  # rows come back block by block: small blocks keep the stream (and the bar) moving
+SONGS_PER_BLOCK = 4  # rows come back block by block: small blocks keep the stream (and the bar) moving
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # paths and rows are small; do not reserve 30 % of the RAM
 PARQUET_ROWS_PER_PART = 64  # rows buffered before a Parquet part is written
 PARQUET_COLUMNS = ("path", "size", "mtime", "sha256", "genre", "confidence", "unsure", "error", "record")

@@ -55,7 +55,7 @@ def limit_threads(threads: int) -> None:
 
 def load(model_path=None, threads: int | None = None):
     """The model for a worker, with its threads limited first when ``threads`` is given."""
-    from .model import load_model
+    from . import load_model  # the package's: the fused model when it ships, else the CNN
 
     if threads:
         limit_threads(threads)
@@ -74,11 +74,22 @@ def init_worker(model_path, threads: int | None) -> None:
         os._exit(1)  # the run was killed: do not go on as an orphan
 
     threading.Thread(target=watch, daemon=True).start()
-    _MODEL = load(model_path, threads)
+    try:
+        _MODEL = load(model_path, threads)
+    except GenreError as exc:  # said by the first song's result: a broken pool would say nothing
+        _MODEL = exc
 
 
 def run_in_worker(path: str, options: Options) -> dict:
-    """``analyse`` with the model ``init_worker`` loaded (what the pool submits)."""
+    """``analyse`` with the model ``init_worker`` loaded (what the pool submits).
+
+    Raises
+    ------
+    GenreError
+        The model could not be loaded in this worker.
+    """
+    if isinstance(_MODEL, GenreError):
+        raise _MODEL
     return analyse(path, _MODEL, options)
 
 

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 from . import library, tagjob
-from .errors import GenreError
 
 SUBMIT_AHEAD = 2  # songs in flight per worker: one being analysed, one waiting
 START_METHOD = "spawn"  # a clean process per worker: no TensorFlow state copied by fork
@@ -69,16 +68,19 @@ def _clock(seconds: float) -> str:
 
 
 def model_genres(model_path) -> list[str]:
-    """A saved model's genres, read from its JSON without starting TensorFlow."""
-    from .model import MODEL_PATH, meta_path
+    """A saved model's genres (the CSV's columns), read from its JSON without starting TensorFlow."""
+    from .data import GENRES
+    from .model import MODEL_DIR, MODEL_PATH, meta_path
 
+    path = Path(model_path) if model_path else MODEL_DIR
+    path = meta_path(path) if path.suffix == ".keras" else path / meta_path(MODEL_PATH).name
     try:
-        return list(json.loads(meta_path(model_path or MODEL_PATH).read_text())["genres"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise GenreError(f"Cannot read the model's genres from {meta_path(model_path or MODEL_PATH)}.") from exc
+        return list(json.loads(path.read_text())["genres"])
+    except (OSError, ValueError, KeyError):
+        return list(GENRES)  # loading the model will say what is wrong with it
 
 
-def open_results(out, genres, *, write: bool, ray: bool):
+def open_results(out, genres, *, write: bool):
     """The results file for ``--out``: Parquet folder (with ``--ray``), CSV or JSON Lines."""
     if out is None:
         return None
@@ -168,8 +170,9 @@ def run(args) -> int:
         (bar.write if bar is not None else print)(f"warning: {message}", file=sys.stderr)
 
     tally = Tally()
-    results = open_results(args.out, model_genres(args.model), write=not args.dry_run, ray=args.ray is not None)
+    results = open_results(args.out, model_genres(args.model), write=not args.dry_run)
     interrupted = False
+    rows = None
     try:
         todo = plan(args.paths, results, tally, warn)
         if todo:
@@ -192,6 +195,8 @@ def run(args) -> int:
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        if rows is not None:
+            rows.close()  # stops the pool's processes or Ray now, not when collected
         if bar is not None:
             bar.close()
         if results is not None:
