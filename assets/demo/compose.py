@@ -205,11 +205,13 @@ T = 2.0 / 3.0  # position of the swung "and" inside a beat (triplet feel)
 
 
 def compose_blues(seed=1201) -> Song:
-    """12-bar shuffle in A, 90 bpm: one-bar intro on the V, one chorus, ending."""
-    s = Song("blues", "Shuffle in A", 90, seed, timing_ms=8)
-    gtr = s.track("Rhythm guitar", 0, 27, volume=96, pan=36, reverb=45)
+    """12-bar shuffle in A, 72 bpm: one-bar intro on the V, one chorus, ending; overdriven
+    rhythm guitar, walking bass, Hammond organ comping, a lead with bends; a warm mix."""
+    s = Song("blues", "Shuffle in A", 72, seed, timing_ms=8)
+    s.band = (40.0, 5000.0)
+    gtr = s.track("Rhythm guitar", 0, 29, volume=96, pan=36, reverb=45)  # overdriven
     bass = s.track("Bass", 1, 33, volume=108, pan=64, reverb=20)
-    pno = s.track("Piano", 2, 0, volume=84, pan=92, reverb=50)
+    pno = s.track("Organ", 2, 16, volume=84, pan=92, reverb=50)  # Hammond
     lead = s.track("Lead guitar", 3, 29, volume=88, pan=70, reverb=65, bendable=True)
     dr = s.track("Drums", 9, 32, volume=100, pan=64, reverb=35)  # Jazz kit
 
@@ -863,14 +865,14 @@ def compose_metal(seed=1801) -> Song:
     """Metal in C minor (E shapes, tuned down), 150 bpm: galloping palm-muted riff over double
     kick, tremolo section, a lead; four guitars (two distorted, two overdriven) and a hot master."""
     s = Song("metal", "Iron Furnace", 150, seed, timing_ms=3, vel_spread=4)
-    gl = s.track("Guitar L", 0, 30, volume=104, pan=12, reverb=20)
-    gr = s.track("Guitar R", 1, 30, volume=104, pan=116, reverb=20)
+    gl = s.track("Guitar L", 0, 30, volume=65, pan=12, reverb=20)
+    gr = s.track("Guitar R", 1, 30, volume=65, pan=116, reverb=20)
     bass = s.track("Bass", 2, 34, volume=108, pan=64, reverb=10)
     lead = s.track("Lead guitar", 3, 30, volume=92, pan=64, reverb=55, bendable=True)
-    gl2 = s.track("Guitar L, overdrive", 4, 29, volume=100, pan=30, reverb=20)
-    gr2 = s.track("Guitar R, overdrive", 5, 29, volume=100, pan=98, reverb=20)
-    dr = s.track("Drums", 9, 16, volume=112, pan=64, reverb=20)  # Power kit
-    s.saturation = 8.0  # a driven, brick-walled master, as the genre's records are
+    gl2 = s.track("Guitar L, overdrive", 4, 29, volume=61, pan=30, reverb=20)
+    gr2 = s.track("Guitar R, overdrive", 5, 29, volume=61, pan=98, reverb=20)
+    dr = s.track("Drums", 9, 16, volume=127, pan=64, reverb=20)  # Power kit, up front
+    s.saturation = 6.0  # a driven, brick-walled master, as the genre's records are
 
     tune = -4  # guitars and bass tuned down a major third: E shapes sound in C
     roots = {"E": p("E2"), "F": p("F2"), "G": p("G2"), "F#": p("F#2"), "Bb": p("Bb2"), "A": p("A2"),
@@ -1075,8 +1077,8 @@ SHIPPED = ("rock", "disco", "classical", "jazz", "country", "metal", "hiphop", "
 
 COMPOSERS = {
     "blues": (compose_blues, 2.5,
-              "A 12-bar shuffle in A: swung eighths, walking bass, clean rhythm guitar, "
-              "piano comping and an overdriven lead."),
+              "A slow 12-bar shuffle in A: swung eighths, walking bass, overdriven rhythm guitar, "
+              "Hammond organ comping and a lead with bends."),
     "rock": (compose_rock, 4.0,
              "Distorted power-chord riff in E, driving eighth-note bass and a backbeat with crashes, "
              "mixed warm like a 70s record."),
