@@ -21,7 +21,8 @@ from pathlib import Path
 from .errors import GenreError
 
 CSV_HEAD = ["path", "genre", "confidence", "unsure"]  # then one column per genre, then CSV_TAIL
-CSV_TAIL = ["error", "size", "mtime", "sha256"]
+CSV_TAIL = ["error", "size", "mtime", "sha256", "tag"]  # tag: what --write-tags did
+TAG_SETTLED = frozenset({"written", "kept", "same", "unsure", "unsupported"})  # not to try again
 NEWLINE = b"\n"
 
 
@@ -37,6 +38,14 @@ class Done:
     mtime: float | None
     sha256: str | None
     offset: int
+    tagged: bool = True  # --write-tags settled this song (or it failed): nothing left to write
+
+
+def _done(row: dict, offset: int) -> Done:
+    tag = row.get("tag")
+    action = tag.get("action") if isinstance(tag, dict) else tag
+    return Done(row.get("size"), row.get("mtime"), row.get("sha256"), offset,
+                bool(row.get("error")) or action in TAG_SETTLED)
 
 
 def csv_columns(genres: list[str]) -> list[str]:
@@ -96,13 +105,17 @@ class Ledger:
             self.dropped += 1  # the older line is superseded
         offset = os.fstat(self._fd).st_size
         self._write(self.encode(row))
-        self.index[row["path"]] = Done(row.get("size"), row.get("mtime"), row.get("sha256"), offset)
+        self.index[row["path"]] = _done(row, offset)
+
+    def row(self, path: str) -> dict:
+        """``path``'s row as the file holds it (CSV: its columns)."""
+        with open(self.path, "rb") as f:
+            f.seek(self.index[path].offset)
+            return self.decode(f.readline())
 
     def refresh(self, path: str, mtime: float) -> bool:
         """Re-append ``path``'s row with a new mtime: touched, but the same bytes (same sha256)."""
-        with open(self.path, "rb") as f:
-            f.seek(self.index[path].offset)
-            row = self.decode(f.readline())
+        row = self.row(path)
         row["mtime"] = mtime
         self.append(row)
         return True
@@ -113,6 +126,8 @@ class Ledger:
             return (json.dumps(row, ensure_ascii=False) + "\n").encode()
         probs = row.get("probabilities") or {}
         values = {**row, **probs}
+        if isinstance(values.get("tag"), dict):
+            values["tag"] = values["tag"]["action"]
         if values.get("error"):
             values["error"] = " ".join(str(values["error"]).split())  # one line, always
         return self._csv_line(["" if values.get(c) is None else values[c] for c in self.columns])
@@ -132,6 +147,7 @@ class Ledger:
         row["size"] = int(row["size"]) if row["size"] else None
         row["mtime"] = float(row["mtime"]) if row["mtime"] else None
         row["sha256"] = row["sha256"] or None
+        row["unsure"] = row["unsure"] == "True"
         return row
 
     def close(self) -> None:
@@ -174,7 +190,7 @@ class Ledger:
                     continue
                 if row["path"] in self.index:
                     self.dropped += 1
-                self.index[row["path"]] = Done(row.get("size"), row.get("mtime"), row.get("sha256"), start)
+                self.index[row["path"]] = _done(row, start)
         size = self.path.stat().st_size
         if size > good_end:
             self.repaired = size - good_end

@@ -131,17 +131,24 @@ def analyse(path: str, model, options: Options = Options()) -> dict:
         row["error"] = f"Unexpected error: {type(exc).__name__}: {exc}"
         return row
     row.update(result.to_dict())
-    if options.tags:
-        from . import tagwrite
+    return tag(row, options) if options.tags else row
 
-        if result.unsure:
-            row["tag"] = {"action": "unsure", "old": None, "new": None}
-        else:
-            row["tag"] = tagwrite.write_genre(path, result.genre, overwrite=options.overwrite,
-                                              dry_run=options.dry_run)
-        if row["tag"]["action"] == "written":
-            try:
-                row.update(library.fingerprint(path))  # resume compares the file as it is now
-            except OSError:
-                pass
+
+def tag(row: dict, options: Options) -> dict:
+    """Decide (and unless ``dry_run`` write) the genre tag of an analysed song's row.
+
+    Also used on rows of an earlier run without ``--write-tags``: no second analysis is needed.
+    """
+    from . import tagwrite
+
+    if row.get("unsure"):
+        row["tag"] = {"action": "unsure", "old": None, "new": None}
+    else:
+        row["tag"] = tagwrite.write_genre(row["path"], row["genre"], overwrite=options.overwrite,
+                                          dry_run=options.dry_run)
+    if row["tag"]["action"] == "written":
+        try:
+            row.update(library.fingerprint(row["path"]))  # resume compares the file as it is now
+        except OSError:
+            pass
     return row

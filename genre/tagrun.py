@@ -29,7 +29,7 @@ class Tally:
 
     def __init__(self):
         self.start = time.monotonic()
-        self.analysed = self.failed = self.already = self.not_audio = self.unsure = 0
+        self.analysed = self.failed = self.already = self.not_audio = self.unsure = self.retagged = 0
         self.problems = collections.Counter()  # walk problems by kind
         self.genres = collections.Counter()
         self.tags = collections.Counter()  # tag actions
@@ -57,7 +57,8 @@ class Tally:
             lines.append("genres: " + ", ".join(f"{g} {n}" for g, n in self.genres.most_common())
                          + (f" ({self.unsure} unsure)" if self.unsure else ""))
         if self.tags:
-            lines.append("tags: " + ", ".join(f"{n} {a}" for a, n in self.tags.most_common()))
+            lines.append("tags: " + ", ".join(f"{n} {a}" for a, n in self.tags.most_common())
+                         + (f" ({self.retagged} from earlier results)" if self.retagged else ""))
         return "\n".join(lines)
 
 
@@ -93,8 +94,11 @@ def open_results(out, genres, *, write: bool):
     return Ledger(out, genres, write=write)
 
 
-def plan(paths, results, tally: Tally, warn) -> list[library.Entry]:
-    """The songs to analyse: all found, less those ``results`` holds unchanged (size, mtime, sha256)."""
+def plan(paths, results, tally: Tally, warn, retag: list | None = None) -> list[library.Entry]:
+    """The songs to analyse: all found, less those ``results`` holds unchanged (size, mtime, sha256).
+
+    Unchanged songs whose tag is not settled yet are added to ``retag`` when it is given.
+    """
 
     def problem(p: library.Problem) -> None:
         tally.problems[p.kind] += 1
@@ -108,6 +112,8 @@ def plan(paths, results, tally: Tally, warn) -> list[library.Entry]:
     for entry in library.walk(paths, problem, skip, known):
         if known(entry.path, entry.size, entry.mtime):
             tally.already += 1
+            if retag is not None and not results.index[entry.path].tagged:
+                retag.append(entry.path)
             continue
         done = results.index.get(entry.path) if results is not None else None
         if done is not None and done.size == entry.size and done.sha256 and results.write:
@@ -173,8 +179,15 @@ def run(args) -> int:
     results = open_results(args.out, model_genres(args.model), write=not args.dry_run)
     interrupted = False
     rows = None
+    retag = [] if options.tags and hasattr(results, "row") else None
     try:
-        todo = plan(args.paths, results, tally, warn)
+        todo = plan(args.paths, results, tally, warn, retag)
+        for path in retag or ():  # analysed before without --write-tags: tag from the stored verdict
+            row = tagjob.tag(results.row(path), options)
+            tally.retagged += 1
+            tally.tags[row["tag"]["action"]] += 1
+            tally.failed += row["tag"]["action"] == "failed"
+            _emit(row, results, options)
         if todo:
             from tqdm import tqdm
 

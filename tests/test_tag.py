@@ -205,6 +205,28 @@ def test_write_tags_from_the_command_and_dry_run(library, tiny_model_path, tmp_p
     assert "0 song(s) analysed" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_write_tags_later_uses_the_stored_verdicts(suffix, library, tiny_model_path, tmp_path, capsys):
+    album, out = library / "album", tmp_path / f"out.{suffix}"
+    argv = ["tag", str(album), "--workers", "1", "--model", str(tiny_model_path), "--out", str(out)]
+    assert cli.main(argv) == 0
+    assert all(tagwrite.read_genre(p) is None for p in album.rglob("*") if p.name in FORMATS)
+    capsys.readouterr()
+    assert cli.main([*argv, "--write-tags"]) == 0
+    err = capsys.readouterr().err
+    assert "0 song(s) analysed" in err and "6 from earlier results" in err
+    if suffix == "jsonl":
+        final = {r["path"]: r for r in rows(out)}
+    else:
+        with open(out, newline="") as f:
+            final = {r["path"]: r for r in csv.DictReader(f)}
+    assert len(final) == 6
+    for path, row in final.items():
+        sure = row["unsure"] in (False, "False")
+        assert tagwrite.read_genre(path) == (tagwrite.label(row["genre"]) if sure else None)
+    assert cli.main([*argv, "--write-tags"]) == 0 and "tags:" not in capsys.readouterr().err
+
+
 def test_unreadable_folder_is_reported_not_fatal(library, tiny_model_path, monkeypatch, capsys):
     locked = library / "album" / "disc 2"
     listdir = os.listdir
