@@ -211,12 +211,12 @@ def wav(samples: np.ndarray, tmp_path: Path, name: str = "recording.wav") -> byt
     return encode(samples, tmp_path / name).read_bytes()
 
 
-def analysis_cache_entries() -> int:
-    """How many results the app's st.cache_data functions hold, in this process."""
+def analysis_cache_bytes() -> int:
+    """How many bytes of results the app's analysis caches (st.cache_data) hold, in this process."""
     from streamlit.runtime.caching.cache_data_api import get_data_cache_stats_provider
 
     stats = get_data_cache_stats_provider().get_stats()
-    return sum(1 for family in stats.values() for stat in family
+    return sum(stat.byte_length for family in stats.values() for stat in family
                if "analyse" in stat.cache_name or "explain" in stat.cache_name)
 
 
@@ -226,13 +226,13 @@ def test_a_recording_gives_a_verdict_and_is_never_cached(song, tmp_path):
     samples = tone(8.0, freq=196.0, noise=0.1, seed=3)
     data = wav(samples, tmp_path)
     at = new_app().run()
-    before = analysis_cache_entries()
+    before = analysis_cache_bytes()
     at.audio_input[0].upload("recording.wav", data).run()
     assert_verdict(at)
     assert "never stored" in texts(at)
     at.slider[0].set_value(at.slider[0].max).run()  # another clip of the recording
     assert_verdict(at)
-    assert analysis_cache_entries() == before, "a recording reached the process-wide cache"
+    assert analysis_cache_bytes() == before, "a recording reached the process-wide cache"
     assert len(samples) / SR >= 5
 
     # An upload replaces the recording, and is cached as before.
@@ -240,7 +240,7 @@ def test_a_recording_gives_a_verdict_and_is_never_cached(song, tmp_path):
     assert_verdict(at)
     assert "never stored" not in texts(at)
     assert not at.audio_input[0].value
-    assert analysis_cache_entries() > before  # the counter does see what is cached
+    assert analysis_cache_bytes() > before  # the counter does see what is cached
 
 
 def test_a_too_short_recording_is_refused_in_a_sentence(tmp_path):
