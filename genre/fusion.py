@@ -89,10 +89,12 @@ class GenreModel:
         out = {}
         cnn_probs = self.cnn.network_probs(windows)
         out["cnn"] = (log_of(cnn_probs), log_of(cnn_probs.mean(axis=0)))
-        tags, image_emb = self.tagger(self.band_map.patches(windows))
-        out["image"] = (heads.logits(self.heads["image"], image_emb),
-                        heads.logits(self.heads["image"], image_emb.mean(axis=0, keepdims=True))[0])
-        out["tags"], out["embedding"], out["kind"] = tags, image_emb, "image"
+        if clips is None or self.meta["weights"]["audio"].get("image", 0.0) > 0:
+            # the image path costs a backbone pass per clip: paid only where it has weight
+            tags, image_emb = self.tagger(self.band_map.patches(windows))
+            out["image"] = (heads.logits(self.heads["image"], image_emb),
+                            heads.logits(self.heads["image"], image_emb.mean(axis=0, keepdims=True))[0])
+            out["tags"], out["embedding"], out["kind"] = tags, image_emb, "image"
         if clips is not None:
             patches = np.stack([backbone.patch(c) for c in clips])
             tags, audio_emb = self.tagger(patches)
@@ -105,8 +107,9 @@ class GenreModel:
         """Fused (clip probs, song probs) from ``branches``' output."""
         kind = parts["kind"]
         weights = self.meta["weights"][kind]
-        clip = sum(weights[b] * parts[b][0] for b in BRANCHES[kind])
-        song = sum(weights[b] * parts[b][1] for b in BRANCHES[kind])
+        used = [b for b in BRANCHES[kind] if weights.get(b, 0.0) > 0]
+        clip = sum(weights[b] * parts[b][0] for b in used)
+        song = sum(weights[b] * parts[b][1] for b in used)
         return (softmax(clip, self.meta["clip_temperature"][kind]),
                 softmax(song, self.meta["song_temperature"][kind]))
 
