@@ -861,20 +861,20 @@ def compose_country(seed=1701) -> Song:
     return s
 
 
-def compose_metal(seed=1801) -> Song:
+def compose_metal(seed=1801, tune=-4) -> Song:
     """Metal in C minor (E shapes, tuned down), 150 bpm: galloping palm-muted riff over double
     kick, tremolo section, a lead; four guitars (two distorted, two overdriven) and a hot master."""
     s = Song("metal", "Iron Furnace", 150, seed, timing_ms=3, vel_spread=4)
     gl = s.track("Guitar L", 0, 30, volume=65, pan=12, reverb=20)
     gr = s.track("Guitar R", 1, 30, volume=65, pan=116, reverb=20)
-    bass = s.track("Bass", 2, 34, volume=108, pan=64, reverb=10)
+    bass = s.track("Bass", 2, 34, volume=70, pan=64, reverb=10)  # felt more than heard
     lead = s.track("Lead guitar", 3, 30, volume=92, pan=64, reverb=55, bendable=True)
     gl2 = s.track("Guitar L, overdrive", 4, 29, volume=61, pan=30, reverb=20)
     gr2 = s.track("Guitar R, overdrive", 5, 29, volume=61, pan=98, reverb=20)
     dr = s.track("Drums", 9, 16, volume=127, pan=64, reverb=20)  # Power kit, up front
     s.saturation = 6.0  # a driven, brick-walled master, as the genre's records are
 
-    tune = -4  # guitars and bass tuned down a major third: E shapes sound in C
+    # tune: semitones the guitars and bass are tuned down (-4: E shapes sound in C)
     roots = {"E": p("E2"), "F": p("F2"), "G": p("G2"), "F#": p("F#2"), "Bb": p("Bb2"), "A": p("A2"),
              "C": p("C3"), "D": p("D3"), "B": p("B2")}
     roots = {k: v + tune for k, v in roots.items()}
