@@ -339,6 +339,7 @@ def compose_rock(seed=1301) -> Song:
     """Power-chord rock in E, 118 bpm: intro riff, verse, chorus, ending; a warm 70s mix."""
     s = Song("rock", "Overdrive Highway", 118, seed, timing_ms=5)
     s.band = (60.0, 3500.0)  # a warm, mid-heavy record: no sizzle on top
+    s.saturation = 3.0  # and driven a little, like tape pushed hard
     gl = s.track("Guitar L", 0, 30, volume=98, pan=20, reverb=30)
     gr = s.track("Guitar R", 1, 30, volume=98, pan=108, reverb=30)
     bass = s.track("Bass", 2, 34, volume=110, pan=64, reverb=12)
