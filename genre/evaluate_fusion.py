@@ -52,12 +52,13 @@ def evaluate_fusion(items: list[data.Item], model: GenreModel, log=print) -> dic
         song_probs = np.stack([f[1] for f in fused])
         clip_probs = np.concatenate([f[0] for f in fused])
         fig = figures(song_probs, clip_probs, labels, clip_labels)
-        doubts = [model.doubt(f[1], p["embedding"], p["tags"].mean(0), domain) for f, p in zip(fused, parts)]
+        doubts = [model.doubt(f[1], p["embedding"], p["tags"].mean(0), domain, s.pulse)
+                  for f, p, s in zip(fused, parts, group)]
         sure = ~np.array([d[0] for d in doubts])
         right = song_probs.argmax(1) == labels
         fig.update(coverage=float(sure.mean()),
                    accuracy_sure=float(right[sure].mean()) if sure.any() else None,
-                   far=int(sum("does not sound" in d[1] for d in doubts)))
+                   not_the_ten=int(sum("does not sound" in d[1] for d in doubts)))
         fig["branches"] = {b: figures(softmax(np.stack([p[b][1] for p in parts])),
                                       softmax(np.concatenate([p[b][0] for p in parts])), labels, clip_labels)
                            for b in branches}
@@ -77,7 +78,7 @@ def format_fusion_report(report: dict) -> str:
                      f"({r['clip_n']} clips), ECE {r['ece_track']:.3f}, largest genre share "
                      f"{r['largest_share']:.2f}; sure of {r['coverage']:.0%} of songs, right on "
                      + (f"{r['accuracy_sure']:.3f}" if r["accuracy_sure"] is not None else "none")
-                     + f" of those ({r['far']} far from the training music)")
+                     + f" of those ({r['not_the_ten']} called not one of the ten)")
         lines.append("  recall: " + "  ".join(f"{g} {v:.2f}" for g, v in zip(genres, r["recall"]) if v is not None))
         for b, f in r["branches"].items():
             lines.append(f"  {b:>5} alone: track {f['accuracy']:.3f}, clip {f['clip_accuracy']:.3f}")

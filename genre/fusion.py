@@ -113,12 +113,16 @@ class GenreModel:
         return (softmax(clip, self.meta["clip_temperature"][kind]),
                 softmax(song, self.meta["song_temperature"][kind]))
 
-    def judge(self, windows: np.ndarray, clips: list[np.ndarray] | None = None) -> Judgement:
-        """Classify a song from its (n, 128, 39) dB windows and, for audio, its 3-s clips."""
+    def judge(self, windows: np.ndarray, clips: list[np.ndarray] | None = None,
+              pulse: float | None = None) -> Judgement:
+        """Classify a song from its (n, 128, 39) dB windows and, for audio, its 3-s clips.
+
+        ``pulse`` is the song's ``rhythm.pulse_clarity`` where it is long enough to have one.
+        """
         parts = self.branches(windows, clips)
         clip_probs, song_probs = self.fuse(parts)
         tags = parts["tags"]
-        unsure, why = self.doubt(song_probs, parts["embedding"], tags.mean(axis=0), parts["kind"])
+        unsure, why = self.doubt(song_probs, parts["embedding"], tags.mean(axis=0), parts["kind"], pulse)
         return Judgement(clip_probs, song_probs, tags, tags.mean(axis=0), unsure, why)
 
     def distance(self, embedding: np.ndarray, kind: str) -> float:
@@ -133,16 +137,22 @@ class GenreModel:
         return float(np.sort(d)[:self.meta["unsure"]["k"]].mean())
 
     def doubt(self, song_probs: np.ndarray, embedding: np.ndarray, song_tags: np.ndarray,
-              kind: str) -> tuple[bool, str]:
+              kind: str, pulse: float | None = None) -> tuple[bool, str]:
         """Whether to call the song unsure, and a sentence that says why.
 
         Unsure when it is not one of the ten (its clean-audio tags lean outside them more than
-        any training song's did, or its embedding lies farther from the training songs than
-        held-out music does), or when the fused confidence is under the validated threshold.
+        almost any training song's did, its embedding lies farther from the training songs
+        than held-out music does, or it is called a genre whose training music always had a
+        beat but has none), or when the fused confidence is under the validated threshold.
         """
         rule = self.meta["unsure"]
         outside = kind == "audio" and outside_margin(song_tags) > rule["margin_above"]
         far = self.distance(embedding, kind) > rule["distance_above"][kind]
+        best = self.genres[int(np.argmax(song_probs))]
+        beat = rule.get("pulse_below", {}).get(best)
+        if pulse is not None and beat is not None and pulse < beat:
+            return True, (f"This does not sound like {best} or any other of the ten genres: "
+                          "it has no steady beat (speech, or sound that is not music?).")
         if outside or far:
             heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:3] if song_tags[i] >= 0.1]
             hears = f" It hears {', '.join(heard)}." if heard and kind == "audio" else ""

@@ -113,7 +113,7 @@ class Classifier:
         """
         return scale(self.network_probs(windows), float(self.meta.get("temperature", 1.0)))
 
-    def judge(self, windows: np.ndarray, clips=None):
+    def judge(self, windows: np.ndarray, clips=None, pulse=None):
         """The CNN alone as a model: clip and song probabilities, unsure under its threshold."""
         from .fusion import Judgement
 

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import audio, spectrogram
+from . import audio, rhythm, spectrogram
 from .audio import CLIP_SAMPLES, SAMPLE_RATE
 from .fusion import load_model
 from .model import Classifier  # noqa: F401  (type names in docstrings)
 
 MAX_CLIPS = 20  # a longer song is judged on this many clips spread evenly over it
 QUIET_DB = 40.0  # clips this far under the song's loudest clip (RMS) are silence or fades: skipped
+MIN_AUDIBLE = 0.5  # a song with fewer audible clips than this share is mostly silence: unsure
 
 
 @dataclass
@@ -121,9 +122,13 @@ def clip_windows(samples: np.ndarray, starts: list[int] | None = None,
 def analyse(samples: np.ndarray, model: "GenreModel | Classifier", starts: list[int] | None = None,
             offset: float = 0.0) -> Prediction:
     """Classify the clips of ``samples`` that begin at ``starts`` (samples) in one batch."""
+    asked = len(starts) if starts is not None else len(window_starts(len(samples), CLIP_SAMPLES))
     starts, windows = clip_windows(samples, starts, offset)
     pieces = [samples[s:s + CLIP_SAMPLES] for s in starts]
-    verdict = model.judge(windows, pieces)
+    verdict = model.judge(windows, pieces, pulse=rhythm.pulse_clarity(samples))
+    if len(starts) < MIN_AUDIBLE * asked and not verdict.unsure:
+        verdict.unsure, verdict.why_unsure = True, (
+            f"Most of it is silence: only {len(starts)} of its {asked} clips have sound to judge.")
     tag_names = getattr(model, "tags", ())
     clips = []
     for i, (s, p, w, piece) in enumerate(zip(starts, verdict.clip_probs, windows, pieces)):

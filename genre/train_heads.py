@@ -20,11 +20,14 @@ import numpy as np
 from . import audio, backbone, bands, data, fusion, heads, spectrogram
 from .evaluate import expected_calibration_error
 from .predict import clip_windows, window_starts
+from .rhythm import pulse_clarity
 
 WEIGHT_STEP = 0.1  # grid of fusion weights, each in [0, 1] summing to 1
 TEMPERATURES = np.round(np.arange(0.3, 3.001, 0.05), 2)
 TARGET_ACCURACY = 0.85  # "unsure" threshold: the lowest confidence keeping this accuracy on the sure
 DISTANCE_QUANTILE = 0.99  # songs farther than this share of the training music are "not one of the ten"
+PULSE_SLACK = 0.9  # a beat under 90 % of the weakest training clip's of that genre is no beat
+PULSE_FLOOR = 0.25  # genres whose training clips ever fall under this have no reliable beat
 MARGIN_QUANTILE = 0.99  # of the training songs' outside-tag margins (one 2-s excerpt reaches 0.53)
 MARGIN_SLACK = 0.02
 NEIGHBOURS = 5
@@ -42,6 +45,7 @@ class Song:
     audio_emb: np.ndarray | None = None  # (n, 200) clean-audio embeddings
     tags: np.ndarray | None = None  # (n, 50) from the clean audio, else the image path
     cnn: dict = field(default_factory=dict)  # CNN name -> (n, genres) network probabilities
+    pulse: float | None = None  # rhythm.pulse_clarity of the audio (not kept in the cache)
     windows: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -61,7 +65,8 @@ def embed(item: data.Item, tagger: backbone.Tagger, band_map: bands.BandMap, lab
     starts, windows = clip_windows(samples)
     tags, audio_emb = tagger(np.stack([backbone.patch(samples[s:s + audio.CLIP_SAMPLES]) for s in starts]))
     _, image_emb = tagger(band_map.patches(windows))
-    return Song(item.id, label, item.kind, image_emb, audio_emb, tags, windows=windows)
+    return Song(item.id, label, item.kind, image_emb, audio_emb, tags, windows=windows,
+                pulse=pulse_clarity(samples))
 
 
 def embed_all(items, tagger, band_map, genres, log=print) -> list[Song]:
@@ -226,6 +231,17 @@ def margin_threshold(songs: list[Song]) -> float:
     return float(np.quantile(margins, MARGIN_QUANTILE) + MARGIN_SLACK)
 
 
+def pulse_thresholds(items, genres) -> dict:
+    """Per genre whose whole training clips all have a clear beat: the pulse under which to doubt it."""
+    pulses: dict[str, list[float]] = {}
+    for item in items:
+        if item.kind == "full" and item.genre in genres:
+            pulse = pulse_clarity(audio.decode(item.path))
+            if pulse is not None:
+                pulses.setdefault(item.genre, []).append(pulse)
+    return {g: round(PULSE_SLACK * min(v), 3) for g, v in sorted(pulses.items()) if min(v) >= PULSE_FLOOR}
+
+
 def knn_distance(embedding: np.ndarray, ref: dict, k: int = NEIGHBOURS, exclude_self: bool = False) -> float:
     z = (embedding.mean(0) - ref["mean"]) / ref["std"]
     d = np.sort(((ref["songs"] - z) ** 2).mean(1))
@@ -350,6 +366,7 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
                           "distance_above": fitted["unsure"]["distance_above"],
                           "margin_above": margin_threshold(train_songs)}
     meta["unsure"]["k"] = NEIGHBOURS
+    meta["unsure"]["pulse_below"] = pulse_thresholds(train_items, genres)
     meta["train_seconds"] = round(time.time() - started, 1)
     path = fusion.save(out, band_map, head_models, meta, ref)
     log(f"wrote {path} in {time.time() - started:.0f} s")
