@@ -1017,15 +1017,14 @@ def compose_hiphop(seed=1901) -> Song:
 
 
 def compose_reggae(seed=2001) -> Song:
-    """One-drop reggae in G, 76 bpm: drop on three, offbeat guitar skank, organ bubble, round
-    synth bass, a clean guitar tune; a warm, band-limited mix."""
-    s = Song("reggae", "Sunday Yard", 76, seed, timing_ms=7)
+    """Rockers reggae in G, 84 bpm: kick on every beat with the rim on three, offbeat guitar
+    skank, organ bubble, round synth bass, a clean guitar tune."""
+    s = Song("reggae", "Sunday Yard", 84, seed, timing_ms=7)
     bass = s.track("Bass", 0, 38, volume=80, pan=64, reverb=10)
     skank = s.track("Skank guitar", 1, 27, volume=86, pan=36, reverb=30)
     organ = s.track("Organ bubble", 2, 17, volume=74, pan=92, reverb=25)
     mel = s.track("Lead guitar", 3, 27, volume=86, pan=64, reverb=50)
     dr = s.track("Drums", 9, 0, volume=104, pan=64, reverb=30)
-    s.band = (40.0, 4000.0)
 
     prog = [("G", ["G3", "B3", "D4"], p("G1")), ("C", ["G3", "C4", "E4"], p("C2")),
             ("G", ["G3", "B3", "D4"], p("G1")), ("D", ["F#3", "A3", "D4"], p("D2"))]
@@ -1047,11 +1046,12 @@ def compose_reggae(seed=2001) -> Song:
         if bar >= 1:
             for beat, eighths, semis in lines[bar % 4]:
                 s.note(bass, b0 + beat, eighths / 2 * 0.9, root + 12 + semis - (12 if semis > 12 else 0), 106)
-        if bar >= 1:  # one drop: kick and rim on three, cross-stick, hats in swung eighths
-            s.hit(dr, b0 + 2, KICK, 112)
+        if bar >= 1:  # rockers: kick on every beat, the rim on three, straight eighths on the hat
+            for beat in range(4):
+                s.hit(dr, b0 + beat, KICK, 112 if beat == 2 else 100)
             s.hit(dr, b0 + 2, SIDESTICK, 110)
             for i in range(8):
-                s.hit(dr, b0 + i / 2 + (0.08 if i % 2 else 0), HAT, 70 if i % 2 == 0 else 50)
+                s.hit(dr, b0 + i / 2, HAT, 70 if i % 2 == 0 else 50)
             if bar % 4 == 3:
                 for i, key in enumerate((SNARE, SNARE, TOM_HIGH, TOM_LOW)):
                     s.hit(dr, b0 + 3 + i / 4, key, 90)
@@ -1098,8 +1098,8 @@ COMPOSERS = {
                "Boom-bap at 90 bpm: hard kick and snare, swung hi-hats, an 808 sub bass, a dusty Rhodes "
                "loop and a rapped verse (by a speech synthesiser)."),
     "reggae": (compose_reggae, 3.0,
-               "One-drop reggae in G: the drop on three, offbeat guitar skank, organ bubble, round synth bass "
-               "and a clean guitar tune."),
+               "Rockers reggae in G: kick on every beat, rim on three, offbeat guitar skank, organ bubble, "
+               "round synth bass and a clean guitar tune."),
 }
 
 
