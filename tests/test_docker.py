@@ -26,6 +26,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -180,6 +181,17 @@ def _report(config, line: str) -> None:
             reporter.write_line(f"[docker] {line}")
 
 
+@dataclass
+class Image:
+    tag: str
+    model_files: dict  # model/'s files and their sizes when the build started
+
+
+def _model_files() -> dict[str, str]:
+    return {p.relative_to(ROOT / "model").as_posix(): str(p.stat().st_size)
+            for p in (ROOT / "model").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+
+
 @pytest.fixture(scope="module")
 def image(base_image, pytestconfig):
     tag = f"genre-test:{uuid.uuid4().hex[:10]}"
@@ -188,6 +200,7 @@ def image(base_image, pytestconfig):
     if HOST_CA.is_file() and not cert.exists():
         shutil.copyfile(HOST_CA, cert)  # for pip behind a TLS-re-signing proxy; never in the image
         ours = True
+    model_files = _model_files()  # the context is read when the build starts
     began = time.monotonic()
     try:
         _docker("build", "--network", "host", "--force-rm", "--build-arg", f"BASE_IMAGE={base_image}",
@@ -199,7 +212,7 @@ def image(base_image, pytestconfig):
     size = int(_docker("image", "inspect", "--format", "{{.Size}}", tag).stdout)
     _report(pytestconfig, f"built {tag} on {base_image} in {seconds:.0f} s; image size {size / 1e9:.2f} GB")
     try:
-        yield tag
+        yield Image(tag, model_files)
     finally:
         _docker("rmi", "-f", tag, check=False, timeout=300)
 
@@ -209,7 +222,7 @@ def container(image):
     port = _free_port()
     name = f"genre-test-{uuid.uuid4().hex[:10]}"
     _docker("run", "-d", "--name", name, "--network", "host",
-            "-e", f"STREAMLIT_SERVER_PORT={port}", "-e", "STREAMLIT_SERVER_ADDRESS=127.0.0.1", image)
+            "-e", f"STREAMLIT_SERVER_PORT={port}", "-e", "STREAMLIT_SERVER_ADDRESS=127.0.0.1", image.tag)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -224,14 +237,14 @@ def container(image):
                 pytest.fail(f"the container never answered /_stcore/health on port {port} "
                             f"(running: {running}):\n{logs.stdout}\n{logs.stderr}")
             time.sleep(1)
-        yield name, port
+        yield name, port, image
     finally:
         _docker("rm", "-f", name, check=False)
 
 
 @pytest.mark.slow
 def test_image_serves_the_app_as_a_non_root_user(container):
-    name, port = container
+    name, port, _ = container
     assert _health(port) == "ok"
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
         assert response.status == 200
@@ -245,12 +258,10 @@ def test_image_serves_the_app_as_a_non_root_user(container):
 
 @pytest.mark.slow
 def test_image_has_the_whole_model_and_no_build_ca(container):
-    name, _ = container
+    name, _, image = container
     listing = _docker("exec", name, "sh", "-c", "cd /app/model && find . -type f -printf '%P %s\\n'").stdout
     inside = dict(line.rsplit(" ", 1) for line in listing.splitlines())
-    here = {p.relative_to(ROOT / "model").as_posix(): str(p.stat().st_size)
-            for p in (ROOT / "model").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-    missing = {k: v for k, v in here.items() if inside.get(k) != v}
+    missing = {k: v for k, v in image.model_files.items() if inside.get(k) != v}
     assert not missing, f"model/ files missing or different in the image: {sorted(missing)}"
     leftovers = _docker("exec", name, "sh", "-c", "ls /app/pip-cert.pem /tmp/deps 2>/dev/null; true").stdout
     assert not leftovers.strip(), f"the build's CA file is in the image: {leftovers}"
@@ -258,7 +269,7 @@ def test_image_has_the_whole_model_and_no_build_ca(container):
 
 @pytest.mark.slow
 def test_image_classifies_a_demo_song(container, pytestconfig):
-    name, _ = container
+    name, _, _ = container
     demo = sorted((ROOT / "assets" / "demo").glob("*.mp3"))[0].relative_to(ROOT).as_posix()
     done = _docker("exec", name, "python", "-m", "genre", "predict", demo, "--json", timeout=300)
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -275,7 +286,7 @@ def test_image_classifies_a_demo_song(container, pytestconfig):
 def test_image_needs_no_network_to_predict(image):
     """Nothing is downloaded at run time: the model and ffmpeg are in the image."""
     demo = sorted((ROOT / "assets" / "demo").glob("*.mp3"))[-1].relative_to(ROOT).as_posix()
-    done = _docker("run", "--rm", "--network", "none", image, "python", "-m", "genre", "predict", demo, "--json",
+    done = _docker("run", "--rm", "--network", "none", image.tag, "python", "-m", "genre", "predict", demo, "--json",
                    timeout=300)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result.get("genre") in GENRES, result
