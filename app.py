@@ -109,24 +109,29 @@ def ranked(probabilities: dict[str, float]) -> list[tuple[str, float]]:
     return sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
 
 
+def style_tags(tags: list[tuple[str, float]]) -> list[str]:
+    """The (at most two) tags that name a style, strongest first, without repeats:
+    [("rock", .7), ("hard rock", .4), ("80s", .3), ("indie", .2)] -> ["rock", "indie"]."""
+    style: list[str] = []
+    for name in (t.lower() for t, _ in tags if t.lower() not in MOODS):
+        if not any(name.startswith(other) or other.startswith(name) or other in name.split()
+                   or name in other.split() for other in style):
+            style.append(name)  # "rock" then "hard rock", "electronic" then "electronica": one is enough
+    return style[:2]
+
+
 def hears(tags: list[tuple[str, float]]) -> str:
     """Tags as a phrase: [("electronic", .8), ("dance", .6), ("80s", .3)] -> 'electronic dance music'."""
-    names = [t.lower() for t, _ in tags]
-    style: list[str] = []
-    for name in (t for t in names if t not in MOODS):
-        if any(name.startswith(other) or other.startswith(name) or other in name.split()
-               or name in other.split() for other in style):
-            continue  # "rock" then "hard rock", "electronic" then "electronica": one is enough
-        style.append(name)
+    style = style_tags(tags)
     if not style:
-        return "music with " + " and ".join(names[:2])
-    return " ".join(style[:2]) + ("" if style[:2][-1].endswith("music") else " music")
+        return "music with " + " and ".join(t.lower() for t, _ in tags[:2])
+    return " ".join(style) + ("" if style[-1].endswith("music") else " music")
 
 
 def outside_the_ten(tags: list[tuple[str, float]]) -> bool:
-    """Whether the strongest naming tag is a style none of the ten genres covers."""
-    names = [t.lower() for t, _ in tags if t.lower() not in MOODS]
-    return bool(names) and names[0] not in TEN_GENRES
+    """Whether the styles it hears are ones none of the ten genres covers."""
+    style = style_tags(tags)
+    return bool(style) and not any(name in TEN_GENRES for name in style)
 
 
 def tag_line(tags: list[tuple[str, float]]) -> str:
