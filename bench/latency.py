@@ -121,8 +121,9 @@ def stage_times(mp3: Path, model, repeats: int) -> dict:
         if not hasattr(model, "tagger"):
             continue
         t = time.perf_counter()
-        patches = np.concatenate([np.stack([backbone.patch(samples[s:s + audio.CLIP_SAMPLES]) for s in starts]),
-                                  model.band_map.patches(windows)])
+        patches = np.stack([backbone.patch(samples[s:s + audio.CLIP_SAMPLES]) for s in starts])
+        if model.meta["weights"]["audio"].get("image", 0) > 0:  # the image path, where it has weight
+            patches = np.concatenate([patches, model.band_map.patches(windows)])
         out["backbone patches"].append(time.perf_counter() - t)
         t = time.perf_counter()
         model.tagger(patches)
@@ -145,8 +146,8 @@ def main() -> None:
         single_b = timed(lambda: predict(mp3, model, start=40.0), args.repeats)
         whole_b = timed(lambda: predict(mp3, model), args.repeats)
         del os.environ["GENRE_FFMPEG"]
-        stages = stage_times(mp3, model, args.repeats)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        stages = stage_times(mp3, model, args.repeats)
         cold = [cold_start(mp3) for _ in range(3)]
         naive_net = naive_model()
         naive = timed(lambda: naive_single_clip(mp3, naive_net, tmp), max(2, args.repeats // 2))

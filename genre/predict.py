@@ -11,7 +11,7 @@ from .audio import CLIP_SAMPLES, SAMPLE_RATE
 from .fusion import load_model
 from .model import Classifier  # noqa: F401  (type names in docstrings)
 
-MAX_CLIPS = 20  # a longer song is judged on this many clips spread evenly over it
+MAX_CLIPS = 10  # a longer song is judged on this many clips spread evenly over it (every clip of 30 s)
 QUIET_DB = 40.0  # clips this far under the song's loudest clip (RMS) are silence or fades: skipped
 MIN_AUDIBLE = 0.5  # a song with fewer audible clips than this share is mostly silence: unsure
 
