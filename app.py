@@ -138,8 +138,14 @@ def tag_line(tags: list[tuple[str, float]]) -> str:
     return " · ".join(t.lower() for t, _ in tags)
 
 
+def audio_validation(meta: dict) -> dict:
+    """The model's validation figures on audio (the fused model keeps audio and images apart)."""
+    validation = meta.get("validation", {})
+    return validation.get("audio", validation)
+
+
 def result_json(pred: genre.Prediction, name: str, digest: str, meta: dict) -> str:
-    model = {"version": meta.get("version"), "accuracy": meta.get("validation", {}).get("accuracy")}
+    model = {"version": meta.get("version"), "accuracy": audio_validation(meta).get("accuracy")}
     return json.dumps({"file": name, "sha256": digest, "model": model, **pred.to_dict()}, indent=2)
 
 
@@ -328,7 +334,7 @@ with mel_col:
 
 st.divider()
 meta = model.meta
-validation = meta.get("validation", {})
+validation = audio_validation(meta)
 accuracy = (f"validated accuracy {pct(validation['accuracy'])} per song"
             if "accuracy" in validation else "not validated")
 if "clip_accuracy" in validation:
