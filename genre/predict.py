@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import audio, rhythm, spectrogram
-from .audio import CLIP_SAMPLES, SAMPLE_RATE
+from . import audio, rhythm, spectrogram, spread
+from .audio import CLIP_SAMPLES, CLIP_SECONDS, SAMPLE_RATE
 from .fusion import load_model
 from .model import Classifier  # noqa: F401  (type names in docstrings)
 
@@ -120,10 +120,17 @@ def clip_windows(samples: np.ndarray, starts: list[int] | None = None,
 
 
 def analyse(samples: np.ndarray, model: "GenreModel | Classifier", starts: list[int] | None = None,
-            offset: float = 0.0) -> Prediction:
-    """Classify the clips of ``samples`` that begin at ``starts`` (samples) in one batch."""
+            offset: float = 0.0, times: dict[int, float] | None = None,
+            seconds: float | None = None) -> Prediction:
+    """Classify the clips of ``samples`` that begin at ``starts`` (samples) in one batch.
+
+    ``times`` maps a start to its second in the song where ``samples`` holds only parts of
+    it (``spread.decode_spread``); ``seconds`` is then the song's whole length.
+    """
     asked = len(starts) if starts is not None else len(window_starts(len(samples), CLIP_SAMPLES))
     starts, windows = clip_windows(samples, starts, offset)
+    times = times or {s: offset + s / SAMPLE_RATE for s in starts}
+    seconds = len(samples) / SAMPLE_RATE if seconds is None else seconds
     pieces = [samples[s:s + CLIP_SAMPLES] for s in starts]
     verdict = model.judge(windows, pieces, pulse=rhythm.pulse_clarity(samples))
     if len(starts) < MIN_AUDIBLE * asked and not verdict.unsure:
@@ -133,15 +140,15 @@ def analyse(samples: np.ndarray, model: "GenreModel | Classifier", starts: list[
     clips = []
     for i, (s, p, w, piece) in enumerate(zip(starts, verdict.clip_probs, windows, pieces)):
         tags = dict(zip(tag_names, verdict.clip_tags[i].tolist())) if verdict.clip_tags is not None else {}
-        clips.append(Clip(offset + s / SAMPLE_RATE, offset + (s + len(piece)) / SAMPLE_RATE,
+        clips.append(Clip(times[s], times[s] + len(piece) / SAMPLE_RATE,
                           dict(zip(model.genres, p.tolist())), w, piece, tags))
     mean = verdict.song_probs
     best = int(mean.argmax())
     song_tags = dict(zip(tag_names, verdict.song_tags.tolist())) if verdict.song_tags is not None else {}
     return Prediction(model.genres[best], float(mean[best]), dict(zip(model.genres, mean.tolist())),
-                      clips, model.device, len(samples) / SAMPLE_RATE,
-                      short=len(samples) < CLIP_SAMPLES,
-                      truncated=len(samples) >= audio.MAX_SECONDS * SAMPLE_RATE,
+                      clips, model.device, min(seconds, audio.MAX_SECONDS),
+                      short=seconds * SAMPLE_RATE < CLIP_SAMPLES,
+                      truncated=seconds >= audio.MAX_SECONDS,
                       tags=song_tags, unsure=verdict.unsure, why_unsure=verdict.why_unsure)
 
 
@@ -175,4 +182,37 @@ def predict(source, model: "GenreModel | Classifier | None" = None, *, start: fl
             raise ValueError("start must be 0 or more seconds")
         samples = audio.load_clip(source, start)
         return analyse(samples, model, [0], offset=start)
-    return analyse(audio.decode(source), model)
+    decoded = spread.decode_spread(source, spread_plan)
+    if decoded is None:
+        return analyse(audio.decode(source), model)
+    samples, _, seconds = decoded
+    positions = spread_layout(min(seconds, audio.MAX_SECONDS))[1]
+    return analyse(samples, model, list(positions), times=positions, seconds=seconds)
+
+
+def spread_layout(seconds: float) -> tuple[list[tuple[float, float]], dict[int, float]]:
+    """The spans a long song is judged on, and where each clip lies in their decoded samples.
+
+    The first ``spread.LEAD_SECONDS`` are one span; each later clip is a span of its own with
+    ``spread.CONTEXT_SECONDS`` either side, so its edge frames see the audio around it, as in
+    a whole decode. Returns the ``(start, seconds)`` spans and {position in the samples:
+    second in the song} for every clip.
+    """
+    lead = round(spread.LEAD_SECONDS * SAMPLE_RATE)
+    context = round(spread.CONTEXT_SECONDS * SAMPLE_RATE)
+    total = int(seconds * SAMPLE_RATE)
+    spans, positions, offset = [(0.0, spread.LEAD_SECONDS)], {}, lead
+    for s in window_starts(total, CLIP_SAMPLES):
+        if s + CLIP_SAMPLES <= lead:
+            positions[s] = s / SAMPLE_RATE
+            continue
+        first, last = s - context, min(s + CLIP_SAMPLES + context, total)
+        spans.append((first / SAMPLE_RATE, (last - first) / SAMPLE_RATE))
+        positions[offset + context] = s / SAMPLE_RATE
+        offset += last - first
+    return spans, positions
+
+
+def spread_plan(seconds: float) -> list[tuple[float, float]]:
+    """``spread_layout``'s spans (what ``spread.decode_spread`` asks for)."""
+    return spread_layout(seconds)[0]
