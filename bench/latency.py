@@ -104,16 +104,17 @@ def cold_start(mp3: Path) -> float:
 
 def stage_times(mp3: Path, model, repeats: int) -> dict:
     """A whole song's analysis split into decoding, spectrograms, and each network."""
-    from genre import backbone
-    from genre.predict import clip_windows
+    from genre import backbone, rhythm, spread
+    from genre.predict import clip_windows, spread_layout, spread_plan
 
-    out = {"decode": [], "mel windows": [], "CNN": [], "backbone patches": [], "backbone network": []}
+    out = {"decode (30 s + 8 clips)": [], "mel windows": [], "CNN": [], "backbone patches": [],
+           "backbone network": [], "beat": []}
     for _ in range(repeats):
         t = time.perf_counter()
-        samples = audio.decode(mp3)
-        out["decode"].append(time.perf_counter() - t)
+        samples, _, seconds = spread.decode_spread(mp3, spread_plan)
+        out["decode (30 s + 8 clips)"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        starts, windows = clip_windows(samples)
+        starts, windows = clip_windows(samples, list(spread_layout(seconds)[1]))
         out["mel windows"].append(time.perf_counter() - t)
         t = time.perf_counter()
         model.cnn.network_probs(windows)
@@ -128,6 +129,9 @@ def stage_times(mp3: Path, model, repeats: int) -> dict:
         t = time.perf_counter()
         model.tagger(patches)
         out["backbone network"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        rhythm.pulse_clarity(samples)
+        out["beat"].append(time.perf_counter() - t)
     return {k: v for k, v in out.items() if v}
 
 
