@@ -130,3 +130,22 @@ def test_not_music_comes_back_unsure(shipped, kind, tmp_path):
         return
     assert result.unsure, (kind, result.genre, result.confidence, result.top_tags())
     assert result.why_unsure
+
+
+def test_evaluate_reports_the_fusion_and_each_branch(fused, tmp_path):
+    from genre import data
+    from genre.evaluate_fusion import evaluate_fusion, format_fusion_report
+
+    for i, genre in enumerate(("blues", "rock")):
+        (tmp_path / genre).mkdir()
+        encode(tone(7.0, freq=220.0 * (i + 1), seed=i), tmp_path / genre / f"{genre}.00001.wav")
+    (tmp_path / "rock" / "broken.wav").write_bytes(b"RIFF....WAVEnot really")
+    report = evaluate_fusion(data.find_items(tmp_path), fused, log=lambda m: None)
+    audio_report = report["audio"]
+    assert audio_report["n"] == 2 and 0.0 <= audio_report["accuracy"] <= 1.0
+    assert set(audio_report["branches"]) == {"audio", "image", "cnn"}
+    assert audio_report["clip_n"] == 4 and 0.0 <= audio_report["coverage"] <= 1.0
+    assert len(report["failed"]) == 1 and "broken.wav" in report["failed"][0]
+    assert "image" not in report  # no mel images in this folder
+    text = format_fusion_report(report)
+    assert "audio: 2 files" in text and "cnn alone" in text
