@@ -88,13 +88,15 @@ def _train(args) -> int:
 
 
 def _doctor(args) -> int:
-    from . import audio
-    from .model import MODEL_PATH, detect_device
+    from . import audio, backbone, fusion
+    from .model import MODEL_DIR, MODEL_PATH, detect_device
 
     print(f"ffmpeg: {audio.ffmpeg_path()}")
-    print(f"model: {MODEL_PATH} ({'present' if MODEL_PATH.exists() else 'MISSING'})")
+    needed = [MODEL_PATH, MODEL_DIR / backbone.MODEL_FILE, MODEL_DIR / fusion.FUSION_FILE]
+    for path in needed:
+        print(f"model: {path} ({'present' if path.exists() else 'MISSING'})")
     print(f"device: {detect_device()}")
-    return 0 if MODEL_PATH.exists() else 1
+    return 0 if all(p.exists() for p in needed) else 1
 
 
 def _import_musicnn(args) -> int:
