@@ -12,7 +12,8 @@ import numpy as np
 
 from . import data
 from .fusion import BRANCHES, GenreModel, softmax
-from .train_heads import Song, branch_logp, embed, figures
+from .calibration import figures
+from .embed import Song, branch_logp, embed
 
 
 def parts_of(song: Song, model: GenreModel) -> dict:

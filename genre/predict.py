@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import audio, rhythm, spectrogram, spread
-from .audio import CLIP_SAMPLES, CLIP_SECONDS, SAMPLE_RATE
-from .fusion import load_model
+from .audio import CLIP_SAMPLES, SAMPLE_RATE
+from .fusion import GenreModel, load_model  # noqa: F401  (GenreModel: a type name below)
 from .model import Classifier  # noqa: F401  (type names in docstrings)
 
 MAX_CLIPS = 10  # a longer song is judged on this many clips spread evenly over it (every clip of 30 s)

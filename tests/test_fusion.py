@@ -10,7 +10,9 @@ import pytest
 from conftest import ROOT, encode, tone
 from genre import GENRES, GenreModel, audio, backbone, bands, fusion, heads, load_model, predict
 from genre.errors import AudioError
-from genre.train_heads import Song, fit_heads, reference
+from genre.calibration import reference
+from genre.embed import Song
+from genre.train_heads import fit_heads
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,154 @@
+"""Choosing the fusion on validation songs: weights, temperatures, and the "unsure" thresholds.
+
+Weights come from a 0.1 grid by validation log-loss, temperatures by log-likelihood; the
+confidence threshold is the lowest above which verdicts reach ``TARGET_ACCURACY``; the
+"not one of the ten" thresholds are quantiles of the training (or held-out) music's own
+distances, tag margins and beats, so that real music of the ten is almost never refused.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from . import audio, fusion
+from .embed import Song, branch_logp
+from .evaluate import expected_calibration_error
+from .rhythm import pulse_clarity
+
+WEIGHT_STEP = 0.1  # grid of fusion weights, each in [0, 1] summing to 1
+TEMPERATURES = np.round(np.arange(0.3, 3.001, 0.05), 2)
+TARGET_ACCURACY = 0.85  # "unsure" threshold: the lowest confidence keeping this accuracy on the sure
+DISTANCE_QUANTILE = 0.99  # songs farther than this share of the training music are "not one of the ten"
+PULSE_SLACK = 0.9  # a beat under 90 % of the weakest training clip's of that genre is no beat
+PULSE_FLOOR = 0.25  # genres whose training clips ever fall under this have no reliable beat
+MARGIN_QUANTILE = 0.99  # of the training songs' outside-tag margins (one 2-s excerpt reaches 0.53)
+MARGIN_SLACK = 0.02
+NEIGHBOURS = 5
+
+
+def nll(logp: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    p = fusion.softmax(logp, temperature)
+    return float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, 1)).mean())
+
+
+def fit_temperature(logp: np.ndarray, labels: np.ndarray) -> float:
+    return float(min(TEMPERATURES, key=lambda t: nll(logp, labels, t)))
+
+
+def weight_grid(n: int):
+    steps = int(round(1 / WEIGHT_STEP))
+    for combo in itertools.product(range(steps + 1), repeat=n):
+        if sum(combo) == steps:
+            yield tuple(c / steps for c in combo)
+
+
+def choose_fusion(songs: list[Song], head_models: dict, log=print) -> dict:
+    """Per domain: weights (by validation log-loss), temperatures, unsure thresholds; and the figures."""
+    meta = {"weights": {}, "clip_temperature": {}, "song_temperature": {},
+            "unsure": {"confidence_below": {}}, "validation": {}}
+    for domain, branches in fusion.BRANCHES.items():
+        group = [s for s in songs if s.domain == domain]
+        if not group:
+            continue
+        parts = [branch_logp(s, head_models) for s in group]
+        labels = np.array([s.label for s in group])
+        clip_labels = np.concatenate([[s.label] * len(p["image"][0]) for s, p in zip(group, parts)])
+        song_lp = {b: np.stack([p[b][1] for p in parts]) for b in branches}
+        clip_lp = {b: np.concatenate([p[b][0] for p in parts]) for b in branches}
+
+        def score(w):
+            lp = sum(wi * song_lp[b] for wi, b in zip(w, branches))
+            return nll(lp, labels, fit_temperature(lp, labels))
+
+        best = min(weight_grid(len(branches)), key=score)
+        weights = dict(zip(branches, best))
+        song = sum(weights[b] * song_lp[b] for b in branches)
+        clip = sum(weights[b] * clip_lp[b] for b in branches)
+        t_song, t_clip = fit_temperature(song, labels), fit_temperature(clip, clip_labels)
+        probs = fusion.softmax(song, t_song)
+        threshold = unsure_threshold(probs, labels)
+        meta["weights"][domain] = weights
+        meta["song_temperature"][domain], meta["clip_temperature"][domain] = t_song, t_clip
+        meta["unsure"]["confidence_below"][domain] = threshold
+        report = figures(probs, fusion.softmax(clip, t_clip), labels, clip_labels, threshold)
+        report["branches"] = {b: figures(fusion.softmax(song_lp[b]), fusion.softmax(clip_lp[b]), labels,
+                                         clip_labels) for b in branches}
+        meta["validation"][domain] = report
+        log(f"{domain}: weights {weights}, song T {t_song}, clip T {t_clip}; "
+            f"track {report['accuracy']:.3f}, clip {report['clip_accuracy']:.3f}, "
+            f"sure {report['coverage']:.2f} of songs at {report['accuracy_sure']:.3f}; "
+            + ", ".join(f"{b} {r['accuracy']:.3f}" for b, r in report["branches"].items()))
+    return meta
+
+
+def unsure_threshold(probs: np.ndarray, labels: np.ndarray, target: float = TARGET_ACCURACY) -> float:
+    """The lowest confidence above which the verdicts reach ``target`` accuracy."""
+    conf, right = probs.max(1), probs.argmax(1) == labels
+    for t in np.round(np.arange(0.0, 0.951, 0.01), 2):
+        sure = conf >= t
+        if sure.sum() >= 10 and right[sure].mean() >= target:
+            return float(t)
+    return 0.95
+
+
+def figures(probs, clip_probs, labels, clip_labels, threshold: float | None = None) -> dict:
+    """Track and clip accuracy, per-genre recall, calibration and (with a threshold) coverage."""
+    pred = probs.argmax(1)
+    out = {"n": int(len(labels)), "accuracy": float((pred == labels).mean()),
+           "clip_n": int(len(clip_labels)), "clip_accuracy": float((clip_probs.argmax(1) == clip_labels).mean()),
+           "recall": [float((pred[labels == g] == g).mean()) if (labels == g).any() else None
+                      for g in range(probs.shape[1])],
+           "ece_track": expected_calibration_error(probs, labels),
+           "largest_share": float(np.bincount(pred, minlength=probs.shape[1]).max() / len(pred))}
+    if threshold is not None:
+        sure = probs.max(1) >= threshold
+        out.update(coverage=float(sure.mean()),
+                   accuracy_sure=float((pred[sure] == labels[sure]).mean()) if sure.any() else None)
+    return out
+
+
+def reference(songs: list[Song], head_models: dict) -> dict:
+    """Standardised mean embeddings of the training songs, per domain, for the distance test."""
+    out = {}
+    for domain in ("audio", "image"):
+        emb = np.stack([(s.audio_emb if domain == "audio" else s.image_emb).mean(0) for s in songs
+                        if (s.audio_emb is not None if domain == "audio" else s.kind == "mel-image")])
+        norm = head_models[domain].get_layer("standardise")
+        mean = np.asarray(norm.mean).reshape(-1)
+        std = np.sqrt(np.asarray(norm.variance).reshape(-1))
+        out[domain] = {"mean": mean, "std": std, "songs": (emb - mean) / std}
+    return out
+
+
+def distance_thresholds(ref: dict, songs: list[Song]) -> dict:
+    """Per domain, the distance that ``DISTANCE_QUANTILE`` of held-out (or training) music stays under."""
+    out = {}
+    for domain, r in ref.items():
+        group = [s for s in songs if s.domain == domain or (domain == "image" and s.kind == "mel-image")]
+        d = [knn_distance((s.audio_emb if domain == "audio" else s.image_emb), r) for s in group]
+        out[domain] = float(np.quantile(d, DISTANCE_QUANTILE))
+    return out
+
+
+def margin_threshold(songs: list[Song]) -> float:
+    """Just above the outside-tag margin that 99 % of the training songs heard as audio stay under."""
+    margins = [fusion.outside_margin(s.tags.mean(0)) for s in songs if s.audio_emb is not None]
+    return float(np.quantile(margins, MARGIN_QUANTILE) + MARGIN_SLACK)
+
+
+def pulse_thresholds(items, genres) -> dict:
+    """Per genre whose whole training clips all have a clear beat: the pulse under which to doubt it."""
+    pulses: dict[str, list[float]] = {}
+    for item in items:
+        if item.kind == "full" and item.genre in genres:
+            pulse = pulse_clarity(audio.decode(item.path))
+            if pulse is not None:
+                pulses.setdefault(item.genre, []).append(pulse)
+    return {g: round(PULSE_SLACK * min(v), 3) for g, v in sorted(pulses.items()) if min(v) >= PULSE_FLOOR}
+
+
+def knn_distance(embedding: np.ndarray, ref: dict, k: int = NEIGHBOURS, exclude_self: bool = False) -> float:
+    z = (embedding.mean(0) - ref["mean"]) / ref["std"]
+    d = np.sort(((ref["songs"] - z) ** 2).mean(1))
+    return float(d[int(exclude_self):int(exclude_self) + k].mean())
