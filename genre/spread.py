@@ -35,14 +35,7 @@ def seconds_of(fmt: str, path: Path) -> float | None:
     """The song's length from its container header, or None where ffmpeg reports none."""
     command = [audio.ffmpeg_path(), "-nostdin", "-hide_banner", "-protocol_whitelist", "file",
                "-f", fmt, "-i", f"file:{path}"]
-    try:
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=audio.FFMPEG_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise FFmpegError(f"Reading the file took longer than {audio.FFMPEG_TIMEOUT} s.") from exc
-    except OSError as exc:
-        raise FFmpegError(f"ffmpeg could not be started: {exc}") from exc
-    found = _DURATION.search(done.stderr)
+    found = _DURATION.search(_run(command).stderr)
     if not found:
         return None
     h, m, s = found.groups()
@@ -60,14 +53,19 @@ def decode_spans(fmt: str, path: Path, spans: list[tuple[float, float]]) -> np.n
     joined = "".join(f"[{i}:a:0]" for i in range(len(spans)))
     command += ["-filter_complex", f"{joined}concat=n={len(spans)}:v=0:a=1[out]", "-map", "[out]",
                 "-ac", "1", "-ar", str(audio.SAMPLE_RATE), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
+    pcm = _run(command).stdout
+    return np.frombuffer(pcm[:len(pcm) // 2 * 2], "<i2").astype(np.float32) / 32768.0
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess:
+    """Run ffmpeg from an argument list (never a shell), bounded by ``audio.FFMPEG_TIMEOUT``."""
     try:
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+        return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=audio.FFMPEG_TIMEOUT, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise FFmpegError(f"Decoding took longer than {audio.FFMPEG_TIMEOUT} s and was stopped.") from exc
+        raise FFmpegError(f"ffmpeg took longer than {audio.FFMPEG_TIMEOUT} s and was stopped.") from exc
     except OSError as exc:
         raise FFmpegError(f"ffmpeg could not be started: {exc}") from exc
-    return np.frombuffer(done.stdout[:len(done.stdout) // 2 * 2], "<i2").astype(np.float32) / 32768.0
 
 
 def decode_spread(source, plan) -> tuple[np.ndarray, list[tuple[float, float]], float] | None:
