@@ -126,7 +126,8 @@ def distance_thresholds(ref: dict, songs: list[Song]) -> dict:
     out = {}
     for domain, r in ref.items():
         group = [s for s in songs if s.domain == domain or (domain == "image" and s.kind == "mel-image")]
-        d = [knn_distance((s.audio_emb if domain == "audio" else s.image_emb), r) for s in group]
+        d = [fusion.knn_distance((s.audio_emb if domain == "audio" else s.image_emb), r, NEIGHBOURS)
+             for s in group]
         out[domain] = float(np.quantile(d, DISTANCE_QUANTILE))
     return out
 
@@ -146,9 +147,3 @@ def pulse_thresholds(items, genres) -> dict:
             if pulse is not None:
                 pulses.setdefault(item.genre, []).append(pulse)
     return {g: round(PULSE_SLACK * min(v), 3) for g, v in sorted(pulses.items()) if min(v) >= PULSE_FLOOR}
-
-
-def knn_distance(embedding: np.ndarray, ref: dict, k: int = NEIGHBOURS, exclude_self: bool = False) -> float:
-    z = (embedding.mean(0) - ref["mean"]) / ref["std"]
-    d = np.sort(((ref["songs"] - z) ** 2).mean(1))
-    return float(d[int(exclude_self):int(exclude_self) + k].mean())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import audio, backbone, bands, data, fusion, heads, spectrogram
+from . import audio, backbone, bands, data, fusion, spectrogram
 from .predict import clip_windows, window_starts
 from .rhythm import pulse_clarity
 
@@ -52,38 +52,29 @@ def embed(item: data.Item, tagger: backbone.Tagger, band_map: bands.BandMap, lab
                 pulse=pulse_clarity(samples))
 
 
-def embed_all(items, tagger, band_map, genres, log=print) -> list[Song]:
-    songs, started = [], time.time()
-    for n, item in enumerate(items, 1):
-        if item.genre in genres:
-            songs.append(embed(item, tagger, band_map, genres.index(item.genre)))
-        if n % 100 == 0:
-            log(f"embedded {n}/{len(items)} files ({time.time() - started:.0f} s)")
-    return songs
-
-
-def cached_embed(items, tagger, band_map, genres, cache: Path | None, log=print) -> list[Song]:
-    """``embed_all`` with a per-file cache (``cache/<kind>-<id>.npz``): a rerun embeds nothing twice."""
-    if cache is None:
-        return embed_all(items, tagger, band_map, genres, log)
-    cache.mkdir(parents=True, exist_ok=True)
+def cached_embed(items, tagger, band_map, genres, cache: Path | None = None, log=print) -> list[Song]:
+    """``embed`` every item of a known genre; with ``cache`` (``cache/<kind>-<id>.npz``), a rerun
+    embeds nothing twice."""
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
     songs, started = [], time.time()
     for n, item in enumerate(items, 1):
         if item.genre not in genres:
             continue
-        path = cache / f"{item.kind}-{item.id}.npz"
-        if path.exists():
+        path = cache / f"{item.kind}-{item.id}.npz" if cache is not None else None
+        if path is not None and path.exists():
             z = np.load(path)
             songs.append(Song(item.id, genres.index(item.genre), item.kind, z["image_emb"],
                               z["audio_emb"] if "audio_emb" in z.files else None, z["tags"]))
             continue
         song = embed(item, tagger, band_map, genres.index(item.genre))
-        arrays = {"image_emb": song.image_emb, "tags": song.tags}
-        if song.audio_emb is not None:
-            arrays["audio_emb"] = song.audio_emb
-        tmp = path.with_name(path.stem + ".tmp.npz")
-        np.savez(tmp, **arrays)
-        tmp.replace(path)  # atomic: an interrupted run leaves no half-written file
+        if path is not None:
+            arrays = {"image_emb": song.image_emb, "tags": song.tags}
+            if song.audio_emb is not None:
+                arrays["audio_emb"] = song.audio_emb
+            tmp = path.with_name(path.stem + ".tmp.npz")
+            np.savez(tmp, **arrays)
+            tmp.replace(path)  # atomic: an interrupted run leaves no half-written file
         songs.append(song)
         if n % 50 == 0:
             log(f"embedded {n}/{len(items)} files ({time.time() - started:.0f} s)")
@@ -92,12 +83,9 @@ def cached_embed(items, tagger, band_map, genres, cache: Path | None, log=print)
 
 def branch_logp(song: Song, head_models: dict, cnn_name: str = "cnn") -> dict:
     """Each branch's (clip log-probs, song log-probs) for a song, as ``GenreModel.branches``."""
-    out = {"image": (heads.logits(head_models["image"], song.image_emb),
-                     heads.logits(head_models["image"], song.image_emb.mean(0, keepdims=True))[0])}
+    out = {"image": fusion.head_logp(head_models["image"], song.image_emb)}
     if cnn_name in song.cnn:
-        p = song.cnn[cnn_name]
-        out["cnn"] = (fusion.log_of(p), fusion.log_of(p.mean(0)))
+        out["cnn"] = fusion.cnn_logp(song.cnn[cnn_name])
     if song.audio_emb is not None:
-        out["audio"] = (heads.logits(head_models["audio"], song.audio_emb),
-                        heads.logits(head_models["audio"], song.audio_emb.mean(0, keepdims=True))[0])
+        out["audio"] = fusion.head_logp(head_models["audio"], song.audio_emb)
     return out

@@ -73,6 +73,27 @@ def log_of(probs: np.ndarray) -> np.ndarray:
     return np.log(np.clip(probs, 1e-12, 1.0))
 
 
+def head_logp(head, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A head's (clip log-probs, song log-probs): each clip's embedding, and their mean."""
+    return (heads.logits(head, embeddings),
+            heads.logits(head, np.asarray(embeddings).mean(axis=0, keepdims=True))[0])
+
+
+def cnn_logp(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The CNN's (clip log-probs, song log-probs): each clip's, and the log of their mean."""
+    return log_of(probs), log_of(probs.mean(axis=0))
+
+
+def knn_distance(embeddings: np.ndarray, ref: dict, k: int) -> float:
+    """How far a song's mean embedding lies from the training songs of its domain.
+
+    The mean squared standardised distance to the ``k`` nearest training songs, in the
+    head's own standardisation: about 1 inside the training music, far more outside.
+    """
+    z = (np.asarray(embeddings, np.float64).mean(axis=0) - ref["mean"]) / ref["std"]
+    return float(np.sort(((ref["songs"] - z) ** 2).mean(axis=1))[:k].mean())
+
+
 class GenreModel:
     """The fused model: ``judge(windows, clips)`` for audio, ``judge(windows)`` for mel images."""
 
@@ -86,20 +107,15 @@ class GenreModel:
 
     def branches(self, windows: np.ndarray, clips: list[np.ndarray] | None = None) -> dict:
         """Each branch's (clip log-probs, song log-probs), and the tags and embeddings seen."""
-        out = {}
-        cnn_probs = self.cnn.network_probs(windows)
-        out["cnn"] = (log_of(cnn_probs), log_of(cnn_probs.mean(axis=0)))
+        out = {"cnn": cnn_logp(self.cnn.network_probs(windows))}
         if clips is None or self.meta["weights"]["audio"].get("image", 0.0) > 0:
             # the image path costs a backbone pass per clip: paid only where it has weight
             tags, image_emb = self.tagger(self.band_map.patches(windows))
-            out["image"] = (heads.logits(self.heads["image"], image_emb),
-                            heads.logits(self.heads["image"], image_emb.mean(axis=0, keepdims=True))[0])
+            out["image"] = head_logp(self.heads["image"], image_emb)
             out["tags"], out["embedding"], out["kind"] = tags, image_emb, "image"
         if clips is not None:
-            patches = np.stack([backbone.patch(c) for c in clips])
-            tags, audio_emb = self.tagger(patches)
-            out["audio"] = (heads.logits(self.heads["audio"], audio_emb),
-                            heads.logits(self.heads["audio"], audio_emb.mean(axis=0, keepdims=True))[0])
+            tags, audio_emb = self.tagger(np.stack([backbone.patch(c) for c in clips]))
+            out["audio"] = head_logp(self.heads["audio"], audio_emb)
             out["tags"], out["embedding"], out["kind"] = tags, audio_emb, "audio"
         return out
 
@@ -121,20 +137,13 @@ class GenreModel:
         """
         parts = self.branches(windows, clips)
         clip_probs, song_probs = self.fuse(parts)
-        tags = parts["tags"]
-        unsure, why = self.doubt(song_probs, parts["embedding"], tags.mean(axis=0), parts["kind"], pulse)
-        return Judgement(clip_probs, song_probs, tags, tags.mean(axis=0), unsure, why)
+        tags, song_tags = parts["tags"], parts["tags"].mean(axis=0)
+        unsure, why = self.doubt(song_probs, parts["embedding"], song_tags, parts["kind"], pulse)
+        return Judgement(clip_probs, song_probs, tags, song_tags, unsure, why)
 
-    def distance(self, embedding: np.ndarray, kind: str) -> float:
-        """How far a song's mean embedding lies from the training songs of its domain.
-
-        The mean squared standardised distance to the nearest training songs (``k`` of them),
-        in the head's own standardisation: about 1 inside the training music, far more outside.
-        """
-        ref = self.reference[kind]
-        z = (np.asarray(embedding, np.float64).mean(axis=0) - ref["mean"]) / ref["std"]
-        d = ((ref["songs"] - z) ** 2).mean(axis=1)
-        return float(np.sort(d)[:self.meta["unsure"]["k"]].mean())
+    def distance(self, embeddings: np.ndarray, kind: str) -> float:
+        """``knn_distance`` of a song's clip embeddings from the training songs of its domain."""
+        return knn_distance(embeddings, self.reference[kind], self.meta["unsure"]["k"])
 
     def doubt(self, song_probs: np.ndarray, embedding: np.ndarray, song_tags: np.ndarray,
               kind: str, pulse: float | None = None) -> tuple[bool, str]:

@@ -10,6 +10,8 @@ model trained on every split takes them from such a run (``--calibration``).
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from . import audio, backbone, bands, data, fusion, heads
 from .calibration import (NEIGHBOURS, choose_fusion, distance_thresholds, margin_threshold,
                           pulse_thresholds, reference)
 from .embed import Song, cached_embed
+from .model import meta_path
+from .musicnn_import import LICENSE
 
 CALIBRATION_KEYS = ("weights", "clip_temperature", "song_temperature")
 
@@ -79,8 +83,6 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
     cache : path, optional
         Folder of per-file embeddings, kept between runs.
     """
-    import shutil
-
     from .model import load_model as load_cnn
 
     started, genres = time.time(), list(data.GENRES)
@@ -89,14 +91,13 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
     backbone_path = fusion.MODEL_DIR / backbone.MODEL_FILE
     if not backbone_path.exists():
         raise FileNotFoundError(f"{backbone_path} is missing: run `python -m genre import-musicnn` first.")
-    for src in (Path(cnn_path), Path(cnn_path).with_suffix(".json"), backbone_path,
-                backbone_path.with_suffix(".json"), backbone_path.parent / "MUSICNN_LICENSE.md"):
-        dest = out / (fusion.MODEL_PATH.name if src.suffix == ".keras" and src.stem != "musicnn"
-                      else src.name)
-        if src.suffix == ".json" and src.stem != "musicnn":
-            dest = out / fusion.MODEL_PATH.with_suffix(".json").name
-        if src.resolve() != dest.resolve():
-            shutil.copyfile(src, dest)
+    cnn_path = Path(cnn_path)
+    copies = {cnn_path: fusion.MODEL_PATH.name, cnn_path.with_suffix(".json"): meta_path(fusion.MODEL_PATH).name,
+              backbone_path: backbone_path.name, meta_path(backbone_path): meta_path(backbone_path).name,
+              backbone_path.parent / LICENSE: LICENSE}
+    for src, name in copies.items():
+        if src.resolve() != (out / name).resolve():
+            shutil.copyfile(src, out / name)
     tagger = backbone.load_backbone(out / backbone.MODEL_FILE)
     cache = Path(cache) if cache else None
     map_path = (cache / fusion.BAND_MAP_FILE) if cache else None
@@ -113,8 +114,6 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
     train_songs = cached_embed(train_items, tagger, band_map, genres, cache, log)
     head_models = fit_heads(train_songs, len(genres), seed=seed)
     ref = reference(train_songs, head_models)
-    import sys
-
     meta = {"version": 1, "genres": genres, "seed": seed, "l2": heads.L2,
             "command": "python -m genre " + " ".join(sys.argv[1:]) if sys.argv[1:] else None,
             "data": {"root": Path(root).name, "train_split": train_split,
