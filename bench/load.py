@@ -23,14 +23,11 @@ import json
 import math
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,8 +35,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "deploy"))
 
 from genre import GenreError, audio, load_model, predict  # noqa: E402
+from replicas import Replicas, free_port, healthy, stop_process  # noqa: E402  (deploy/replicas.py)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -125,20 +124,6 @@ def expectations(files: list[Path], model) -> list[Expected]:
 
 
 # --- The server ------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-            return r.read().strip() == b"ok"
-    except OSError:
-        return False
-
 
 def status_kib(pid: int, key: str) -> int:
     try:
@@ -333,9 +318,6 @@ def main() -> int:
 
         if args.replicas:
             # N app processes behind nginx with deploy/nginx-replicas.conf (sticky by cookie).
-            sys.path.insert(0, str(ROOT / "deploy"))
-            from replicas import Replicas
-
             fleet = Replicas(args.replicas, workdir=Path(tmp) / "replicas", timeout=args.timeout)
             try:
                 fleet.start()
@@ -378,14 +360,7 @@ def main() -> int:
             if args.replicas:
                 fleet.stop()
             else:
-                server = servers[0]
-                if server.poll() is None:
-                    os.killpg(server.pid, signal.SIGTERM)
-                    try:
-                        server.wait(timeout=15)
-                    except subprocess.TimeoutExpired:
-                        os.killpg(server.pid, signal.SIGKILL)
-                        server.wait(timeout=15)
+                stop_process(servers[0])
                 log.close()
 
     where = (f"{args.replicas} replica(s) behind nginx (deploy/nginx-replicas.conf)" if args.replicas

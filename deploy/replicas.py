@@ -64,7 +64,8 @@ def render(conf: str, upstream_ports: list[int], listen_port: int, workdir: Path
             f"{body}\n}}\n")
 
 
-def _stop(process: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
+def stop_process(process: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
+    """Stop a process started in its own session (and its children): ``sig``, then SIGKILL after 20 s."""
     if process is None or process.poll() is not None:
         return
     try:
@@ -141,9 +142,9 @@ class Replicas:
         return self
 
     def stop(self) -> None:
-        _stop(self.nginx, signal.SIGQUIT)  # graceful: lets open requests finish
+        stop_process(self.nginx, signal.SIGQUIT)  # graceful: lets open requests finish
         for server in self.servers:
-            _stop(server)
+            stop_process(server)
         for log in self._logs:
             log.close()
         self._logs = []

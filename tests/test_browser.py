@@ -12,18 +12,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "deploy"))
+
+from replicas import free_port, healthy, stop_process  # noqa: E402  (deploy/replicas.py)
+
 CHROMIUM = Path("/usr/bin/chromium")
 SONG = ROOT / "assets" / "demo" / "jazz.mp3"  # one the model names right, and surely
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
@@ -49,20 +50,6 @@ def _missing() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-            return response.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
 @pytest.fixture()
 def browser_tools():
     """Skip without Chromium or Playwright, unless under CI, where their absence is a failure."""
@@ -76,7 +63,7 @@ def browser_tools():
 @pytest.fixture()
 def server(browser_tools):
     """A streamlit server on a free port; stopped (its whole process group) afterwards."""
-    port = _free_port()
+    port = free_port()
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -85,7 +72,7 @@ def server(browser_tools):
         start_new_session=True)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not _healthy(port):
+        while not healthy(port):
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.seek(0)
                 output = log.read().decode(errors="replace")[-3000:]
@@ -93,13 +80,7 @@ def server(browser_tools):
             time.sleep(0.5)
         yield f"http://127.0.0.1:{port}", proc, log
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
+        stop_process(proc)
         log.close()
 
 
