@@ -79,7 +79,8 @@ ENV HOME=/app \
     STREAMLIT_SERVER_PORT=8501 \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
 
-# app.py, genre/, the whole model/ directory (weights and their JSON), assets/, .streamlit/.
+# app.py, genre/, the whole model/ directory (weights and their JSON), assets/, .streamlit/;
+# not tools/ (build-time only, left out by .dockerignore).
 COPY --from=src --chown=app:app /app /app
 
 USER app
