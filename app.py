@@ -22,6 +22,7 @@ import streamlit as st
 import genre
 from genre import audio, explain
 from genre.spectrogram import colorize
+from genre.verdict import display_name, headline, mmss, pct, ranked, tag_line
 
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "assets" / "demo"
@@ -30,13 +31,6 @@ UPLOAD_TYPES = ["mp3", "wav", "flac", "ogg", "m4a"]
 BAR_COLOUR = "#b5367a"  # the theme's primary colour (.streamlit/config.toml)
 CONCURRENT_ANALYSES = 2  # per process; a burst of uploads queues instead of exhausting memory
 RECORDING_RATE = 22050  # Hz, the model's own rate: the browser resamples, the upload stays small
-TEN_GENRES = {"blues", "classical", "country", "disco", "hip-hop", "hiphop", "jazz", "metal", "pop",
-              "reggae", "rock", "heavy metal", "hard rock", "classic rock", "alternative rock",
-              "indie rock", "progressive rock", "indie pop", "alternative", "indie",
-              "punk"}  # tags that name one of the ten, or a kind of one
-MOODS = {"female vocalists", "female vocalist", "male vocalists", "beautiful", "mellow", "chill",
-         "sexy", "catchy", "happy", "sad", "party", "easy listening", "oldies", "instrumental",
-         "acoustic", "guitar", "60s", "70s", "80s", "90s", "00s"}  # tags that describe, not name
 log = logging.getLogger("genre.app")
 
 
@@ -52,7 +46,7 @@ def analysis_slots() -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(CONCURRENT_ANALYSES)
 
 
-def analyse_now(digest: str, data: bytes, model: genre.Classifier, start: float | None = None):
+def predict_now(digest: str, data: bytes, model: genre.Classifier, start: float | None = None):
     """The prediction for a song, or for its 3-s clip at ``start`` (``digest`` is unused)."""
     audio.sniff_format(data[:16])  # refuse what is not audio at once, without queueing for a slot
     with analysis_slots():
@@ -60,14 +54,18 @@ def analyse_now(digest: str, data: bytes, model: genre.Classifier, start: float 
 
 
 @st.cache_data(max_entries=64, max_size="256MB", ttl="2h", show_spinner=False)
-def analyse(digest: str, _data: bytes, _model: genre.Classifier, start: float | None = None):
-    """``analyse_now``, cached on ``digest``: for uploads and demos, never for recordings."""
-    return analyse_now(digest, _data, _model, start)
+def predict_cached(digest: str, _data: bytes, _model: genre.Classifier, start: float | None = None):
+    """``predict_now``, cached on ``digest``: for uploads and demos, never for recordings."""
+    return predict_now(digest, _data, _model, start)
 
 
 def explain_now(digest: str, start: float, clip: genre.Clip, model: genre.Classifier):
-    """Which parts of the clip's spectrogram moved the image CNN towards the clip's verdict."""
-    return explain.occlusion(model.cnn, clip.mel, clip.genre)
+    """Which parts of the clip's spectrogram moved the image CNN towards the clip's verdict.
+
+    It runs under the analyses' limit: a burst of uploads queues instead of piling up explanations.
+    """
+    with analysis_slots():
+        return explain.occlusion(model.cnn, clip.mel, clip.genre)
 
 
 @st.cache_data(max_entries=256, ttl="2h", show_spinner=False)
@@ -89,55 +87,6 @@ def demos() -> list[dict]:
 
 # --- Presentation helpers ----------------------------------------------------------------
 
-def label(name: str) -> str:
-    return {"hiphop": "hip-hop"}.get(name, name)
-
-
-def pct(p: float) -> str:
-    return f"{p:.0%}"
-
-
-def mmss(seconds: float) -> str:
-    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
-
-
-def sureness(p: float) -> str:
-    return "very sure" if p >= 0.8 else "fairly sure" if p >= 0.6 else "somewhat sure"
-
-
-def ranked(probabilities: dict[str, float]) -> list[tuple[str, float]]:
-    return sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
-
-
-def style_tags(tags: list[tuple[str, float]]) -> list[str]:
-    """The (at most two) tags that name a style, strongest first, without repeats:
-    [("rock", .7), ("hard rock", .4), ("80s", .3), ("indie", .2)] -> ["rock", "indie"]."""
-    style: list[str] = []
-    for name in (t.lower() for t, _ in tags if t.lower() not in MOODS):
-        if not any(name.startswith(other) or other.startswith(name) or other in name.split()
-                   or name in other.split() for other in style):
-            style.append(name)  # "rock" then "hard rock", "electronic" then "electronica": one is enough
-    return style[:2]
-
-
-def hears(tags: list[tuple[str, float]]) -> str:
-    """Tags as a phrase: [("electronic", .8), ("dance", .6), ("80s", .3)] -> 'electronic dance music'."""
-    style = style_tags(tags)
-    if not style:
-        return "music with " + " and ".join(t.lower() for t, _ in tags[:2])
-    return " ".join(style) + ("" if style[-1].endswith("music") else " music")
-
-
-def outside_the_ten(tags: list[tuple[str, float]]) -> bool:
-    """Whether the styles it hears are ones none of the ten genres covers."""
-    style = style_tags(tags)
-    return bool(style) and not any(name in TEN_GENRES for name in style)
-
-
-def tag_line(tags: list[tuple[str, float]]) -> str:
-    return " · ".join(t.lower() for t, _ in tags)
-
-
 def audio_validation(meta: dict) -> dict:
     """The model's validation figures on audio (the fused model keeps audio and images apart)."""
     validation = meta.get("validation", {})
@@ -147,13 +96,6 @@ def audio_validation(meta: dict) -> dict:
 def result_json(pred: genre.Prediction, name: str, digest: str, meta: dict) -> str:
     model = {"version": meta.get("version"), "accuracy": audio_validation(meta).get("accuracy")}
     return json.dumps({"file": name, "sha256": digest, "model": model, **pred.to_dict()}, indent=2)
-
-
-def result_csv(pred: genre.Prediction) -> str:
-    rows = [{"scope": "song", "start": 0.0, "end": pred.duration, "genre": pred.genre, **pred.probabilities}]
-    rows += [{"scope": "clip", "start": c.start, "end": c.end, "genre": c.genre, **c.probabilities}
-             for c in pred.clips]
-    return pd.DataFrame(rows).round(4).to_csv(index=False)
 
 
 def explain_failures(run, *args):
@@ -237,7 +179,7 @@ else:
     st.stop()
 
 keep = recording is None or upload is not None  # a recording is analysed, never cached
-analysis, why_clip = (analyse, explain_clip) if keep else (analyse_now, explain_now)
+analysis, why_clip = (predict_cached, explain_clip) if keep else (predict_now, explain_now)
 digest = hashlib.sha256(data).hexdigest()
 with st.spinner("Listening to the song…", show_time=True):
     song = explain_failures(analysis, digest, data, model)
@@ -246,24 +188,15 @@ if song is None:
 
 # The verdict, and what else the model hears.
 best = ranked(song.probabilities)
-unsure_below = float(model.meta.get("unsure_below", 0.5))
 tags = song.top_tags()
-guesses = [f"**{label(g)}** ({pct(p)})" for g, p in best[:3]]
-unsure_words = f"The model is unsure. Its best guesses are {', '.join(guesses[:-1])} and {guesses[-1]}."
-if song.unsure and tags:  # lead with what it does hear
-    outside = outside_the_ten(tags)
-    st.header(f"This sounds like {hears(tags)}"
-              + (", which is not one of the ten genres this model knows" if outside else ""))
-    st.subheader(f"Maybe {label(song.genre)}: {pct(song.confidence)}"
-                 + (", the nearest of the ten" if outside else ""))
-    st.warning(unsure_words, icon=":material/help:")
-elif not song.unsure and song.confidence >= unsure_below:
-    st.header(f"It sounds like {label(song.genre)}: {pct(song.confidence)}")
-    st.write(f"The model is {sureness(song.confidence)}: {pct(song.confidence)} for "
-             f"**{label(song.genre)}**, averaged over {len(song.clips)} clip(s) of 3 s.")
+top = headline(song.genre, song.confidence, song.probabilities, song.unsure, tags, len(song.clips))
+st.header(top.title)
+if top.subtitle:
+    st.subheader(top.subtitle)
+if top.warning:
+    st.warning(top.text, icon=":material/help:")
 else:
-    st.header(f"Maybe {label(song.genre)}: {pct(song.confidence)}")
-    st.warning(unsure_words, icon=":material/help:")
+    st.write(top.text)
 if song.why_unsure:
     st.caption(f"Why it is unsure: {song.why_unsure}")
 if tags:
@@ -277,14 +210,14 @@ if song.truncated:
 chart_col, mel_col = st.columns([3, 2], gap="large")
 with chart_col:
     st.subheader("All genres")
-    bars = pd.DataFrame({"genre": [label(g) for g, _ in best], "probability (%)": [100 * p for _, p in best]})
+    bars = pd.DataFrame({"genre": [display_name(g) for g, _ in best], "probability (%)": [100 * p for _, p in best]})
     st.bar_chart(bars, x="genre", y="probability (%)", horizontal=True, sort="-probability (%)",
                  color=BAR_COLOUR)
 # mel_col is filled below, once the slider has chosen the clip.
 
 st.subheader("Across the song")
 if len(song.clips) > 1:
-    timeline = pd.DataFrame([{label(g): 100 * p for g, p in c.probabilities.items()} for c in song.clips],
+    timeline = pd.DataFrame([{display_name(g): 100 * p for g, p in c.probabilities.items()} for c in song.clips],
                             index=pd.Index([(c.start + c.end) / 2 for c in song.clips], name="seconds"))
     st.area_chart(timeline, x_label="seconds into the song", y_label="probability (%)", stack=True)
 else:
@@ -305,7 +238,7 @@ clip = moment.clips[0] if moment else None
 if clip:
     clip_genre, clip_p = ranked(clip.probabilities)[0]
     st.audio(audio.to_wav_bytes(clip.samples), format="audio/wav")
-    st.write(f"From {mmss(clip.start)} to {mmss(clip.end)} the model hears **{label(clip_genre)}** "
+    st.write(f"From {mmss(clip.start)} to {mmss(clip.end)} the model hears **{display_name(clip_genre)}** "
              f"({pct(clip_p)}).")
     if clip.top_tags():
         st.caption(f"Here it also hears: {tag_line(clip.top_tags())}")
@@ -322,12 +255,12 @@ with mel_col:
         st.subheader("Why it says so")
         if why.peak > 0.01:
             t0, t1, f0, f1 = why.region()
-            legend = (f"Lit and outlined: what moved the image network towards **{label(why.genre)}** "
+            legend = (f"Lit and outlined: what moved the image network towards **{display_name(why.genre)}** "
                       f"most (hiding {clip.start + t0:.1f}–{clip.start + t1:.1f} s at {f0:.0f}–{f1:.0f} Hz "
                       f"lowers it by {100 * why.peak:.0f} points); dimmed: what mattered little.")
         else:
             legend = (f"No part of this clip stood out: hiding any one of them hardly changes "
-                      f"**{label(why.genre)}**; the verdict rests on the whole picture.")
+                      f"**{display_name(why.genre)}**; the verdict rests on the whole picture.")
         st.image(explain.overlay(clip.mel, why.map), width="stretch", caption=legend, output_format="PNG")
     elif not clip:
         st.caption("Nothing to picture at this moment; pick another one below.")
@@ -345,7 +278,7 @@ stem = Path(name).stem
 with st.container(horizontal=True):
     st.download_button("Download JSON", result_json(song, name, digest, meta), f"{stem}-genre.json",
                        "application/json", on_click="ignore", icon=":material/download:")
-    st.download_button("Download CSV", result_csv(song), f"{stem}-genre.csv", "text/csv",
+    st.download_button("Download CSV", song.to_csv(), f"{stem}-genre.csv", "text/csv",
                        on_click="ignore", icon=":material/download:")
 with st.expander("Model card"):
     st.markdown(MODEL_CARD.read_text() if MODEL_CARD.exists() else "No model card (model/README.md) yet.")

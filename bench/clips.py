@@ -1,22 +1,21 @@
 """Accuracy against the number of 3-s clips a song is judged on (valid whole clips), fused and audio head.
 
-Prints figures; asserts nothing. Run: ``python bench/clips.py [MODEL_DIR] [--data DIR]``
+Prints figures; asserts nothing. Run: ``python -m bench.clips [MODEL_DIR] [--data DIR]``
 (default: the shipped ``model/`` and ``../shared/data/gtzan``; a validation run such as
 ``runs/fused`` gives held-out figures).
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from genre import audio, data, load_model  # noqa: E402
-from genre.predict import clip_windows, window_starts  # noqa: E402
+from genre import audio, load_model
+from genre.training import data
+from genre.prediction import clip_windows, window_starts
 
 COUNTS = (1, 2, 3, 5, 10)
 

@@ -1,6 +1,6 @@
 """Latency benchmark: this pipeline against the naive one it replaces, on a 4-minute MP3.
 
-Prints figures; asserts nothing. Run: ``python bench/latency.py [--repeats N]``.
+Prints figures; asserts nothing. Run: ``python -m bench.latency [--repeats N]``.
 Targets (2-core machine): single clip >= 10x faster than the naive pipeline; the whole
 4-minute song faster than the naive single clip; cold start under 10 s.
 """
@@ -19,28 +19,18 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from genre import audio, load_model, predict  # noqa: E402
-from genre.predict import MAX_CLIPS  # noqa: E402
+from genre import audio, load_model, predict
+from genre.prediction import MAX_CLIPS
+from tests.support import sounds
 
 SONG_SECONDS = 240
-SONG_RATE = 44100
 
 
 def make_song(path: Path) -> Path:
-    """A 4-minute 44.1 kHz stereo MP3: chords, a bass line and noise bursts as drums."""
-    rng = np.random.default_rng(0)
-    t = np.arange(SONG_SECONDS * SONG_RATE) / SONG_RATE
-    beat = (t * 2) % 1  # 120 bpm
-    roots = np.array([110.0, 146.8, 164.8, 130.8])[(t // 2).astype(int) % 4]
-    chord = sum(np.sin(2 * np.pi * roots * r * t) for r in (1, 1.26, 1.5, 2)) * 0.1
-    drums = rng.standard_normal(len(t)) * np.exp(-beat * 30) * 0.3
-    left, right = chord + drums, chord * 0.8 + drums + 0.1 * np.sin(2 * np.pi * roots / 2 * t)
-    pcm = (np.clip(np.stack([left, right], 1), -1, 1) * 32767).astype("<i2").tobytes()
-    subprocess.run([audio.ffmpeg_path(), "-v", "error", "-y", "-f", "s16le", "-ar", str(SONG_RATE),
-                    "-ac", "2", "-i", "pipe:0", "-b:a", "192k", str(path)], input=pcm, check=True)
-    return path
+    """A 4-minute 44.1 kHz stereo MP3 at 120 bpm: chords, a bass line and noise bursts as drums."""
+    song = sounds.band(SONG_SECONDS, 120, [110.0, 146.8, 164.8, 130.8], 30, np.random.default_rng(0))
+    return sounds.encode(song, path, sr=sounds.SONG_RATE, args=["-b:a", "192k"])
 
 
 def naive_model():
@@ -105,7 +95,7 @@ def cold_start(mp3: Path) -> float:
 def stage_times(mp3: Path, model, repeats: int) -> dict:
     """A whole song's analysis split into decoding, spectrograms, and each network."""
     from genre import backbone, rhythm, spread
-    from genre.predict import clip_windows, spread_layout, spread_plan
+    from genre.prediction import clip_windows, spread_layout, spread_plan
 
     out = {"decode (30 s + 8 clips)": [], "mel windows": [], "CNN": [], "backbone patches": [],
            "backbone network": [], "beat": []}
@@ -146,7 +136,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         mp3 = tmp / "song.mp3"
-        subprocess.run([sys.executable, __file__, "--make-song", str(mp3)], check=True)
+        subprocess.run([sys.executable, "-m", "bench.latency", "--make-song", str(mp3)], check=True, cwd=ROOT)
         model = load_model()
         single = timed(lambda: predict(mp3, model, start=40.0), args.repeats)
         whole = timed(lambda: predict(mp3, model), args.repeats)

@@ -9,7 +9,7 @@ with the same model. A few sessions upload bad files and must show the package's
 Prints latency percentiles and the server's peak memory; asserts nothing, but exits 1 when any
 session got a wrong or missing answer.
 
-    python bench/load.py [--sessions 8] [--bad 2] [--timeout 600] [--replicas N]
+    python -m bench.load [--sessions 8] [--bad 2] [--timeout 600] [--replicas N]
 
 ``--replicas 2`` runs two app processes behind nginx (deploy/nginx-replicas.conf, sticky by cookie;
 needs Debian's nginx) and reports each replica's memory and how many sessions each served.
@@ -34,39 +34,19 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "deploy"))
 
-from genre import GenreError, audio, load_model, predict  # noqa: E402
-from replicas import Replicas, free_port, healthy, stop_process  # noqa: E402  (deploy/replicas.py)
+from genre import GenreError, load_model, predict
+from deploy.replicas import Replicas, free_port, healthy, stop_process
+from tests.support.sounds import SONG_RATE, encode, synth
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 DEMO_DIR = ROOT / "assets" / "demo"
 VERDICT = re.compile(r"(It sounds like|Maybe) (.+?): (\d+)%")
-SR = 44100
 
 
 # --- The files: four demo songs, then generated ones of other lengths and formats --------
-
-def synth(seconds: float, seed: int) -> np.ndarray:
-    """A distinct little piece: a chord on a seed-chosen root, a beat of noise bursts."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    root = 80.0 * 2 ** (rng.integers(0, 24) / 12)
-    chord = sum(np.sin(2 * np.pi * root * r * t) for r in (1, 1.25, 1.5)) * 0.15
-    beat = (t * rng.uniform(1.5, 2.5)) % 1
-    drums = rng.standard_normal(len(t)) * np.exp(-beat * rng.uniform(10, 40)) * rng.uniform(0.05, 0.4)
-    return (chord + drums).astype(np.float32)
-
-
-def encode(samples: np.ndarray, path: Path, args=()) -> Path:
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
-    subprocess.run([audio.ffmpeg_path(), "-v", "error", "-y", "-f", "s16le", "-ar", str(SR), "-ac", "1",
-                    "-i", "pipe:0", *args, str(path)], input=pcm, check=True)
-    return path
-
 
 def make_files(folder: Path, sessions: int, bad: int) -> list[Path]:
     """``sessions`` distinct good files, then ``bad`` files the package refuses."""
@@ -78,11 +58,11 @@ def make_files(folder: Path, sessions: int, bad: int) -> list[Path]:
     while len(made) < sessions:
         ext, args = formats[i % len(formats)]
         seconds = lengths[i % len(lengths)] + i // len(lengths)
-        made.append(encode(synth(seconds, seed=i), folder / f"song-{i:02d}-{seconds:g}s.{ext}", args))
+        made.append(encode(synth(seconds, seed=i), folder / f"song-{i:02d}-{seconds:g}s.{ext}", SONG_RATE, args))
         i += 1
-    bad_files = [("silence.wav", lambda p: encode(np.zeros(6 * SR, np.float32), p)),
+    bad_files = [("silence.wav", lambda p: encode(np.zeros(6 * SONG_RATE, np.float32), p, SONG_RATE)),
                  ("not-a-song.mp3", lambda p: p.write_bytes(b"Definitely a song.\n" * 400)),
-                 ("too-short.wav", lambda p: encode(synth(0.5, seed=99), p))]
+                 ("too-short.wav", lambda p: encode(synth(0.5, seed=99), p, SONG_RATE))]
     for k in range(bad):
         name, write = bad_files[k % len(bad_files)]
         path = folder / f"bad{k}-{name}"

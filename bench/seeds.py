@@ -1,6 +1,6 @@
 """Summarise validation runs: mean and spread over seeds, as the model card reports them.
 
-    python bench/seeds.py runs/seed0 runs/seed1 runs/seed2
+    python -m bench.seeds runs/seed0 runs/seed1 runs/seed2
 
 Each folder holds a ``genre_cnn.json`` written by ``python -m genre train`` with a validation split.
 """

@@ -5,7 +5,7 @@ instance; the peak memory (VmHWM) of each worker; where one song's time goes (ha
 spectrograms, the network); then projects what 100,000 songs cost. Prints a Markdown table and
 writes JSON with ``--json FILE``. Asserts nothing.
 
-Run: ``nice python bench/tag.py [--songs 16] [--no-ray]``. The Ray run needs root for a network
+Run: ``nice python -m bench.tag [--songs 16] [--no-ray]``. The Ray run needs root for a network
 namespace with only loopback (``unshare -n``): Ray binds the machine's interface address
 otherwise.
 """
@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from genre import audio, library, load_model  # noqa: E402
-from genre.predict import analyse, clip_windows, predict  # noqa: E402
+from genre import audio, load_model
+from genre.tag import walk
+from genre.prediction import clip_windows, judge_samples, predict
+from tests.support import sounds
 
-SONG_RATE = 44100
 BITRATE = "192k"
 PROJECT_SONGS = 100_000
 POLL_SECONDS = 0.1
@@ -41,18 +41,10 @@ CPUACCT = Path("/sys/fs/cgroup/cpuacct")  # cgroup v1: CPU time of a run and all
 def make_song(path: Path, seed: int) -> Path:
     """A 3-4 minute 44.1 kHz stereo MP3: chords, bass and noise drums at a tempo of its own."""
     rng = np.random.default_rng(seed)
-    seconds = int(rng.integers(180, 241))
-    t = np.arange(seconds * SONG_RATE, dtype=np.float64) / SONG_RATE
-    bpm = rng.uniform(70, 160)
-    beat = (t * bpm / 60) % 1
-    roots = rng.choice([98.0, 110.0, 130.8, 146.8, 164.8, 196.0], 4)[(t // (240 / bpm)).astype(int) % 4]
-    chord = sum(np.sin(2 * np.pi * roots * r * t) for r in (1, 1.26, 1.5, 2)) * 0.1
-    drums = rng.standard_normal(len(t)) * np.exp(-beat * rng.uniform(10, 40)) * 0.3
-    left, right = chord + drums, chord * 0.8 + drums + 0.1 * np.sin(2 * np.pi * roots / 2 * t)
-    pcm = (np.clip(np.stack([left, right], 1), -1, 1) * 32767).astype("<i2").tobytes()
-    subprocess.run([audio.ffmpeg_path(), "-v", "error", "-y", "-f", "s16le", "-ar", str(SONG_RATE), "-ac", "2",
-                    "-i", "pipe:0", "-b:a", BITRATE, str(path)], input=pcm, check=True)
-    return path
+    seconds, bpm = int(rng.integers(180, 241)), rng.uniform(70, 160)
+    roots = rng.choice([98.0, 110.0, 130.8, 146.8, 164.8, 196.0], 4)
+    song = sounds.band(seconds, bpm, roots, rng.uniform(10, 40), rng)
+    return sounds.encode(song, path, sr=sounds.SONG_RATE, args=["-b:a", BITRATE])
 
 
 def songs(count: int) -> Path:
@@ -84,18 +76,18 @@ def breakdown(folder: Path, count: int = 3) -> dict:
     cpu = {stage: [] for stage in wall}
     for path in paths:
         marks = [(time.perf_counter(), _cpu())]
-        library.sha256(path)
+        walk.sha256(path)
         marks.append((time.perf_counter(), _cpu()))
         samples = audio.decode(path)
         marks.append((time.perf_counter(), _cpu()))
         clip_windows(samples)
         marks.append((time.perf_counter(), _cpu()))
-        analyse(samples, model)
+        judge_samples(samples, model)
         marks.append((time.perf_counter(), _cpu()))
         for i, stage in enumerate(wall):
             wall[stage].append(marks[i + 1][0] - marks[i][0])
             cpu[stage].append(marks[i + 1][1] - marks[i][1])
-        wall["network"][-1] -= wall["spectrograms"][-1]  # analyse renders the spectrograms again
+        wall["network"][-1] -= wall["spectrograms"][-1]  # judge_samples renders the spectrograms again
         cpu["network"][-1] -= cpu["spectrograms"][-1]
     return {"wall": {k: statistics.median(v) for k, v in wall.items()},
             "cpu": {k: max(0.0, statistics.median(v)) for k, v in cpu.items()}}

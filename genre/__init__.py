@@ -1,20 +1,43 @@
 """genre: tell the genre of a song from its audio.
 
-    decode (audio.py) -> 3-s clips (predict.py) -> dB mel window (spectrogram.py) -> CNN (model.py)
+    decode (audio.py, spread.py) -> 3-s clips (prediction.py) -> dB mel window (spectrogram.py)
+        -> image CNN (cnn.py) + musicnn backbone (backbone.py, bands.py) and heads (heads.py)
+        -> fused verdict, "unsure" and its reason (fusion.py, verdict.py)
+
+Layers: ``genre/`` serves a request; ``genre.tag`` tags a music library with it;
+``genre.training`` trains and evaluates (serving never imports it).
 
 >>> from genre import load_model, predict
 >>> result = predict("song.mp3", load_model())
->>> result.genre, result.confidence
-"""
-from .audio import CLIP_SECONDS, SAMPLE_RATE, decode
-from .data import GENRES
-from .errors import AudioError, FFmpegError, GenreError, ModelError, TooShortError
-from .fusion import GenreModel, load_model
-from .model import Classifier, build_model
-from .predict import Clip, Prediction, predict
-from .spectrogram import render
+>>> result.genre, result.confidence, result.reason
 
-__all__ = ["AudioError", "CLIP_SECONDS", "Classifier", "Clip", "FFmpegError", "GENRES", "GenreError", "GenreModel",
-           "ModelError", "Prediction", "SAMPLE_RATE", "TooShortError", "build_model", "decode",
-           "load_model", "predict", "render"]
+Names are re-exported lazily: ``import genre`` loads neither TensorFlow nor librosa nor PIL.
+"""
+from __future__ import annotations
+
+import importlib
+
+from .errors import AudioError, FFmpegError, GenreError, ModelError, TooShortError
+from .verdict import GENRES
+
+_LAZY = {  # public name -> the module that owns it
+    "load_model": "fusion", "GenreModel": "fusion",
+    "predict": "prediction", "Prediction": "prediction", "Clip": "prediction",
+    "Classifier": "cnn", "build_model": "cnn",
+    "CLIP_SECONDS": "audio", "SAMPLE_RATE": "audio", "decode": "audio",
+    "render": "spectrogram",
+}
+__all__ = ["AudioError", "FFmpegError", "GENRES", "GenreError", "ModelError", "TooShortError", *_LAZY]
 __version__ = "1.0.0"
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'genre' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value  # once found, an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -123,11 +123,11 @@ def decode(source, *, start: float = 0.0, duration: float | None = None) -> np.n
     FFmpegError
         ffmpeg is missing, or ran past ``FFMPEG_TIMEOUT``.
     """
-    data, path = _read(source)
-    fmt = sniff_format(data[:16] if data is not None else _head(path))
+    data, path = read_source(source)
+    fmt = sniff_format(data[:16] if data is not None else read_head(path))
     duration = MAX_SECONDS if duration is None else min(duration, MAX_SECONDS)
     if data is None:
-        pcm = _run_ffmpeg(fmt, path, start, duration)
+        pcm = _decode_pcm(fmt, path, start, duration)
     else:
         # ffmpeg needs a seekable input: MP4 keeps its index at the end, MP3 gapless
         # trimming reads the file's tail and -ss seeks instead of decoding what it skips.
@@ -135,7 +135,7 @@ def decode(source, *, start: float = 0.0, duration: float | None = None) -> np.n
         with tempfile.TemporaryDirectory(prefix="genre-") as tmp:
             path = Path(tmp) / "upload"
             path.write_bytes(data)
-            pcm = _run_ffmpeg(fmt, path, start, duration)
+            pcm = _decode_pcm(fmt, path, start, duration)
     if not pcm:
         if start > 0:
             raise AudioError(f"The audio ends before {start:g} s.")
@@ -204,7 +204,7 @@ def to_wav_bytes(samples: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _read(source):
+def read_source(source):
     """Split a source into (bytes, None) or (None, path), checking its size."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
@@ -223,7 +223,8 @@ def _read(source):
     return None, path.resolve()
 
 
-def _head(path: Path) -> bytes:
+def read_head(path: Path) -> bytes:
+    """The first 16 bytes of a file, enough for ``sniff_format``."""
     try:
         with open(path, "rb") as f:
             return f.read(16)
@@ -231,7 +232,18 @@ def _head(path: Path) -> bytes:
         raise AudioError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
 
 
-def _run_ffmpeg(fmt: str, path: Path, start: float, duration: float) -> bytes:
+def run_ffmpeg(command: list[str]) -> subprocess.CompletedProcess:
+    """Run ffmpeg from an argument list (never a shell), bounded by ``FFMPEG_TIMEOUT``."""
+    try:
+        return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=FFMPEG_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise FFmpegError(f"Decoding took longer than {FFMPEG_TIMEOUT} s and was stopped.") from exc
+    except OSError as exc:
+        raise FFmpegError(f"ffmpeg could not be started: {exc}") from exc
+
+
+def _decode_pcm(fmt: str, path: Path, start: float, duration: float) -> bytes:
     command = [ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error",
                "-protocol_whitelist", "file", "-f", fmt]
     if start > 0:
@@ -240,13 +252,7 @@ def _run_ffmpeg(fmt: str, path: Path, start: float, duration: float) -> bytes:
     command += ["-i", f"file:{path}",
                 "-t", f"{duration:.3f}", "-map", "0:a:0", "-vn", "-sn", "-dn",
                 "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
-    try:
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=FFMPEG_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise FFmpegError(f"Decoding took longer than {FFMPEG_TIMEOUT} s and was stopped.") from exc
-    except OSError as exc:
-        raise FFmpegError(f"ffmpeg could not be started: {exc}") from exc
+    done = run_ffmpeg(command)
     if done.returncode != 0 and not done.stdout:
         detail = done.stderr.decode(errors="replace").strip().splitlines()
         cause = AudioError(detail[-1] if detail else f"ffmpeg exit {done.returncode}")

@@ -36,6 +36,7 @@ MIDEND_FILTERS = 64
 MIDEND_LAYERS = 3
 EMBEDDING_UNITS = 200
 MODEL_FILE = "musicnn.keras"
+LICENSE_FILE = "MUSICNN_LICENSE.md"  # musicnn's ISC notice, which travels with its weights
 BATCH = 4  # patches per call: the timbral layers hold 4 x 9 MB per patch; 4 is as fast as 20, at 350 MB less
 
 TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",

@@ -15,7 +15,7 @@ from .errors import GenreError
 
 def _predict(args) -> int:
     from .fusion import load_model
-    from .predict import predict
+    from .prediction import predict
 
     model = load_model(args.model)
     failed = 0
@@ -41,14 +41,14 @@ def _predict(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from . import data, evaluate
     from .fusion import GenreModel, load_model
-    from .model import combine
+    from .training import data, evaluate
+    from .training.cnn import combine
 
     paths = args.model or [None]
     model = load_model(paths[0]) if len(paths) == 1 else combine([load_model(p) for p in paths])
     if isinstance(model, GenreModel):
-        from .evaluate_fusion import evaluate_fusion, format_fusion_report
+        from .training.evaluate_fusion import evaluate_fusion, format_fusion_report
 
         report = evaluate_fusion(data.find_items(args.data, args.split), model,
                                  log=lambda m: print(m, file=sys.stderr))
@@ -67,8 +67,8 @@ def _evaluate(args) -> int:
 
 
 def _train(args) -> int:
-    from .train import train
-    from .train_heads import train_fusion
+    from .training.cnn import train
+    from .training.fusion import train_fusion
 
     valid = None if args.valid_split == "none" else args.valid_split
     calibration = args.calibration
@@ -89,7 +89,7 @@ def _train(args) -> int:
 
 def _doctor(args) -> int:
     from . import audio, backbone, fusion
-    from .model import MODEL_DIR, MODEL_PATH, detect_device
+    from .cnn import MODEL_DIR, MODEL_PATH, detect_device
 
     print(f"ffmpeg: {audio.ffmpeg_path()}")
     needed = [MODEL_PATH, MODEL_DIR / backbone.MODEL_FILE, MODEL_DIR / fusion.FUSION_FILE]
@@ -100,7 +100,7 @@ def _doctor(args) -> int:
 
 
 def _import_musicnn(args) -> int:
-    from .musicnn_import import import_musicnn
+    from .training.musicnn import import_musicnn
 
     import_musicnn(args.out, verify=not args.no_verify)
     return 0
@@ -127,9 +127,9 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--model", type=Path,
                     help="a model folder or a CNN's .keras file (default: the shipped model/)")
     pr.set_defaults(run=_predict)
-    from . import tagrun  # ``tag``: a whole library, resumable, on every core or on Ray
+    from .tag import run as tag_run  # ``tag``: a whole library, resumable, on every core or on Ray
 
-    tagrun.add_arguments(sub.add_parser("tag", help="tag a whole music library (resumable, parallel)"))
+    tag_run.add_arguments(sub.add_parser("tag", help="tag a whole music library (resumable, parallel)"))
     ev = sub.add_parser("evaluate", help="measure a model on labelled <genre>/<file> data")
     ev.add_argument("--data", required=True, type=Path, metavar="DIR")
     ev.add_argument("--model", type=Path, action="append",

@@ -27,9 +27,11 @@ import numpy as np
 from . import backbone, heads
 from .audio import CLIP_SAMPLES
 from .bands import BandMap
+from .cnn import MODEL_DIR, MODEL_PATH, Classifier
+from .cnn import load_model as load_cnn
 from .errors import ModelError
-from .model import MODEL_DIR, MODEL_PATH, Classifier
-from .model import load_model as load_cnn
+from .verdict import (LOW_CONFIDENCE, NO_BEAT, OUTSIDE_TEN, Judgement, low_confidence_sentence,
+                      no_beat_sentence, outside_sentence)
 
 FUSION_FILE = "fusion.json"
 BAND_MAP_FILE = "band_map.json"
@@ -52,15 +54,17 @@ def outside_margin(song_tags: np.ndarray) -> float:
 
 
 @dataclass
-class Judgement:
-    """What a model says of a song's clips: probabilities, tags, and whether it is sure."""
+class Branches:
+    """Each branch's (clip log-probs, song log-probs), and what the backbone heard on the judged path.
 
-    clip_probs: np.ndarray  # (n, genres)
-    song_probs: np.ndarray  # (genres,)
-    clip_tags: np.ndarray | None = None  # (n, 50)
-    song_tags: np.ndarray | None = None  # (50,)
-    unsure: bool = False
-    why_unsure: str = ""
+    ``tags`` and ``embedding`` come from the clean audio when there is audio (``kind`` "audio"),
+    else from the image path (``kind`` "image").
+    """
+
+    kind: str  # "audio" or "image": which weights, temperatures and thresholds apply
+    logp: dict[str, tuple[np.ndarray, np.ndarray]]  # branch name (BRANCHES) -> (clip, song)
+    tags: np.ndarray  # (n, 50)
+    embedding: np.ndarray  # (n, 200)
 
 
 def softmax(logp: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -105,29 +109,28 @@ class GenreModel:
         self.device = cnn.device
         self.tags = tuple(backbone.TAGS)
 
-    def branches(self, windows: np.ndarray, clips: list[np.ndarray] | None = None) -> dict:
-        """Each branch's (clip log-probs, song log-probs), and the tags and embeddings seen."""
-        out = {"cnn": cnn_logp(self.cnn.network_probs(windows))}
+    def branches(self, windows: np.ndarray, clips: list[np.ndarray] | None = None) -> Branches:
+        """Each branch's (clip log-probs, song log-probs), and the tags and embeddings heard."""
+        logp = {"cnn": cnn_logp(self.cnn.network_probs(windows))}
+        heard = {}
         if clips is None or self.meta["weights"]["audio"].get("image", 0.0) > 0:
             # the image path costs a backbone pass per clip: paid only where it has weight
-            tags, image_emb = self.tagger(self.band_map.patches(windows))
-            out["image"] = head_logp(self.heads["image"], image_emb)
-            out["tags"], out["embedding"], out["kind"] = tags, image_emb, "image"
+            heard["image"] = self.tagger(self.band_map.patches(windows))
+            logp["image"] = head_logp(self.heads["image"], heard["image"][1])
         if clips is not None:
-            tags, audio_emb = self.tagger(np.stack([backbone.patch(c) for c in clips]))
-            out["audio"] = head_logp(self.heads["audio"], audio_emb)
-            out["tags"], out["embedding"], out["kind"] = tags, audio_emb, "audio"
-        return out
+            heard["audio"] = self.tagger(np.stack([backbone.patch(c) for c in clips]))
+            logp["audio"] = head_logp(self.heads["audio"], heard["audio"][1])
+        kind = "image" if clips is None else "audio"
+        return Branches(kind, logp, *heard[kind])
 
-    def fuse(self, parts: dict) -> tuple[np.ndarray, np.ndarray]:
+    def fuse(self, parts: Branches) -> tuple[np.ndarray, np.ndarray]:
         """Fused (clip probs, song probs) from ``branches``' output."""
-        kind = parts["kind"]
-        weights = self.meta["weights"][kind]
-        used = [b for b in BRANCHES[kind] if weights.get(b, 0.0) > 0]
-        clip = sum(weights[b] * parts[b][0] for b in used)
-        song = sum(weights[b] * parts[b][1] for b in used)
-        return (softmax(clip, self.meta["clip_temperature"][kind]),
-                softmax(song, self.meta["song_temperature"][kind]))
+        weights = self.meta["weights"][parts.kind]
+        used = [b for b in BRANCHES[parts.kind] if weights.get(b, 0.0) > 0]
+        clip = sum(weights[b] * parts.logp[b][0] for b in used)
+        song = sum(weights[b] * parts.logp[b][1] for b in used)
+        return (softmax(clip, self.meta["clip_temperature"][parts.kind]),
+                softmax(song, self.meta["song_temperature"][parts.kind]))
 
     def judge(self, windows: np.ndarray, clips: list[np.ndarray] | None = None,
               pulse: float | None = None) -> Judgement:
@@ -137,41 +140,37 @@ class GenreModel:
         """
         parts = self.branches(windows, clips)
         clip_probs, song_probs = self.fuse(parts)
-        tags, song_tags = parts["tags"], parts["tags"].mean(axis=0)
-        unsure, why = self.doubt(song_probs, parts["embedding"], song_tags, parts["kind"], pulse)
-        return Judgement(clip_probs, song_probs, tags, song_tags, unsure, why)
+        verdict = Judgement(clip_probs, song_probs, parts.tags, parts.tags.mean(axis=0))
+        self.doubt(verdict, parts.embedding, parts.kind, pulse)
+        return verdict
 
     def distance(self, embeddings: np.ndarray, kind: str) -> float:
         """``knn_distance`` of a song's clip embeddings from the training songs of its domain."""
         return knn_distance(embeddings, self.reference[kind], self.meta["unsure"]["k"])
 
-    def doubt(self, song_probs: np.ndarray, embedding: np.ndarray, song_tags: np.ndarray,
-              kind: str, pulse: float | None = None) -> tuple[bool, str]:
-        """Whether to call the song unsure, and a sentence that says why.
+    def doubt(self, verdict: Judgement, embedding: np.ndarray, kind: str, pulse: float | None = None) -> None:
+        """Mark ``verdict`` unsure where the rules say so, with its reason and sentence.
 
         Unsure when it is not one of the ten (its clean-audio tags lean outside them more than
         almost any training song's did, its embedding lies farther from the training songs
         than held-out music does, or it is called a genre whose training music always had a
         beat but has none), or when the fused confidence is under the validated threshold.
         """
-        rule = self.meta["unsure"]
+        rule, song_probs, song_tags = self.meta["unsure"], verdict.song_probs, verdict.song_tags
         outside = kind == "audio" and outside_margin(song_tags) > rule["margin_above"]
         far = self.distance(embedding, kind) > rule["distance_above"][kind]
         best = self.genres[int(np.argmax(song_probs))]
         beat = rule.get("pulse_below", {}).get(best)
         if pulse is not None and beat is not None and pulse < beat:
-            return True, (f"This does not sound like {best} or any other of the ten genres: "
-                          "it has no steady beat (speech, or sound that is not music?).")
-        if outside or far:
+            verdict.doubt(NO_BEAT, no_beat_sentence(best))
+        elif outside or far:
             heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:3] if song_tags[i] >= 0.1]
-            hears = f" It hears {', '.join(heard)}." if heard and kind == "audio" else ""
-            return True, "This does not sound like any of the ten genres this model knows." + hears
-        order = np.argsort(song_probs)[::-1]
-        if song_probs[order[0]] < rule["confidence_below"][kind]:
-            a, b = self.genres[order[0]], self.genres[order[1]]
-            return True, (f"Not sure: it could be {a} ({song_probs[order[0]]:.0%}) "
-                          f"or {b} ({song_probs[order[1]]:.0%}).")
-        return False, ""
+            verdict.doubt(OUTSIDE_TEN, outside_sentence(heard if kind == "audio" else []))
+        else:
+            order = np.argsort(song_probs)[::-1]
+            if song_probs[order[0]] < rule["confidence_below"][kind]:
+                verdict.doubt(LOW_CONFIDENCE, low_confidence_sentence(
+                    *((self.genres[i], song_probs[i]) for i in order[:2])))
 
 
 def save(out_dir, band_map: BandMap, head_models: dict, meta: dict, reference: dict) -> Path:

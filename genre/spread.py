@@ -14,7 +14,6 @@ and the caller decodes the whole song as before: never a wrong clip, at worst th
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -35,7 +34,7 @@ def seconds_of(fmt: str, path: Path) -> float | None:
     """The song's length from its container header, or None where ffmpeg reports none."""
     command = [audio.ffmpeg_path(), "-nostdin", "-hide_banner", "-protocol_whitelist", "file",
                "-f", fmt, "-i", f"file:{path}"]
-    found = _DURATION.search(_run(command).stderr)
+    found = _DURATION.search(audio.run_ffmpeg(command).stderr)
     if not found:
         return None
     h, m, s = found.groups()
@@ -53,19 +52,8 @@ def decode_spans(fmt: str, path: Path, spans: list[tuple[float, float]]) -> np.n
     joined = "".join(f"[{i}:a:0]" for i in range(len(spans)))
     command += ["-filter_complex", f"{joined}concat=n={len(spans)}:v=0:a=1[out]", "-map", "[out]",
                 "-ac", "1", "-ar", str(audio.SAMPLE_RATE), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
-    pcm = _run(command).stdout
+    pcm = audio.run_ffmpeg(command).stdout
     return np.frombuffer(pcm[:len(pcm) // 2 * 2], "<i2").astype(np.float32) / 32768.0
-
-
-def _run(command: list[str]) -> subprocess.CompletedProcess:
-    """Run ffmpeg from an argument list (never a shell), bounded by ``audio.FFMPEG_TIMEOUT``."""
-    try:
-        return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=audio.FFMPEG_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise FFmpegError(f"ffmpeg took longer than {audio.FFMPEG_TIMEOUT} s and was stopped.") from exc
-    except OSError as exc:
-        raise FFmpegError(f"ffmpeg could not be started: {exc}") from exc
 
 
 def decode_spread(source, plan) -> tuple[np.ndarray, list[tuple[float, float]], float] | None:
@@ -83,8 +71,8 @@ def decode_spread(source, plan) -> tuple[np.ndarray, list[tuple[float, float]], 
     (samples, spans, seconds) or None
         The spans' samples one after another, the spans, and the song's length.
     """
-    data, path = audio._read(source)
-    fmt = audio.sniff_format(data[:16] if data is not None else audio._head(path))
+    data, path = audio.read_source(source)
+    fmt = audio.sniff_format(data[:16] if data is not None else audio.read_head(path))
     with tempfile.TemporaryDirectory(prefix="genre-") as tmp:
         if data is not None:  # a private, random folder, as audio.decode uses for uploads
             path = Path(tmp) / "upload"

@@ -2,32 +2,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from genre import audio
-
-ROOT = Path(__file__).resolve().parent.parent
-SR = audio.SAMPLE_RATE
-
-
-def tone(seconds: float, freq: float = 440.0, sr: int = SR, noise: float = 0.05, seed: int = 0) -> np.ndarray:
-    """A tone with a little noise and an amplitude wobble, float32 in [-1, 1]."""
-    t = np.arange(int(seconds * sr)) / sr
-    rng = np.random.default_rng(seed)
-    y = 0.5 * np.sin(2 * np.pi * freq * t) * (0.75 + 0.25 * np.sin(2 * np.pi * 0.5 * t))
-    return (y + noise * rng.standard_normal(len(t))).astype(np.float32)
-
-
-def encode(samples: np.ndarray, path: Path, sr: int = SR, channels: int = 1, args=()) -> Path:
-    """Encode float samples (frames x channels or mono) to ``path`` with ffmpeg, format by suffix."""
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
-    subprocess.run([audio.ffmpeg_path(), "-v", "error", "-y", "-f", "s16le", "-ar", str(sr),
-                    "-ac", str(channels), "-i", "pipe:0", *args, str(path)], input=pcm, check=True)
-    return path
+from tests.support import ROOT
+from tests.support.sounds import encode, tone
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +31,7 @@ def tiny_model_path(tmp_path_factory) -> Path:
     import keras
 
     from genre import GENRES, build_model
-    from genre.model import save
+    from genre.cnn import save
 
     keras.utils.set_random_seed(0)
     return save(build_model(len(GENRES), filters=(4, 8)), GENRES,

@@ -17,7 +17,7 @@ import pytest
 
 from genre import GENRES
 
-from conftest import encode, tone
+from tests.support.sounds import encode, tone
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -217,11 +217,11 @@ def analysis_cache_bytes() -> int:
 
     stats = get_data_cache_stats_provider().get_stats()
     return sum(stat.byte_length for family in stats.values() for stat in family
-               if "analyse" in stat.cache_name or "explain" in stat.cache_name)
+               if "predict" in stat.cache_name or "explain" in stat.cache_name)
 
 
 def test_a_recording_gives_a_verdict_and_is_never_cached(song, tmp_path):
-    from conftest import SR
+    from tests.support.sounds import SR
 
     samples = tone(8.0, freq=196.0, noise=0.1, seed=3)
     data = wav(samples, tmp_path)

@@ -16,7 +16,7 @@ def test_decodes_every_format_to_mono_22050_float32(media, fmt):
 
 
 def test_wav_decodes_exactly(media):
-    from conftest import tone
+    from tests.support.sounds import tone
 
     expected = tone(6.0)
     y = audio.decode(media["wav"])

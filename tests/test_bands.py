@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import tone
+from tests.support.sounds import tone
 from genre import audio, backbone, bands, spectrogram
 
 

@@ -20,10 +20,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "deploy"))
-
-from replicas import free_port, healthy, stop_process  # noqa: E402  (deploy/replicas.py)
+from tests.support import ROOT
+from deploy.replicas import free_port, healthy, stop_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 SONG = ROOT / "assets" / "demo" / "jazz.mp3"  # one the model names right, and surely

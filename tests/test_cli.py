@@ -3,10 +3,11 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from tests.support import ROOT
 from genre import GENRES
 
 
@@ -87,3 +88,12 @@ def test_evaluate_averages_repeated_models(media, tiny_model_path, tmp_path):
     done = run("evaluate", "--data", tmp_path, "--model", tiny_model_path, "--model", tiny_model_path, "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["n"] == 1
+
+
+def test_the_genre_command_is_installed_and_is_the_cli():
+    """``pip install -e .`` (make) puts pyproject's console script beside the venv's Python."""
+    script = Path(sys.executable).parent / "genre"
+    if not script.exists():
+        pytest.skip("the package is not installed in this environment (make installs it)")
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "predict" in done.stdout and "tag" in done.stdout

@@ -4,8 +4,9 @@ import io
 import numpy as np
 import pytest
 
-from conftest import encode, tone
-from genre import audio, data, spectrogram as S
+from tests.support.sounds import encode, tone
+from genre import audio, spectrogram as S
+from genre.training import data
 
 
 def _specshow_png(samples) -> bytes:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from genre import evaluate
+from genre.training import evaluate
 
 
 def test_metrics_on_a_known_confusion():
@@ -39,10 +39,10 @@ def test_fit_temperature_undoes_overconfidence():
     logits = rng.normal(size=(n, k))
     true_probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     labels = np.array([rng.choice(k, p=p) for p in true_probs])
-    sharp = evaluate.scale(true_probs, 0.5)  # twice as confident as it should be
-    t = evaluate.fit_temperature(sharp, labels)
+    sharp = evaluate.temper(true_probs, 0.5)  # twice as confident as it should be
+    t = evaluate.fit_prob_temperature(sharp, labels)
     assert 1.7 <= t <= 2.3
-    assert evaluate.expected_calibration_error(evaluate.scale(sharp, t), labels) < \
+    assert evaluate.expected_calibration_error(evaluate.temper(sharp, t), labels) < \
         evaluate.expected_calibration_error(sharp, labels)
 
 
@@ -54,5 +54,5 @@ def test_unsure_threshold_sits_where_verdicts_turn_mostly_wrong():
     predicted = np.where(right, 0, 1)
     probs = np.tile(((1 - conf) / 3)[:, None], (1, 4))
     probs[np.arange(n), predicted] = conf
-    t = evaluate.unsure_threshold(probs, np.zeros(n, int))
+    t = evaluate.wrong_below(probs, np.zeros(n, int))
     assert 0.45 <= t <= 0.6

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from genre import explain, load_model, render
-from genre.model import MODEL_PATH
+from genre.cnn import MODEL_PATH
 
-from conftest import tone
+from tests.support.sounds import tone
 
 pytestmark = pytest.mark.skipif(not MODEL_PATH.exists(), reason="no shipped model")
 

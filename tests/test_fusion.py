@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, encode, tone
-from genre import GENRES, GenreModel, audio, backbone, bands, fusion, heads, load_model, predict
+from tests.support import ROOT
+from tests.support.sounds import encode, tone
+from genre import GENRES, GenreModel, audio, backbone, bands, fusion, load_model, predict
 from genre.errors import AudioError
-from genre.calibration import reference
-from genre.embed import Song
-from genre.train_heads import fit_heads
+from genre.training.calibration import reference
+from genre.training.embed import Song
+from genre.training.fusion import fit_heads
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,7 @@ def test_fusion_is_the_weighted_sum_of_branch_log_probabilities(fused):
     parts = fused.branches(windows, clips)
     _, song = fused.fuse(parts)
     w = fused.meta["weights"]["audio"]
-    expected = fusion.softmax(sum(w[b] * parts[b][1] for b in ("audio", "image", "cnn")), 0.8)
+    expected = fusion.softmax(sum(w[b] * parts.logp[b][1] for b in ("audio", "image", "cnn")), 0.8)
     np.testing.assert_allclose(song, expected, atol=1e-9)
     image_only = fused.judge(windows)  # a mel image: no audio branch
     assert image_only.song_probs.shape == (len(GENRES),) and image_only.clip_tags.shape == (2, 50)
@@ -135,8 +136,8 @@ def test_not_music_comes_back_unsure(shipped, kind, tmp_path):
 
 
 def test_evaluate_reports_the_fusion_and_each_branch(fused, tmp_path):
-    from genre import data
-    from genre.evaluate_fusion import evaluate_fusion, format_fusion_report
+    from genre.training import data
+    from genre.training.evaluate_fusion import evaluate_fusion, format_fusion_report
 
     for i, genre in enumerate(("blues", "rock")):
         (tmp_path / genre).mkdir()

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, SR, encode, tone
+from tests.support import ROOT
+from tests.support.sounds import SR, encode, tone
 from genre import AudioError, GenreError, Prediction, TooShortError, audio, predict
-from genre.predict import MAX_CLIPS
+from genre.prediction import MAX_CLIPS
 
 LIMIT_S = 20  # every case answers within this
 LIMIT_KIB = 2 * 2**20  # and peaks under 2 GiB: Python process and ffmpeg together
@@ -165,7 +166,7 @@ def make(name: str, folder: Path) -> Path:
         encode(tone(5.0, sr=8000), path, sr=8000)
     elif name == "96khz-6ch.flac":
         channels = np.stack([tone(4.0, freq=110.0 * (k + 1), sr=96000, seed=k) for k in range(6)], axis=1)
-        encode(channels * 0.5, path, sr=96000, channels=6)
+        encode(channels * 0.5, path, sr=96000)
     elif name == "aac.m4a":
         encode(tone(5.0, sr=44100), path, sr=44100, args=["-c:a", "aac", "-b:a", "96k"])
     elif name == "opus.ogg":

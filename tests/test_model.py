@@ -8,7 +8,7 @@ import pytest
 from genre import GENRES, build_model, load_model
 from genre import spectrogram as S
 from genre.errors import ModelError
-from genre.model import meta_path, preprocessing, save
+from genre.cnn import meta_path, preprocessing, save
 
 
 def test_build_model_shapes_and_size():
@@ -84,7 +84,7 @@ def test_load_without_metadata_or_with_a_broken_file_is_a_model_error(tmp_path):
 
 
 def test_the_shipped_model_loads_and_matches_the_code():
-    from genre.model import MODEL_PATH
+    from genre.cnn import MODEL_PATH
 
     if not MODEL_PATH.exists():
         pytest.fail("model/genre_cnn.keras must ship with the repository")
@@ -96,7 +96,7 @@ def test_the_shipped_model_loads_and_matches_the_code():
 def test_an_averaged_ensemble_saves_as_one_model_and_averages(tmp_path):
     import keras
 
-    from genre.model import average
+    from genre.training.cnn import average
 
     keras.utils.set_random_seed(0)
     members = [build_model(len(GENRES), filters=(4,), name=f"member_{i}") for i in range(2)]

@@ -6,7 +6,7 @@ import pytest
 
 from genre import GENRES, Prediction, predict
 from genre.errors import TooShortError
-from genre.predict import MAX_CLIPS, window_starts
+from genre.prediction import MAX_CLIPS, window_starts
 
 
 def test_window_starts_consecutive_then_spread():
@@ -69,11 +69,11 @@ def test_to_dict_is_json(media, tiny_model):
 
 
 def test_silent_stretches_do_not_vote(tiny_model):
-    from conftest import tone
+    from tests.support.sounds import tone
 
     song = np.concatenate([tone(6.0), np.zeros(6 * 22050, np.float32), tone(3.0) * 1e-3])
-    from genre.predict import analyse, window_starts
+    from genre.prediction import judge_samples, window_starts
 
-    result = analyse(song, tiny_model, window_starts(len(song), 66150))
+    result = judge_samples(song, tiny_model, window_starts(len(song), 66150))
     assert [c.start for c in result.clips] == [0.0, 3.0]  # the silence and the -60 dB fade are skipped
     assert result.duration == pytest.approx(15.0)

@@ -13,17 +13,12 @@ import os
 import re
 import shutil
 import socket
-import sys
 import urllib.request
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "deploy"))
-
-from replicas import Replicas  # noqa: E402
+from deploy.replicas import Replicas
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")]

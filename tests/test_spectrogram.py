@@ -3,8 +3,9 @@ import librosa
 import numpy as np
 import pytest
 
-from conftest import tone
-from genre import audio, data, spectrogram as S
+from tests.support.sounds import tone
+from genre import audio, spectrogram as S
+from genre.training import data
 
 
 def test_constants_describe_the_images():

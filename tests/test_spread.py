@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from genre import predict, spread
-from genre.predict import MAX_CLIPS, spread_layout, spread_plan
+from genre.prediction import MAX_CLIPS, spread_layout, spread_plan
 
 
 def whole_decode(monkeypatch):
@@ -45,10 +45,10 @@ def test_spread_decoding_gives_the_whole_decodings_answer(media, tiny_model, mon
 
 def test_a_44k_stereo_song_gives_the_same_verdict(tmp_path, tiny_model, monkeypatch):
     """Seeks land on 44.1-kHz samples, so clips may shift by half an output sample: same picture."""
-    from conftest import encode, tone
+    from tests.support.sounds import encode, tone
 
     left, right = tone(70.0, freq=330.0, sr=44100, seed=1), tone(70.0, freq=495.0, sr=44100, seed=2)
-    path = encode(np.stack([left, right], 1), tmp_path / "stereo.mp3", sr=44100, channels=2,
+    path = encode(np.stack([left, right], 1), tmp_path / "stereo.mp3", sr=44100,
                   args=["-b:a", "128k"])
     fast = predict(path, tiny_model)
     whole_decode(monkeypatch)

@@ -16,10 +16,12 @@ import mutagen
 import numpy as np
 import pytest
 
-from conftest import ROOT, SR, encode, tone
-from genre import audio, cli, tagwrite
-from genre.ledger import Ledger, LedgerError
-from genre.library import Problem, walk
+from tests.support import ROOT
+from tests.support.sounds import SR, encode, tone
+from genre import audio, cli
+from genre.tag import write as tagwrite
+from genre.tag.ledger import Ledger, LedgerError
+from genre.tag.walk import Problem, walk
 
 FORMATS = {  # name -> ffmpeg arguments; every container tagwrite writes
     "tone.mp3": ["-b:a", "128k"], "noise.flac": [], "melody.ogg": ["-c:a", "libvorbis", "-q:a", "3"],
@@ -198,7 +200,7 @@ def test_write_tags_from_the_command_and_dry_run(library, tiny_model_path, tmp_p
         elif row["unsure"]:
             assert now is None and row["tag"]["action"] == "unsure"
         else:
-            assert now == tagwrite.label(row["genre"]) and row["tag"]["action"] == "written"
+            assert now == tagwrite.tag_value(row["genre"]) and row["tag"]["action"] == "written"
             assert row["sha256"] != "" and row["size"] == os.path.getsize(row["path"])
     assert all(decoded_md5(Path(p)) == md5 for p, md5 in sounds.items())
     assert cli.main([*argv, "--write-tags", "--out", str(out)]) == 0  # a resume: tagged files are done
@@ -223,7 +225,7 @@ def test_write_tags_later_uses_the_stored_verdicts(suffix, library, tiny_model_p
     assert len(final) == 6
     for path, row in final.items():
         sure = row["unsure"] in (False, "False")
-        assert tagwrite.read_genre(path) == (tagwrite.label(row["genre"]) if sure else None)
+        assert tagwrite.read_genre(path) == (tagwrite.tag_value(row["genre"]) if sure else None)
     assert cli.main([*argv, "--write-tags"]) == 0 and "tags:" not in capsys.readouterr().err
 
 

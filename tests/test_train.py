@@ -7,7 +7,7 @@ import pytest
 
 from genre import GENRES, load_model
 from genre import spectrogram as S
-from genre import train
+from genre.training import cnn as train
 
 
 def test_random_window_and_augment_keep_shape_and_range():

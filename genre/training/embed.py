@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import audio, backbone, bands, data, fusion, spectrogram
-from .predict import clip_windows, window_starts
-from .rhythm import pulse_clarity
+from .. import audio, backbone, bands, fusion, spectrogram
+from . import data
+from ..prediction import clip_windows, window_starts
+from ..rhythm import pulse_clarity
 
 
 @dataclass

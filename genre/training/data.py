@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import audio, spectrogram
-from .errors import GenreError
+from .. import audio, spectrogram
+from ..errors import GenreError
+from ..verdict import GENRES
 
-GENRES = ("blues", "classical", "country", "disco", "hiphop",
-          "jazz", "metal", "pop", "reggae", "rock")
 IMAGE_SUFFIXES = {".png"}
 AUDIO_SUFFIXES = {".mp3", ".wav", ".flac", ".ogg", ".opus", ".m4a", ".aac", ".aiff", ".webm"}
 

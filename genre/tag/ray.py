@@ -18,9 +18,9 @@ import time
 import uuid
 from pathlib import Path
 
-from .errors import GenreError
+from ..errors import GenreError
 from .ledger import Done
-from .tagjob import Options
+from .job import Options
 
 SONGS_PER_BLOCK = 4  # rows come back block by block: small blocks keep the stream (and the bar) moving
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # paths and rows are small; do not reserve 30 % of the RAM
@@ -29,7 +29,7 @@ PARQUET_COLUMNS = ("path", "size", "mtime", "sha256", "genre", "confidence", "un
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class ScaleError(GenreError):
+class RayError(GenreError):
     """Ray is missing, or the cluster cannot be reached."""
 
 
@@ -38,7 +38,7 @@ def _ray():
         import ray
         import ray.data
     except ImportError as exc:
-        raise ScaleError("--ray needs Ray: pip install -r requirements-scale.txt") from exc
+        raise RayError("--ray needs Ray: pip install -r requirements-scale.txt") from exc
     return ray
 
 
@@ -46,15 +46,15 @@ class Analyser:
     """A Ray actor's work: the model loaded once, then batches of paths turned into rows."""
 
     def __init__(self, model_path, options: Options, threads: int):
-        from . import tagjob
+        from . import job
 
         self.options = options
-        self.model = tagjob.load(model_path, threads)
+        self.model = job.load(model_path, threads)
 
     def __call__(self, batch: dict) -> dict:
-        from . import tagjob
+        from . import job
 
-        rows = [tagjob.analyse(str(path), self.model, self.options) for path in batch["path"]]
+        rows = [job.analyse(str(path), self.model, self.options) for path in batch["path"]]
         return {"path": [r["path"] for r in rows], "record": [json.dumps(r, ensure_ascii=False) for r in rows]}
 
 
@@ -73,7 +73,7 @@ def start(address: str):
                      object_store_memory=LOCAL_OBJECT_STORE_BYTES, log_to_driver=False,
                      logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ScaleError(f"Cannot start Ray{f' at {address}' if address else ''}: {exc}") from exc
+        raise RayError(f"Cannot start Ray{f' at {address}' if address else ''}: {exc}") from exc
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     return ray
 

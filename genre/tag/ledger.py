@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import GenreError
+from ..errors import GenreError
 
 CSV_HEAD = ["path", "genre", "confidence", "unsure"]  # then one column per genre, then CSV_TAIL
 CSV_TAIL = ["error", "size", "mtime", "sha256", "tag"]  # tag: what --write-tags did

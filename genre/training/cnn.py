@@ -15,8 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, evaluate, spectrogram
-from .model import MODEL_PATH, average, build_model, detect_device, save
+from .. import spectrogram
+from ..verdict import GENRES
+from . import data, evaluate
+from ..cnn import MODEL_PATH, Classifier, build_model, detect_device, save
+from ..errors import ModelError
 
 CLIP_COLUMNS = spectrogram.CLIP_COLUMNS  # 39
 WINDOWS_PER_CLIP = 4  # random windows drawn from each training clip per epoch
@@ -26,7 +29,7 @@ CONTRAST = (0.8, 1.25)  # images of quiet clips spread a smaller dB range over 2
 MAX_SHIFT = 2  # bands: a pitch shift of about a semitone
 FREQ_MASK, TIME_MASK = 16, 6  # SpecAugment: widest mask in bands and columns
 MIXUP_ALPHA = 0.3
-CALIBRATION_KEYS = ("temperature", "track_temperature", "unsure_below")
+CNN_CALIBRATION_KEYS = ("temperature", "track_temperature", "unsure_below")
 LABEL_SMOOTHING = 0.1
 BATCH_SIZE = 64
 LEARNING_RATE = 2e-3
@@ -129,7 +132,7 @@ def train(root, out=MODEL_PATH.parent, *, epochs: int = 30, seed: int = 0, ensem
         "unsure" threshold this model takes (for a model trained on every labelled clip,
         which has no validation split of its own to fit them on).
     """
-    genres = list(data.GENRES)
+    genres = list(GENRES)
     started = time.time()
     clips = load_split(root, train_split, genres)
     valid_items = data.find_items(root, valid_split) if valid_split else []
@@ -148,17 +151,17 @@ def train(root, out=MODEL_PATH.parent, *, epochs: int = 30, seed: int = 0, ensem
     path = save(model, genres, out / MODEL_PATH.name, **meta)
     if calibration:
         fitted = json.loads(Path(calibration).read_text())
-        meta.update({k: fitted[k] for k in CALIBRATION_KEYS}, calibrated_by=str(calibration))
+        meta.update({k: fitted[k] for k in CNN_CALIBRATION_KEYS}, calibrated_by=str(calibration))
         if "validation" in fitted and not valid_items:
             # This model has no held-out split; the figures are its recipe's, measured there.
             meta["validation"] = {**fitted["validation"], "measured_on": "the same recipe trained on "
                                   f"{fitted['data']['train_split']} with seed {fitted['seed']}"}
     if valid_items:
-        from .model import load_model
+        from ..cnn import load_model
 
         report = evaluate.evaluate(valid_items, load_model(path))
         if not calibration:
-            meta.update({k: report["calibration"][k] for k in CALIBRATION_KEYS})
+            meta.update({k: report["calibration"][k] for k in CNN_CALIBRATION_KEYS})
         meta["validation"] = {"split": valid_split, **{k: report[k] for k in
                               ("n", "accuracy", "macro_f1", "clip_accuracy", "clip_n",
                                "per_genre", "calibration", "by_kind")}}
@@ -166,3 +169,23 @@ def train(root, out=MODEL_PATH.parent, *, epochs: int = 30, seed: int = 0, ensem
     save(model, genres, out / MODEL_PATH.name, **meta)
     log(f"wrote {path} in {time.time() - started:.0f} s on {device}")
     return json.loads((out / "genre_cnn.json").read_text())
+
+
+def average(networks):
+    """One model that averages the probabilities of several (an ensemble): one file, one call."""
+    import keras
+
+    inputs = keras.Input(networks[0].input_shape[1:], name="mel_db")
+    outputs = keras.layers.Average(name="genre")([net(inputs) for net in networks])
+    return keras.Model(inputs, outputs, name="genre_cnn_ensemble")
+
+
+def combine(classifiers: list[Classifier]) -> Classifier:
+    """Average loaded models (to measure an ensemble before training one); uncalibrated."""
+    first = classifiers[0]
+    if any(c.genres != first.genres for c in classifiers):
+        raise ModelError("These models do not share the same genres.")
+    for i, c in enumerate(classifiers):
+        c.network.name = f"member_{i}"  # layer names must be unique inside the average
+    meta = {k: v for k, v in first.meta.items() if k in ("genres", "preprocessing")}
+    return Classifier(average([c.network for c in classifiers]), first.genres, meta, first.device)

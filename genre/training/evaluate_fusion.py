@@ -11,18 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import data
-from .fusion import BRANCHES, GenreModel, softmax
+from ..fusion import BRANCHES, Branches, GenreModel, softmax
+from ..verdict import NOT_MUSIC, OUTSIDE_TEN, Judgement
 from .calibration import figures
 from .embed import Song, branch_logp, embed
 
 
-def parts_of(song: Song, model: GenreModel) -> dict:
-    """A song's branch outputs in the form ``GenreModel.fuse`` and ``doubt`` take."""
-    parts = branch_logp(song, model.heads)
-    parts["kind"] = song.domain
-    parts["embedding"] = song.audio_emb if song.audio_emb is not None else song.image_emb
-    parts["tags"] = song.tags
-    return parts
+def parts_of(song: Song, model: GenreModel) -> Branches:
+    """A song's branch outputs, as ``GenreModel.branches`` gives them to ``fuse`` and ``doubt``."""
+    embedding = song.audio_emb if song.audio_emb is not None else song.image_emb
+    return Branches(song.domain, branch_logp(song, model.heads), song.tags, embedding)
 
 
 def evaluate_fusion(items: list[data.Item], model: GenreModel, log=print) -> dict:
@@ -53,15 +51,16 @@ def evaluate_fusion(items: list[data.Item], model: GenreModel, log=print) -> dic
         song_probs = np.stack([f[1] for f in fused])
         clip_probs = np.concatenate([f[0] for f in fused])
         fig = figures(song_probs, clip_probs, labels, clip_labels)
-        doubts = [model.doubt(f[1], p["embedding"], p["tags"].mean(0), domain, s.pulse)
-                  for f, p, s in zip(fused, parts, group)]
-        sure = ~np.array([d[0] for d in doubts])
+        doubts = [Judgement(f[0], f[1], p.tags, p.tags.mean(0)) for f, p in zip(fused, parts)]
+        for verdict, p, s in zip(doubts, parts, group):
+            model.doubt(verdict, p.embedding, domain, s.pulse)
+        sure = ~np.array([d.unsure for d in doubts])
         right = song_probs.argmax(1) == labels
         fig.update(coverage=float(sure.mean()),
                    accuracy_sure=float(right[sure].mean()) if sure.any() else None,
-                   not_the_ten=int(sum("does not sound" in d[1] for d in doubts)))
-        fig["branches"] = {b: figures(softmax(np.stack([p[b][1] for p in parts])),
-                                      softmax(np.concatenate([p[b][0] for p in parts])), labels, clip_labels)
+                   not_the_ten=int(sum(d.reason in (NOT_MUSIC, OUTSIDE_TEN) for d in doubts)))
+        fig["branches"] = {b: figures(softmax(np.stack([p.logp[b][1] for p in parts])),
+                                      softmax(np.concatenate([p.logp[b][0] for p in parts])), labels, clip_labels)
                            for b in branches}
         report[domain] = fig
     return report

@@ -13,8 +13,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from . import library
-from .errors import GenreError
+from . import walk
+from ..errors import GenreError
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -55,7 +55,7 @@ def limit_threads(threads: int) -> None:
 
 def load(model_path=None, threads: int | None = None):
     """The model for a worker, with its threads limited first when ``threads`` is given."""
-    from . import load_model  # the package's: the fused model when it ships, else the CNN
+    from .. import load_model  # the package's: the fused model when it ships, else the CNN
 
     if threads:
         limit_threads(threads)
@@ -111,11 +111,11 @@ def analyse(path: str, model, options: Options = Options()) -> dict:
         ``path``, ``size``, ``mtime``, ``sha256``, ``file`` and either the fields of
         ``Prediction.to_dict()`` (plus ``tag`` when tags are decided) or ``error``.
     """
-    from .predict import predict
+    from ..prediction import predict
 
     row = {"path": path, "size": None, "mtime": None, "sha256": None, "file": path}
     try:
-        row.update(library.fingerprint(path))
+        row.update(walk.fingerprint(path))
     except FileNotFoundError:
         row["error"] = "The file vanished before it could be analysed."
         return row
@@ -139,16 +139,16 @@ def tag(row: dict, options: Options) -> dict:
 
     Also used on rows of an earlier run without ``--write-tags``: no second analysis is needed.
     """
-    from . import tagwrite
+    from . import write
 
     if row.get("unsure"):
         row["tag"] = {"action": "unsure", "old": None, "new": None}
     else:
-        row["tag"] = tagwrite.write_genre(row["path"], row["genre"], overwrite=options.overwrite,
+        row["tag"] = write.write_genre(row["path"], row["genre"], overwrite=options.overwrite,
                                           dry_run=options.dry_run)
     if row["tag"]["action"] == "written":
         try:
-            row.update(library.fingerprint(row["path"]))  # resume compares the file as it is now
+            row.update(walk.fingerprint(row["path"]))  # resume compares the file as it is now
         except OSError:
             pass
     return row

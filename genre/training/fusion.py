@@ -17,14 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import audio, backbone, bands, data, fusion, heads
+from .. import audio, backbone, bands, fusion, heads
+from ..verdict import GENRES
+from . import data
 from .calibration import (NEIGHBOURS, choose_fusion, distance_thresholds, margin_threshold,
                           pulse_thresholds, reference)
 from .embed import Song, cached_embed
-from .model import meta_path
-from .musicnn_import import LICENSE
+from ..cnn import meta_path
 
-CALIBRATION_KEYS = ("weights", "clip_temperature", "song_temperature")
+FUSION_CALIBRATION_KEYS = ("weights", "clip_temperature", "song_temperature")
 
 
 def fit_heads(songs: list[Song], n_classes: int, seed: int = 0, l2: float = heads.L2) -> dict:
@@ -83,9 +84,9 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
     cache : path, optional
         Folder of per-file embeddings, kept between runs.
     """
-    from .model import load_model as load_cnn
+    from ..cnn import load_model as load_cnn
 
-    started, genres = time.time(), list(data.GENRES)
+    started, genres = time.time(), list(GENRES)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     backbone_path = fusion.MODEL_DIR / backbone.MODEL_FILE
@@ -94,7 +95,7 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
     cnn_path = Path(cnn_path)
     copies = {cnn_path: fusion.MODEL_PATH.name, cnn_path.with_suffix(".json"): meta_path(fusion.MODEL_PATH).name,
               backbone_path: backbone_path.name, meta_path(backbone_path): meta_path(backbone_path).name,
-              backbone_path.parent / LICENSE: LICENSE}
+              backbone_path.parent / backbone.LICENSE_FILE: backbone.LICENSE_FILE}
     for src, name in copies.items():
         if src.resolve() != (out / name).resolve():
             shutil.copyfile(src, out / name)
@@ -125,12 +126,12 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
         cnn_probs(valid_songs, valid_items, load_cnn(cnn_path), genres)
         chosen = choose_fusion(valid_songs, head_models, log)
         thresholds = distance_thresholds(ref, valid_songs)
-        meta.update({k: chosen[k] for k in CALIBRATION_KEYS}, validation=chosen["validation"])
+        meta.update({k: chosen[k] for k in FUSION_CALIBRATION_KEYS}, validation=chosen["validation"])
         meta["unsure"] = {**chosen["unsure"], "distance_above": thresholds,
                           "margin_above": margin_threshold(train_songs)}
     else:
         fitted = json.loads(Path(calibration).read_text())
-        meta.update({k: fitted[k] for k in CALIBRATION_KEYS}, calibrated_by=str(calibration),
+        meta.update({k: fitted[k] for k in FUSION_CALIBRATION_KEYS}, calibrated_by=str(calibration),
                     validation={**fitted["validation"], "measured_on": "the same recipe trained on "
                                 f"{fitted['data']['train_split']}"})
         meta["unsure"] = {"confidence_below": fitted["unsure"]["confidence_below"],

@@ -11,10 +11,10 @@ import itertools
 
 import numpy as np
 
-from . import audio, fusion
+from .. import audio, fusion
 from .embed import Song, branch_logp
 from .evaluate import expected_calibration_error
-from .rhythm import pulse_clarity
+from ..rhythm import pulse_clarity
 
 WEIGHT_STEP = 0.1  # grid of fusion weights, each in [0, 1] summing to 1
 TEMPERATURES = np.round(np.arange(0.3, 3.001, 0.05), 2)
@@ -32,7 +32,7 @@ def nll(logp: np.ndarray, labels: np.ndarray, temperature: float) -> float:
     return float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, 1)).mean())
 
 
-def fit_temperature(logp: np.ndarray, labels: np.ndarray) -> float:
+def fit_logp_temperature(logp: np.ndarray, labels: np.ndarray) -> float:
     return float(min(TEMPERATURES, key=lambda t: nll(logp, labels, t)))
 
 
@@ -59,15 +59,15 @@ def choose_fusion(songs: list[Song], head_models: dict, log=print) -> dict:
 
         def score(w):
             lp = sum(wi * song_lp[b] for wi, b in zip(w, branches))
-            return nll(lp, labels, fit_temperature(lp, labels))
+            return nll(lp, labels, fit_logp_temperature(lp, labels))
 
         best = min(weight_grid(len(branches)), key=score)
         weights = dict(zip(branches, best))
         song = sum(weights[b] * song_lp[b] for b in branches)
         clip = sum(weights[b] * clip_lp[b] for b in branches)
-        t_song, t_clip = fit_temperature(song, labels), fit_temperature(clip, clip_labels)
+        t_song, t_clip = fit_logp_temperature(song, labels), fit_logp_temperature(clip, clip_labels)
         probs = fusion.softmax(song, t_song)
-        threshold = unsure_threshold(probs, labels)
+        threshold = sure_above(probs, labels)
         meta["weights"][domain] = weights
         meta["song_temperature"][domain], meta["clip_temperature"][domain] = t_song, t_clip
         meta["unsure"]["confidence_below"][domain] = threshold
@@ -82,7 +82,7 @@ def choose_fusion(songs: list[Song], head_models: dict, log=print) -> dict:
     return meta
 
 
-def unsure_threshold(probs: np.ndarray, labels: np.ndarray, target: float = TARGET_ACCURACY) -> float:
+def sure_above(probs: np.ndarray, labels: np.ndarray, target: float = TARGET_ACCURACY) -> float:
     """The lowest confidence above which the verdicts reach ``target`` accuracy."""
     conf, right = probs.max(1), probs.argmax(1) == labels
     for t in np.round(np.arange(0.0, 0.951, 0.01), 2):

@@ -23,7 +23,7 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from .library import TEMP_PREFIX
+from .walk import TEMP_PREFIX
 
 ID3_VERSION = 3  # ID3v2.3 for new tags: what most players and Windows read
 GENRE_LABELS = {"hiphop": "Hip-Hop", "rnb": "R&B"}  # else the genre's name, capitalised
@@ -31,7 +31,7 @@ VORBIS_KEY = "GENRE"
 MP4_KEY = "\xa9gen"
 
 
-def label(genre: str) -> str:
+def tag_value(genre: str) -> str:
     """The text written for a model genre: ``"hiphop"`` -> ``"Hip-Hop"``, ``"rock"`` -> ``"Rock"``."""
     return GENRE_LABELS.get(genre, genre.title())
 
@@ -108,7 +108,7 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
         ``action`` ('written', 'would write', 'kept', 'same', 'unsupported' or 'failed'), ``old``
         (the genre there before, or None), ``new`` (the label), ``error`` when it failed.
     """
-    new = label(genre)
+    new = tag_value(genre)
     try:
         audio = mutagen.File(path)
         kind = _kind(audio)

@@ -19,13 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backbone
-from .errors import ModelError
+from .. import backbone
+from ..errors import ModelError
 
 WHEEL = "musicnn==0.1.0"
 CHECKPOINT = "musicnn/MSD_musicnn/"  # inside the wheel
 CHECKPOINT_FILES = (".index", ".data-00000-of-00001", ".meta")
-LICENSE = "MUSICNN_LICENSE.md"
 STEM = "model"
 
 
@@ -130,10 +129,10 @@ def import_musicnn(out_dir: Path, *, verify: bool = True, wheel: Path | None = N
                 raise ModelError("The Keras port does not reproduce musicnn's tags; not saved.")
     path = out_dir / backbone.MODEL_FILE
     network.save(path)
-    (out_dir / LICENSE).write_text("musicnn (MSD_musicnn weights), https://github.com/jordipons/musicnn\n\n"
+    (out_dir / backbone.LICENSE_FILE).write_text("musicnn (MSD_musicnn weights), https://github.com/jordipons/musicnn\n\n"
                                    + licence.strip() + "\n")
     (out_dir / "musicnn.json").write_text(json.dumps(info, indent=2) + "\n")
-    log(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB), {LICENSE}, musicnn.json")
+    log(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB), {backbone.LICENSE_FILE}, musicnn.json")
     return path
 
 

@@ -1,19 +1,32 @@
 """Prediction: a song (path or bytes) -> genre probabilities for the song and for each 3-s clip."""
 from __future__ import annotations
 
+import csv
 import functools
+import io
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from typing import Protocol
+
 from . import audio, rhythm, spectrogram, spread
 from .audio import CLIP_SAMPLES, SAMPLE_RATE
-from .fusion import GenreModel, load_model  # noqa: F401  (GenreModel: a type name below)
-from .model import Classifier  # noqa: F401  (type names in docstrings)
+from .verdict import MOSTLY_SILENCE, Judgement, silence_sentence
 
 MAX_CLIPS = 10  # a longer song is judged on this many clips spread evenly over it (every clip of 30 s)
 QUIET_DB = 40.0  # clips this far under the song's loudest clip (RMS) are silence or fades: skipped
 MIN_AUDIBLE = 0.5  # a song with fewer audible clips than this share is mostly silence: unsure
+
+
+class Model(Protocol):
+    """What ``predict`` needs of a model: ``fusion.GenreModel``, or ``cnn.Classifier`` alone."""
+
+    genres: tuple[str, ...]
+    device: str
+
+    def judge(self, windows: np.ndarray, clips: list[np.ndarray] | None = None,
+              pulse: float | None = None) -> Judgement: ...
 
 
 @dataclass
@@ -56,6 +69,7 @@ class Prediction:
     tags: dict[str, float] = field(default_factory=dict)  # the backbone's 50 tags for the song
     unsure: bool = False  # not confidently one of the ten genres (see ``why_unsure``)
     why_unsure: str = ""  # a sentence for people, empty when sure
+    reason: str | None = None  # why it is unsure, for programs: one of verdict.REASONS, None when sure
 
     def top_tags(self, n: int = 5, floor: float = 0.1) -> list[tuple[str, float]]:
         """The ``n`` strongest tags at or above ``floor``, strongest first."""
@@ -65,8 +79,21 @@ class Prediction:
         return {"genre": self.genre, "confidence": round(self.confidence, 6),
                 "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()},
                 "tags": {t: round(p, 6) for t, p in self.tags.items()}, "unsure": self.unsure,
+                "why_unsure": self.why_unsure, "reason": self.reason,
                 "clips": [c.to_dict() for c in self.clips], "device": self.device,
                 "duration": round(self.duration, 3), "short": self.short, "truncated": self.truncated}
+
+    def to_csv(self) -> str:
+        """One row for the song and one a clip: scope, start, end, genre and every probability."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["scope", "start", "end", "genre", *self.probabilities])
+        rows = [("song", 0.0, self.duration, self.genre, self.probabilities)]
+        rows += [("clip", c.start, c.end, c.genre, c.probabilities) for c in self.clips]
+        for scope, start, end, genre, probs in rows:
+            writer.writerow([scope, round(start, 4), round(end, 4), genre,
+                             *(round(p, 4) for p in probs.values())])
+        return out.getvalue()
 
 
 def top_tags(tags: dict[str, float], n: int = 5, floor: float = 0.1) -> list[tuple[str, float]]:
@@ -89,8 +116,10 @@ def window_starts(total: int, width: int, max_count: int = MAX_CLIPS) -> list[in
 
 
 @functools.lru_cache(maxsize=1)
-def default_model():
+def default_model() -> Model:
     """The shipped model, loaded once per process."""
+    from .fusion import load_model
+
     return load_model()
 
 
@@ -119,7 +148,7 @@ def clip_windows(samples: np.ndarray, starts: list[int] | None = None,
     return starts, np.stack([spectrogram.render(samples, s) for s in starts])
 
 
-def analyse(samples: np.ndarray, model: "GenreModel | Classifier", starts: list[int] | None = None,
+def judge_samples(samples: np.ndarray, model: Model, starts: list[int] | None = None,
             offset: float = 0.0, times: dict[int, float] | None = None,
             seconds: float | None = None) -> Prediction:
     """Classify the clips of ``samples`` that begin at ``starts`` (samples) in one batch.
@@ -134,8 +163,7 @@ def analyse(samples: np.ndarray, model: "GenreModel | Classifier", starts: list[
     pieces = [samples[s:s + CLIP_SAMPLES] for s in starts]
     verdict = model.judge(windows, pieces, pulse=rhythm.pulse_clarity(samples))
     if len(starts) < MIN_AUDIBLE * asked and not verdict.unsure:
-        verdict.unsure, verdict.why_unsure = True, (
-            f"Most of it is silence: only {len(starts)} of its {asked} clips have sound to judge.")
+        verdict.doubt(MOSTLY_SILENCE, silence_sentence(len(starts), asked))
     tag_names = getattr(model, "tags", ())
     clips = []
     for i, (s, p, w, piece) in enumerate(zip(starts, verdict.clip_probs, windows, pieces)):
@@ -149,18 +177,19 @@ def analyse(samples: np.ndarray, model: "GenreModel | Classifier", starts: list[
                       clips, model.device, min(seconds, audio.MAX_SECONDS),
                       short=seconds * SAMPLE_RATE < CLIP_SAMPLES,
                       truncated=seconds >= audio.MAX_SECONDS,
-                      tags=song_tags, unsure=verdict.unsure, why_unsure=verdict.why_unsure)
+                      tags=song_tags, unsure=verdict.unsure, why_unsure=verdict.why_unsure,
+                      reason=verdict.reason)
 
 
-def predict(source, model: "GenreModel | Classifier | None" = None, *, start: float | None = None) -> Prediction:
+def predict(source, model: Model | None = None, *, start: float | None = None) -> Prediction:
     """Tell the genre of a song.
 
     Parameters
     ----------
     source : str, os.PathLike or bytes
         An audio file (MP3, WAV, FLAC, OGG/Opus, M4A) or its bytes.
-    model : GenreModel or Classifier, optional
-        From ``load_model``; the shipped model by default.
+    model : Model, optional
+        From ``load_model`` (a ``GenreModel``, or a lone CNN ``Classifier``); the shipped model by default.
     start : float, optional
         Analyse only the 3-s clip from this second. By default the whole song (up to
         ``audio.MAX_SECONDS``) is analysed, ``MAX_CLIPS`` clips at most, and averaged.
@@ -181,13 +210,13 @@ def predict(source, model: "GenreModel | Classifier | None" = None, *, start: fl
         if start < 0:
             raise ValueError("start must be 0 or more seconds")
         samples = audio.load_clip(source, start)
-        return analyse(samples, model, [0], offset=start)
+        return judge_samples(samples, model, [0], offset=start)
     decoded = spread.decode_spread(source, spread_plan)
     if decoded is None:
-        return analyse(audio.decode(source), model)
+        return judge_samples(audio.decode(source), model)
     samples, _, seconds = decoded
     positions = spread_layout(min(seconds, audio.MAX_SECONDS))[1]
-    return analyse(samples, model, list(positions), times=positions, seconds=seconds)
+    return judge_samples(samples, model, list(positions), times=positions, seconds=seconds)
 
 
 def spread_layout(seconds: float) -> tuple[list[tuple[float, float]], dict[int, float]]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import audio, data, spectrogram
-from .model import scale
-from .predict import clip_windows, window_starts
+from .. import audio, spectrogram
+from . import data
+from ..cnn import temper
+from ..prediction import clip_windows, window_starts
 
 ECE_BINS = 15
 TEMPERATURES = np.round(np.arange(0.25, 3.001, 0.05), 2)
@@ -34,13 +35,13 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
                      for b in range(bins) if (which == b).any()))
 
 
-def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
+def fit_prob_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
     """The temperature that minimises the negative log-likelihood (a grid search)."""
-    nll = [-np.log(scale(probs, t)[np.arange(len(labels)), labels] + 1e-12).mean() for t in TEMPERATURES]
+    nll = [-np.log(temper(probs, t)[np.arange(len(labels)), labels] + 1e-12).mean() for t in TEMPERATURES]
     return float(TEMPERATURES[int(np.argmin(nll))])
 
 
-def unsure_threshold(track_probs: np.ndarray, labels: np.ndarray) -> float:
+def wrong_below(track_probs: np.ndarray, labels: np.ndarray) -> float:
     """The highest confidence just under which most verdicts are wrong; below it the app says it is unsure.
 
     Looks at the verdicts with confidence in [t - 0.1, t) for t from 0.2 to 0.9 and keeps the
@@ -95,10 +96,10 @@ def evaluate(items, model) -> dict:
     per_track = clip
     clip, clip_labels = np.concatenate(clip), np.array(clip_labels)
     report = metrics(labels, track.argmax(1), genres)
-    temperature = fit_temperature(clip, clip_labels)
-    scaled_tracks = np.array([model.song(scale(p, temperature)) for p in per_track])
-    track_temperature = fit_temperature(scaled_tracks, labels)
-    scaled_tracks = scale(scaled_tracks, track_temperature)
+    temperature = fit_prob_temperature(clip, clip_labels)
+    scaled_tracks = np.array([model.song(temper(p, temperature)) for p in per_track])
+    track_temperature = fit_prob_temperature(scaled_tracks, labels)
+    scaled_tracks = temper(scaled_tracks, track_temperature)
     report.update({
         "clip_accuracy": float((clip.argmax(1) == clip_labels).mean()), "clip_n": int(len(clip_labels)),
         "by_kind": {k: {"n": int((kinds == k).sum()),
@@ -107,10 +108,10 @@ def evaluate(items, model) -> dict:
         "calibration": {"ece_clip": expected_calibration_error(clip, clip_labels),
                         "ece_track": expected_calibration_error(track, labels),
                         "temperature": temperature,
-                        "ece_clip_scaled": expected_calibration_error(scale(clip, temperature), clip_labels),
+                        "ece_clip_scaled": expected_calibration_error(temper(clip, temperature), clip_labels),
                         "track_temperature": track_temperature,
                         "ece_track_scaled": expected_calibration_error(scaled_tracks, labels),
-                        "unsure_below": unsure_threshold(scaled_tracks, labels)},
+                        "unsure_below": wrong_below(scaled_tracks, labels)},
         "failed": failed,
     })
     return report

@@ -4,7 +4,7 @@ The run walks the paths (``library``), leaves out the songs the results file alr
 are (``ledger``), and hands the rest to workers that each load the model once (``tagjob``): a pool
 of processes here, or Ray actors with ``--ray`` (``scale``). At most ``SUBMIT_AHEAD`` songs per
 worker are in flight, and every row goes to the results file as it arrives, so memory does not
-grow with the library. A progress bar shows on a terminal; a summary ends every run.
+grow with the walk. A progress bar shows on a terminal; a summary ends every run.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import library, tagjob
+from . import job, walk
 
 SUBMIT_AHEAD = 2  # songs in flight per worker: one being analysed, one waiting
 START_METHOD = "spawn"  # a clean process per worker: no TensorFlow state copied by fork
@@ -70,8 +70,8 @@ def _clock(seconds: float) -> str:
 
 def model_genres(model_path) -> list[str]:
     """A saved model's genres (the CSV's columns), read from its JSON without starting TensorFlow."""
-    from .data import GENRES
-    from .model import MODEL_DIR, MODEL_PATH, meta_path
+    from ..verdict import GENRES
+    from ..cnn import MODEL_DIR, MODEL_PATH, meta_path
 
     path = Path(model_path) if model_path else MODEL_DIR
     path = meta_path(path) if path.suffix == ".keras" else path / meta_path(MODEL_PATH).name
@@ -86,7 +86,7 @@ def open_results(out, genres, *, write: bool):
     if out is None:
         return None
     if str(out).lower().endswith(".parquet"):
-        from .scale import ParquetResults
+        from .ray import ParquetResults
 
         return ParquetResults(out, write=write)
     from .ledger import Ledger
@@ -94,13 +94,13 @@ def open_results(out, genres, *, write: bool):
     return Ledger(out, genres, write=write)
 
 
-def plan(paths, results, tally: Tally, warn, retag: list | None = None) -> list[library.Entry]:
+def plan(paths, results, tally: Tally, warn, retag: list | None = None) -> list[walk.Entry]:
     """The songs to analyse: all found, less those ``results`` holds unchanged (size, mtime, sha256).
 
     Unchanged songs whose tag is not settled yet are added to ``retag`` when it is given.
     """
 
-    def problem(p: library.Problem) -> None:
+    def problem(p: walk.Problem) -> None:
         tally.problems[p.kind] += 1
         warn(f"{p.path}: {p.message}")
 
@@ -109,7 +109,7 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None) -> list[
 
     known = results.known if results is not None else (lambda path, size, mtime: False)
     todo = []
-    for entry in library.walk(paths, problem, skip, known):
+    for entry in walk.walk(paths, problem, skip, known):
         if known(entry.path, entry.size, entry.mtime):
             tally.already += 1
             if retag is not None and not results.index[entry.path].tagged:
@@ -118,7 +118,7 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None) -> list[
         done = results.index.get(entry.path) if results is not None else None
         if done is not None and done.size == entry.size and done.sha256 and results.write:
             try:
-                same = library.sha256(entry.path) == done.sha256
+                same = walk.sha256(entry.path) == done.sha256
             except OSError:
                 same = False
             if same and results.refresh(entry.path, entry.mtime):  # touched, not changed
@@ -128,12 +128,12 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None) -> list[
     return todo
 
 
-def _pool_rows(todo, model_path, workers: int, options: tagjob.Options):
+def _pool_rows(todo, model_path, workers: int, options: job.Options):
     """Rows from a pool of ``workers`` processes, each with the model; at most a few per worker ahead."""
     threads = max(1, (os.cpu_count() or 1) // workers)
-    os.environ.update({k: v for k, v in tagjob.thread_environment(threads).items() if k not in os.environ})
+    os.environ.update({k: v for k, v in job.thread_environment(threads).items() if k not in os.environ})
     pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(START_METHOD),
-                                  initializer=tagjob.init_worker, initargs=(model_path, threads))
+                                  initializer=job.init_worker, initargs=(model_path, threads))
     songs = iter(todo)
     pending = set()
     try:
@@ -142,7 +142,7 @@ def _pool_rows(todo, model_path, workers: int, options: tagjob.Options):
                 entry = next(songs, None)
                 if entry is None:
                     break
-                pending.add(pool.submit(tagjob.run_in_worker, entry.path, options))
+                pending.add(pool.submit(job.run_in_worker, entry.path, options))
             if not pending:
                 break
             finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
@@ -154,18 +154,18 @@ def _pool_rows(todo, model_path, workers: int, options: tagjob.Options):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _local_rows(todo, model_path, workers: int, options: tagjob.Options):
+def _local_rows(todo, model_path, workers: int, options: job.Options):
     if workers == 1:
-        model = tagjob.load(model_path)
+        model = job.load(model_path)
         for entry in todo:
-            yield tagjob.analyse(entry.path, model, options)
+            yield job.analyse(entry.path, model, options)
     else:
         yield from _pool_rows(todo, model_path, workers, options)
 
 
 def run(args) -> int:
     """The ``tag`` command on parsed arguments; returns the exit status."""
-    options = tagjob.Options(args.write_tags, args.overwrite, args.dry_run)
+    options = job.Options(args.write_tags, args.overwrite, args.dry_run)
     if args.out is not None and str(args.out).lower().endswith(".parquet") and args.ray is None:
         print("error: --out *.parquet needs --ray (Parquet is written from Ray's results)", file=sys.stderr)
         return EXIT_USAGE
@@ -183,7 +183,7 @@ def run(args) -> int:
     try:
         todo = plan(args.paths, results, tally, warn, retag)
         for path in retag or ():  # analysed before without --write-tags: tag from the stored verdict
-            row = tagjob.tag(results.row(path), options)
+            row = job.tag(results.row(path), options)
             tally.retagged += 1
             tally.tags[row["tag"]["action"]] += 1
             tally.failed += row["tag"]["action"] == "failed"
@@ -195,7 +195,7 @@ def run(args) -> int:
                        smoothing=0.1)
             workers = max(1, min(args.workers or os.cpu_count() or 1, len(todo)))
             if args.ray is not None:
-                from .scale import ray_rows
+                from .ray import ray_rows
 
                 rows = ray_rows(todo, args.model, args.workers, options, args.ray)
             else:
@@ -220,7 +220,7 @@ def run(args) -> int:
     return EXIT_FAILED if tally.failed or tally.problems["unreadable"] else EXIT_OK
 
 
-def _emit(row: dict, results, options: tagjob.Options) -> None:
+def _emit(row: dict, results, options: job.Options) -> None:
     """A row to the results file (or stdout); with ``--dry-run`` a line saying what would be written."""
     if options.dry_run:
         tag = row.get("tag")

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from . import audio
-from .errors import AudioError
+from .. import audio
+from ..errors import AudioError
 
 AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4",
                             ".aac", ".aif", ".aiff", ".mka", ".webm"})

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import audio, spectrogram
 from .errors import ModelError
+from .verdict import LOW_CONFIDENCE, Judgement
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 MODEL_PATH = MODEL_DIR / "genre_cnn.keras"
@@ -67,15 +68,6 @@ def build_model(n_classes: int, filters=FILTERS, dropout: float = DROPOUT, name:
     return keras.Model(inputs, outputs, name=name)
 
 
-def average(networks):
-    """One model that averages the probabilities of several (an ensemble): one file, one call."""
-    import keras
-
-    inputs = keras.Input(networks[0].input_shape[1:], name="mel_db")
-    outputs = keras.layers.Average(name="genre")([net(inputs) for net in networks])
-    return keras.Model(inputs, outputs, name="genre_cnn_ensemble")
-
-
 @dataclass
 class Classifier:
     """A loaded model with its metadata; ``__call__`` is thread-safe."""
@@ -111,17 +103,14 @@ class Classifier:
 
         The temperature fitted on validation clips, if any, calibrates them.
         """
-        return scale(self.network_probs(windows), float(self.meta.get("temperature", 1.0)))
+        return temper(self.network_probs(windows), float(self.meta.get("temperature", 1.0)))
 
-    def judge(self, windows: np.ndarray, clips=None, pulse=None):
+    def judge(self, windows: np.ndarray, clips=None, pulse=None) -> Judgement:
         """The CNN alone as a model: clip and song probabilities, unsure under its threshold."""
-        from .fusion import Judgement
-
-        probs = self(windows)
-        song = self.song(probs)
-        unsure = bool(song.max() < float(self.meta.get("unsure_below", 0.0)))
-        return Judgement(probs, song, unsure=unsure,
-                         why_unsure=f"Not sure: the best guess has only {song.max():.0%}." if unsure else "")
+        verdict = Judgement(probs := self(windows), song := self.song(probs))
+        if song.max() < float(self.meta.get("unsure_below", 0.0)):
+            verdict.doubt(LOW_CONFIDENCE, f"Not sure: the best guess has only {song.max():.0%}.")
+        return verdict
 
     def song(self, clip_probs: np.ndarray) -> np.ndarray:
         """A song's probabilities: the mean of its clips', calibrated for songs.
@@ -130,27 +119,16 @@ class Classifier:
         than its accuracy; ``track_temperature``, fitted on validation songs, corrects that.
         """
         mean = np.asarray(clip_probs, dtype=np.float64).mean(axis=0, keepdims=True)
-        return scale(mean, float(self.meta.get("track_temperature", 1.0)))[0]
+        return temper(mean, float(self.meta.get("track_temperature", 1.0)))[0]
 
 
-def scale(probs: np.ndarray, temperature: float) -> np.ndarray:
+def temper(probs: np.ndarray, temperature: float) -> np.ndarray:
     """Apply a softmax temperature to probabilities (above 1 softens, below 1 sharpens)."""
     if temperature == 1.0:
         return probs
     logits = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
     out = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return out / out.sum(axis=-1, keepdims=True)
-
-
-def combine(classifiers: list[Classifier]) -> Classifier:
-    """Average loaded models (to measure an ensemble before training one); uncalibrated."""
-    first = classifiers[0]
-    if any(c.genres != first.genres for c in classifiers):
-        raise ModelError("These models do not share the same genres.")
-    for i, c in enumerate(classifiers):
-        c.network.name = f"member_{i}"  # layer names must be unique inside the average
-    meta = {k: v for k, v in first.meta.items() if k in ("genres", "preprocessing")}
-    return Classifier(average([c.network for c in classifiers]), first.genres, meta, first.device)
 
 
 def limit_blas_threads() -> None:

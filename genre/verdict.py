@@ -1,0 +1,162 @@
+"""What a verdict is and how it is said: the ten genres, a model's judgement, reasons and wording.
+
+A leaf: it imports nothing from the package (and nothing heavier than numpy), so the models,
+``predict``, ``tag`` and the page share one vocabulary and one set of sentences without
+loading TensorFlow, librosa or the training code.
+
+Why a song is unsure is a ``reason`` code (for programs) and a sentence (for people):
+
+==================  =========================================================================
+reason              when
+==================  =========================================================================
+``not_music``       the sound is not music (noise, tones, speech, animals)
+``outside_ten``     music, but none of the ten genres
+``low_confidence``  one of the ten, but the fused confidence is under the validated threshold
+``mostly_silence``  too few clips have sound to judge
+``no_beat``         called a genre whose training music always had a beat, and has none
+==================  =========================================================================
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+GENRES = ("blues", "classical", "country", "disco", "hiphop",
+          "jazz", "metal", "pop", "reggae", "rock")
+DISPLAY_NAMES = {"hiphop": "hip-hop"}  # how the page and the CLI write a genre
+NOT_MUSIC, OUTSIDE_TEN, LOW_CONFIDENCE, MOSTLY_SILENCE, NO_BEAT = REASONS = (
+    "not_music", "outside_ten", "low_confidence", "mostly_silence", "no_beat")
+TEN_GENRE_TAGS = {"blues", "classical", "country", "disco", "hip-hop", "hiphop", "jazz", "metal", "pop",
+                  "reggae", "rock", "heavy metal", "hard rock", "classic rock", "alternative rock",
+                  "indie rock", "progressive rock", "indie pop", "alternative", "indie",
+                  "punk"}  # backbone tags that name one of the ten, or a kind of one
+DESCRIBING_TAGS = {"female vocalists", "female vocalist", "male vocalists", "beautiful", "mellow", "chill",
+                   "sexy", "catchy", "happy", "sad", "party", "easy listening", "oldies", "instrumental",
+                   "acoustic", "guitar", "60s", "70s", "80s", "90s", "00s"}  # tags that describe, not name
+VERY_SURE, FAIRLY_SURE = 0.8, 0.6  # confidence words: "very sure" from 80 %, "fairly sure" from 60 %
+
+
+@dataclass
+class Judgement:
+    """What a model says of a song's clips: probabilities, tags, and whether (and why) it is unsure."""
+
+    clip_probs: np.ndarray  # (n, genres)
+    song_probs: np.ndarray  # (genres,)
+    clip_tags: np.ndarray | None = None  # (n, 50)
+    song_tags: np.ndarray | None = None  # (50,)
+    unsure: bool = False
+    why_unsure: str = ""  # a sentence for people, empty when sure
+    reason: str | None = None  # one of REASONS, None when sure
+
+    def doubt(self, reason: str, sentence: str) -> None:
+        """Mark the judgement unsure for ``reason`` (one of ``REASONS``), said as ``sentence``."""
+        assert reason in REASONS, reason
+        self.unsure, self.why_unsure, self.reason = True, sentence, reason
+
+
+# --- Sentences: why a verdict is unsure ---------------------------------------------------
+
+def no_beat_sentence(best: str) -> str:
+    return (f"This does not sound like {best} or any other of the ten genres: "
+            "it has no steady beat (speech, or sound that is not music?).")
+
+
+def outside_sentence(heard: list[str]) -> str:
+    hears = f" It hears {', '.join(heard)}." if heard else ""
+    return "This does not sound like any of the ten genres this model knows." + hears
+
+
+def low_confidence_sentence(first: tuple[str, float], second: tuple[str, float]) -> str:
+    (a, pa), (b, pb) = first, second
+    return f"Not sure: it could be {a} ({pa:.0%}) or {b} ({pb:.0%})."
+
+
+def silence_sentence(audible: int, asked: int) -> str:
+    return f"Most of it is silence: only {audible} of its {asked} clips have sound to judge."
+
+
+# --- Words for the page --------------------------------------------------------------------
+
+def display_name(genre: str) -> str:
+    """A genre as people write it: ``hiphop`` -> ``hip-hop``."""
+    return DISPLAY_NAMES.get(genre, genre)
+
+
+def pct(p: float) -> str:
+    return f"{p:.0%}"
+
+
+def mmss(seconds: float) -> str:
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
+def sureness(p: float) -> str:
+    return "very sure" if p >= VERY_SURE else "fairly sure" if p >= FAIRLY_SURE else "somewhat sure"
+
+
+def ranked(probabilities: dict[str, float]) -> list[tuple[str, float]]:
+    """``(genre, probability)`` pairs, likeliest first."""
+    return sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
+
+
+def style_tags(tags: list[tuple[str, float]]) -> list[str]:
+    """The (at most two) tags that name a style, strongest first, without repeats:
+    [("rock", .7), ("hard rock", .4), ("80s", .3), ("indie", .2)] -> ["rock", "indie"]."""
+    style: list[str] = []
+    for name in (t.lower() for t, _ in tags if t.lower() not in DESCRIBING_TAGS):
+        if not any(name.startswith(other) or other.startswith(name) or other in name.split()
+                   or name in other.split() for other in style):
+            style.append(name)  # "rock" then "hard rock", "electronic" then "electronica": one is enough
+    return style[:2]
+
+
+def hears(tags: list[tuple[str, float]]) -> str:
+    """Tags as a phrase: [("electronic", .8), ("dance", .6), ("80s", .3)] -> 'electronic dance music'."""
+    style = style_tags(tags)
+    if not style:
+        return "music with " + " and ".join(t.lower() for t, _ in tags[:2])
+    return " ".join(style) + ("" if style[-1].endswith("music") else " music")
+
+
+def outside_the_ten(tags: list[tuple[str, float]]) -> bool:
+    """Whether the styles it hears are ones none of the ten genres covers."""
+    style = style_tags(tags)
+    return bool(style) and not any(name in TEN_GENRE_TAGS for name in style)
+
+
+def tag_line(tags: list[tuple[str, float]]) -> str:
+    return " · ".join(t.lower() for t, _ in tags)
+
+
+@dataclass
+class Headline:
+    """The top of the page: a title, an optional subtitle, a sentence, and whether it warns."""
+
+    title: str
+    subtitle: str = ""
+    text: str = ""
+    warning: bool = False
+
+
+def headline(genre: str, confidence: float, probabilities: dict[str, float], unsure: bool,
+             tags: list[tuple[str, float]], clips: int) -> Headline:
+    """What the page says first about a song, from the package's own decision (``unsure``).
+
+    When unsure and the backbone hears something, it leads with what it hears; when sure,
+    with the genre and how sure; otherwise with the best guesses.
+    """
+    guesses = [f"**{display_name(g)}** ({pct(p)})" for g, p in ranked(probabilities)[:3]]
+    unsure_words = f"The model is unsure. Its best guesses are {', '.join(guesses[:-1])} and {guesses[-1]}."
+    name = display_name(genre)
+    if unsure and tags:  # lead with what it does hear
+        outside = outside_the_ten(tags)
+        return Headline(f"This sounds like {hears(tags)}"
+                        + (", which is not one of the ten genres this model knows" if outside else ""),
+                        f"Maybe {name}: {pct(confidence)}" + (", the nearest of the ten" if outside else ""),
+                        unsure_words, warning=True)
+    if not unsure:
+        return Headline(f"It sounds like {name}: {pct(confidence)}",
+                        text=f"The model is {sureness(confidence)}: {pct(confidence)} for **{name}**, "
+                             f"averaged over {clips} clip(s) of 3 s.")
+    return Headline(f"Maybe {name}: {pct(confidence)}", text=unsure_words, warning=True)
