@@ -189,7 +189,8 @@ if song is None:
 # The verdict, and what else the model hears.
 best = ranked(song.probabilities)
 tags = song.top_tags()
-top = headline(song.genre, song.confidence, song.probabilities, song.unsure, tags, len(song.clips))
+top = headline(song.genre, song.confidence, song.probabilities, song.unsure, tags, len(song.clips),
+               song.reason)
 st.header(top.title)
 if top.subtitle:
     st.subheader(top.subtitle)
@@ -209,7 +210,7 @@ if song.truncated:
 
 chart_col, mel_col = st.columns([3, 2], gap="large")
 with chart_col:
-    st.subheader("All genres")
+    st.subheader("The nearest guesses among the ten genres" if top.nearest else "All genres")
     bars = pd.DataFrame({"genre": [display_name(g) for g, _ in best], "probability (%)": [100 * p for _, p in best]})
     st.bar_chart(bars, x="genre", y="probability (%)", horizontal=True, sort="-probability (%)",
                  color=BAR_COLOUR)

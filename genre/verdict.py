@@ -131,30 +131,46 @@ def tag_line(tags: list[tuple[str, float]]) -> str:
 
 @dataclass
 class Headline:
-    """The top of the page: a title, an optional subtitle, a sentence, and whether it warns."""
+    """The top of the page: a title, an optional subtitle, a sentence, and how to show the rest.
+
+    ``nearest`` is True when the genres are only the nearest guesses (not music, or none of
+    the ten): the page then labels its genre chart so.
+    """
 
     title: str
     subtitle: str = ""
     text: str = ""
     warning: bool = False
+    nearest: bool = False
 
 
 def headline(genre: str, confidence: float, probabilities: dict[str, float], unsure: bool,
-             tags: list[tuple[str, float]], clips: int) -> Headline:
-    """What the page says first about a song, from the package's own decision (``unsure``).
+             tags: list[tuple[str, float]], clips: int, reason: str | None = None) -> Headline:
+    """What the page says first about a song, from the package's own decision (``unsure``, ``reason``).
 
-    When unsure and the backbone hears something, it leads with what it hears; when sure,
-    with the genre and how sure; otherwise with the best guesses.
+    Not music: it says so first, and what it hears. Music outside the ten: what it hears,
+    then the nearest genre. Otherwise unsure: what it hears (if anything) and the best
+    guesses. Sure: the genre and how sure.
     """
     guesses = [f"**{display_name(g)}** ({pct(p)})" for g, p in ranked(probabilities)[:3]]
     unsure_words = f"The model is unsure. Its best guesses are {', '.join(guesses[:-1])} and {guesses[-1]}."
     name = display_name(genre)
+    if reason == NOT_MUSIC:
+        return Headline("This does not sound like music to the model",
+                        f"It hears {tag_line(tags)}" if tags else "",
+                        f"So it names no genre. The nearest of the ten would be **{name}** ({pct(confidence)}).",
+                        warning=True, nearest=True)
+    if reason == OUTSIDE_TEN:
+        style = f"This sounds like {hears(tags)}, which is" if tags else "This is"
+        return Headline(f"{style} not one of the ten genres this model knows",
+                        f"Maybe {name}: {pct(confidence)}, the nearest of the ten", unsure_words,
+                        warning=True, nearest=True)
     if unsure and tags:  # lead with what it does hear
         outside = outside_the_ten(tags)
         return Headline(f"This sounds like {hears(tags)}"
                         + (", which is not one of the ten genres this model knows" if outside else ""),
                         f"Maybe {name}: {pct(confidence)}" + (", the nearest of the ten" if outside else ""),
-                        unsure_words, warning=True)
+                        unsure_words, warning=True, nearest=outside)
     if not unsure:
         return Headline(f"It sounds like {name}: {pct(confidence)}",
                         text=f"The model is {sureness(confidence)}: {pct(confidence)} for **{name}**, "

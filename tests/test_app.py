@@ -266,7 +266,7 @@ SONG_TAGS = {"electronic": 0.81, "dance": 0.64, "female vocalists": 0.42, "80s":
 CLIP_TAGS = {"synth": 0.0, "electronic": 0.7, "House": 0.5, "party": 0.2}
 
 
-def with_tags(monkeypatch, tags: dict, unsure: bool, why: str = "") -> None:
+def with_tags(monkeypatch, tags: dict, unsure: bool, why: str = "", reason: str | None = None) -> None:
     """Make genre.predict give the backbone's tags (and unsure), as the fused model does."""
     import genre
 
@@ -275,6 +275,7 @@ def with_tags(monkeypatch, tags: dict, unsure: bool, why: str = "") -> None:
     def predict(source, model=None, *, start=None):
         pred = real(source, model, start=start)
         pred.tags, pred.unsure, pred.why_unsure = dict(tags), unsure, why
+        pred.reason = (reason or "low_confidence") if unsure else None
         for clip in pred.clips:
             clip.tags = dict(CLIP_TAGS) if tags else {}
         return pred
@@ -293,7 +294,8 @@ def test_the_strongest_tags_stand_beside_the_verdict_and_under_the_slider(song, 
 
 
 def test_not_one_of_the_ten_leads_with_what_it_hears(song, monkeypatch):
-    with_tags(monkeypatch, SONG_TAGS, unsure=True, why="No genre reaches half the probability.")
+    with_tags(monkeypatch, SONG_TAGS, unsure=True, why="No genre reaches half the probability.",
+              reason="outside_ten")
     at = new_app().run()
     upload(at, "edm.mp3", song + b"edm")
     assert not at.exception and not at.error, texts(at)
@@ -315,6 +317,19 @@ def test_unsure_between_genres_it_knows_says_so(song, monkeypatch):
     assert re.fullmatch(r"Maybe .+: \d+%", at.subheader[0].value)
     verdict = " ".join(e.value for e in [*at.header, *at.subheader, *at.warning])
     assert "not one of the ten" not in verdict and "almost level" in texts(at)
+
+
+def test_not_music_says_so_first_and_labels_the_genres_as_nearest_guesses(song, monkeypatch):
+    with_tags(monkeypatch, {"ambient": 0.3, "electronic": 0.2}, unsure=True, reason="not_music",
+              why="This does not sound like music.")
+    at = new_app().run()
+    upload(at, "hum.mp3", song + b"hum")
+    assert not at.exception and not at.error, texts(at)
+    assert at.header[0].value == "This does not sound like music to the model"
+    assert "It sounds like" not in " ".join(h.value for h in at.header)
+    assert "ambient" in at.subheader[0].value
+    assert any(s.value == "The nearest guesses among the ten genres" for s in at.subheader)
+    assert "Why it is unsure: This does not sound like music." in texts(at)
 
 
 def test_without_tags_nothing_about_tags_is_shown(song, monkeypatch):

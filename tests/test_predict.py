@@ -77,3 +77,18 @@ def test_silent_stretches_do_not_vote(tiny_model):
     result = judge_samples(song, tiny_model, window_starts(len(song), 66150))
     assert [c.start for c in result.clips] == [0.0, 3.0]  # the silence and the -60 dB fade are skipped
     assert result.duration == pytest.approx(15.0)
+
+
+def test_json_and_csv_carry_the_verdict_and_why(media, tiny_model):
+    import csv
+    import io
+
+    result = predict(media["mp3"], tiny_model)
+    d = json.loads(json.dumps(result.to_dict()))
+    assert {"unsure", "why_unsure", "reason"} <= set(d)
+    assert (d["reason"] is None) == (not d["unsure"]) and bool(d["why_unsure"]) == d["unsure"]
+    rows = list(csv.DictReader(io.StringIO(result.to_csv())))
+    assert [r["scope"] for r in rows] == ["song"] + ["clip"] * len(result.clips)
+    assert rows[0]["genre"] == result.genre and float(rows[-1]["end"]) == pytest.approx(result.clips[-1].end, abs=1e-4)
+    for row in rows:
+        assert sum(float(row[g]) for g in GENRES) == pytest.approx(1.0, abs=1e-3)
