@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from genre import audio, load_model, predict
 from genre.prediction import MAX_CLIPS
-from tests.support import sounds
+from tests.support import machine, sounds
 
 SONG_SECONDS = 240
 
@@ -151,6 +151,7 @@ def main() -> None:
         naive_net = naive_model()
         naive = timed(lambda: naive_single_clip(mp3, naive_net, tmp), max(2, args.repeats // 2))
     med = statistics.median
+    print(f"measured on {machine.cpu()}")
     print(f"4-minute 44.1 kHz stereo MP3, {os.cpu_count()} CPU(s), device {model.device}; "
           f"default ffmpeg {default_ffmpeg}")
     print(f"{'measure':<44}{'median':>10}{'best':>10}")

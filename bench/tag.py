@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 from genre import audio, load_model
 from genre.tag import walk
 from genre.prediction import clip_windows, judge_samples, predict
-from tests.support import sounds
+from tests.support import machine, sounds
 
 BITRATE = "192k"
 PROJECT_SONGS = 100_000
@@ -256,11 +256,12 @@ def main() -> None:
                 results[name]["cpu_s_per_song"] = round(per_song, 3)
                 results[name]["start_cpu_s"] = round(short["cpu_s"] - short["songs"] * per_song, 1)
             results[name]["short_run"] = {k: short[k] for k in ("songs", "seconds", "exit", "cpu_s")}
-    report = {"cores": cores, "load_average": [round(x, 1) for x in os.getloadavg()], "songs": args.songs,
+    report = {"cpu": machine.cpu(), "cores": cores, "load_average": [round(x, 1) for x in os.getloadavg()], "songs": args.songs,
               "mean_mp3_mib": round(size / 2**20, 2),
               "stages_s": {kind: {k: round(v, 4) for k, v in d.items()} for kind, d in stages.items()},
               "runs": results, "projection": projection(results, stages, cores, size / 2**20)}
     print(json.dumps(report, indent=2))
+    print(f"\nmeasured on {report['cpu']}")
     print("\n| where one song's time goes (1 process, warm) | wall s | CPU s |\n| --- | --- | --- |")
     for stage in stages["wall"]:
         print(f"| {stage} | {stages['wall'][stage]:.3f} | {stages['cpu'][stage]:.3f} |")
