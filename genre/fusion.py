@@ -24,14 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backbone, heads
+from . import backbone, detector, heads
 from .audio import CLIP_SAMPLES
 from .bands import BandMap
 from .cnn import MODEL_DIR, MODEL_PATH, Classifier
 from .cnn import load_model as load_cnn
 from .errors import ModelError
-from .verdict import (LOW_CONFIDENCE, NO_BEAT, OUTSIDE_TEN, Judgement, low_confidence_sentence,
-                      no_beat_sentence, outside_sentence)
+from .verdict import (LOW_CONFIDENCE, NO_BEAT, NOT_MUSIC, OUTSIDE_TEN, Judgement, low_confidence_sentence,
+                      no_beat_sentence, not_music_sentence, outside_sentence)
 
 FUSION_FILE = "fusion.json"
 BAND_MAP_FILE = "band_map.json"
@@ -102,9 +102,10 @@ class GenreModel:
     """The fused model: ``judge(windows, clips)`` for audio, ``judge(windows)`` for mel images."""
 
     def __init__(self, cnn: Classifier, tagger: backbone.Tagger, band_map: BandMap, head_models: dict,
-                 meta: dict, reference: dict):
+                 meta: dict, reference: dict, music: detector.Detector | None = None):
         self.cnn, self.tagger, self.band_map, self.heads, self.meta = cnn, tagger, band_map, head_models, meta
         self.reference = reference  # domain -> {"mean", "std", "songs"}
+        self.music = music  # the music detector (audio only), None where model/ has none
         self.genres = cnn.genres
         self.device = cnn.device
         self.tags = tuple(backbone.TAGS)
@@ -141,17 +142,26 @@ class GenreModel:
         parts = self.branches(windows, clips)
         clip_probs, song_probs = self.fuse(parts)
         verdict = Judgement(clip_probs, song_probs, parts.tags, parts.tags.mean(axis=0))
-        self.doubt(verdict, parts.embedding, parts.kind, pulse)
+        self.doubt(verdict, parts.embedding, parts.kind, pulse, self.hear(parts, windows, clips, pulse))
         return verdict
+
+    def hear(self, parts: Branches, windows: np.ndarray, clips: list[np.ndarray] | None,
+             pulse: float | None) -> detector.Hearing | None:
+        """The music detector's view of an audio song (None for images, or without a detector)."""
+        if self.music is None or clips is None:
+            return None
+        return self.music.hear(detector.features(parts.embedding, parts.tags, windows, clips, pulse))
 
     def distance(self, embeddings: np.ndarray, kind: str) -> float:
         """``knn_distance`` of a song's clip embeddings from the training songs of its domain."""
         return knn_distance(embeddings, self.reference[kind], self.meta["unsure"]["k"])
 
-    def doubt(self, verdict: Judgement, embedding: np.ndarray, kind: str, pulse: float | None = None) -> None:
+    def doubt(self, verdict: Judgement, embedding: np.ndarray, kind: str, pulse: float | None = None,
+              hearing: detector.Hearing | None = None) -> None:
         """Mark ``verdict`` unsure where the rules say so, with its reason and sentence.
 
-        Unsure when it is not one of the ten (its clean-audio tags lean outside them more than
+        First, unsure when the music detector (``hearing``) says it is not music at all. Then
+        when it is not one of the ten (its clean-audio tags lean outside them more than
         almost any training song's did, its embedding lies farther from the training songs
         than held-out music does, or it is called a genre whose training music always had a
         beat but has none), or when the fused confidence is under the validated threshold.
@@ -161,7 +171,10 @@ class GenreModel:
         far = self.distance(embedding, kind) > rule["distance_above"][kind]
         best = self.genres[int(np.argmax(song_probs))]
         beat = rule.get("pulse_below", {}).get(best)
-        if pulse is not None and beat is not None and pulse < beat:
+        if hearing is not None and hearing.not_music:
+            heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:3] if song_tags[i] >= 0.1]
+            verdict.doubt(NOT_MUSIC, not_music_sentence(heard))
+        elif pulse is not None and beat is not None and pulse < beat:
             verdict.doubt(NO_BEAT, no_beat_sentence(best))
         elif outside or far:
             heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:3] if song_tags[i] >= 0.1]
@@ -215,8 +228,9 @@ def load_model(path=None):
         with np.load(path / REFERENCE_FILE) as z:
             reference = {d: {k: z[f"{d}_{k}"].astype(np.float64) for k in ("mean", "std", "songs")}
                          for d in BRANCHES}
-    except (OSError, ValueError, KeyError) as exc:
+        music = detector.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"Cannot load the fused model in {path}: {exc}") from exc
-    model = GenreModel(load_cnn(path / MODEL_PATH.name), tagger, band_map, head_models, meta, reference)
+    model = GenreModel(load_cnn(path / MODEL_PATH.name), tagger, band_map, head_models, meta, reference, music)
     model.judge(np.full((1, 128, 39), -40.0, np.float32), [np.zeros(CLIP_SAMPLES, np.float32) + 1e-3])
     return model

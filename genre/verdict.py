@@ -62,6 +62,13 @@ def no_beat_sentence(best: str) -> str:
             "it has no steady beat (speech, or sound that is not music?).")
 
 
+def not_music_sentence(heard: list[str]) -> str:
+    """Why a sound is called not music; ``heard``: the backbone's strongest tags, if any."""
+    hears = f" The nearest music it hears: {', '.join(heard)}." if heard else ""
+    return ("This does not sound like music: more like noise, tones, speech or other sounds, "
+            "so no genre applies." + hears)
+
+
 def outside_sentence(heard: list[str]) -> str:
     hears = f" It hears {', '.join(heard)}." if heard else ""
     return "This does not sound like any of the ten genres this model knows." + hears
