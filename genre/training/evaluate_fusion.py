@@ -39,21 +39,30 @@ def evaluate_fusion(items: list[data.Item], model: GenreModel, log=print) -> dic
         songs.append(song)
         if n % 100 == 0:
             log(f"evaluated {n}/{len(items)} files")
-    report = {"genres": genres, "failed": failed}
+    return {"genres": genres, "failed": failed, **measure(songs, [model] * len(songs))}
+
+
+def measure(songs: list[Song], models: list[GenreModel]) -> dict:
+    """Figures per input kind for ``songs``, each judged by its own model in ``models``.
+
+    One model for all is an evaluation; two, each judging the half of the valid list the other
+    was chosen on, are the held-out figures of ``heldout.py``.
+    """
+    report = {}
     for domain, branches in BRANCHES.items():
-        group = [s for s in songs if s.domain == domain]
+        group = [(s, m) for s, m in zip(songs, models) if s.domain == domain]
         if not group:
             continue
-        parts = [parts_of(s, model) for s in group]
-        labels = np.array([s.label for s in group])
-        clip_labels = np.concatenate([[s.label] * len(s.image_emb) for s in group])
-        fused = [model.fuse(p) for p in parts]
+        parts = [parts_of(s, m) for s, m in group]
+        labels = np.array([s.label for s, _ in group])
+        clip_labels = np.concatenate([[s.label] * len(s.image_emb) for s, _ in group])
+        fused = [m.fuse(p) for p, (_, m) in zip(parts, group)]
         song_probs = np.stack([f[1] for f in fused])
         clip_probs = np.concatenate([f[0] for f in fused])
         fig = figures(song_probs, clip_probs, labels, clip_labels)
         doubts = [Judgement(f[0], f[1], p.tags, p.tags.mean(0)) for f, p in zip(fused, parts)]
-        for verdict, p, s in zip(doubts, parts, group):
-            model.doubt(verdict, p.embedding, domain, s.pulse)
+        for verdict, p, (s, m) in zip(doubts, parts, group):
+            m.doubt(verdict, p.embedding, domain, s.pulse)
         sure = ~np.array([d.unsure for d in doubts])
         right = song_probs.argmax(1) == labels
         fig.update(coverage=float(sure.mean()),

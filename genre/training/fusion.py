@@ -20,12 +20,12 @@ import numpy as np
 from .. import audio, backbone, bands, fusion, heads
 from ..verdict import GENRES
 from . import data
-from .calibration import (NEIGHBOURS, choose_fusion, distance_thresholds, margin_threshold,
-                          pulse_thresholds, reference)
+from .calibration import NEIGHBOURS, margin_threshold, pulse_thresholds, reference
 from .embed import Song, cached_embed
+from .heldout import L2_CHOICES, choose, held_out
 from ..cnn import meta_path
 
-FUSION_CALIBRATION_KEYS = ("weights", "clip_temperature", "song_temperature")
+FUSION_CALIBRATION_KEYS = ("l2", "weights", "clip_temperature", "song_temperature")
 
 
 def fit_heads(songs: list[Song], n_classes: int, seed: int = 0, l2: float = heads.L2) -> dict:
@@ -100,45 +100,48 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
         if src.resolve() != (out / name).resolve():
             shutil.copyfile(src, out / name)
     tagger = backbone.load_backbone(out / backbone.MODEL_FILE)
-    cache = Path(cache) if cache else None
+    train_items = data.find_items(root, train_split)
+    # The band map is fitted on the training list's audio only, and the embeddings it makes are
+    # cached per training list: a valid run never sees a valid file's spectrum before measuring it.
+    cache = Path(cache) / train_split if cache else None
     map_path = (cache / fusion.BAND_MAP_FILE) if cache else None
     if map_path is not None and map_path.exists():
         band_map = bands.BandMap.load(map_path)
     else:
-        fitting = [i for i in data.find_items(root) if i.kind == "full"]
-        log(f"fitting the 128 -> 96 band map on {len(fitting)} clips that exist as audio")
+        fitting = [i for i in train_items if i.kind == "full"]
+        log(f"fitting the 128 -> 96 band map on the {len(fitting)} training clips that exist as audio")
         band_map = bands.fit([audio.decode(i.path) for i in fitting])
         if map_path is not None:
             cache.mkdir(parents=True, exist_ok=True)
             band_map.save(map_path)
-    train_items = data.find_items(root, train_split)
     train_songs = cached_embed(train_items, tagger, band_map, genres, cache, log)
-    head_models = fit_heads(train_songs, len(genres), seed=seed)
-    ref = reference(train_songs, head_models)
-    meta = {"version": 1, "genres": genres, "seed": seed, "l2": heads.L2,
+    meta = {"version": 1, "genres": genres, "seed": seed,
             "command": "python -m genre " + " ".join(sys.argv[1:]) if sys.argv[1:] else None,
             "data": {"root": Path(root).name, "train_split": train_split,
                      "audio_songs": sum(s.audio_emb is not None for s in train_songs),
                      "image_songs": sum(s.kind == "mel-image" for s in train_songs)}}
+    base_unsure = {"margin_above": margin_threshold(train_songs), "k": NEIGHBOURS,
+                   "pulse_below": pulse_thresholds(train_items, genres)}
     if valid_split:
+        fitted = {l2: fit_heads(train_songs, len(genres), seed=seed, l2=l2) for l2 in L2_CHOICES}
+        references = {l2: reference(train_songs, h) for l2, h in fitted.items()}
         valid_items = data.find_items(root, valid_split)
         valid_songs = cached_embed(valid_items, tagger, band_map, genres, cache, log)
         cnn_probs(valid_songs, valid_items, load_cnn(cnn_path), genres)
-        chosen = choose_fusion(valid_songs, head_models, log)
-        thresholds = distance_thresholds(ref, valid_songs)
-        meta.update({k: chosen[k] for k in FUSION_CALIBRATION_KEYS}, validation=chosen["validation"])
-        meta["unsure"] = {**chosen["unsure"], "distance_above": thresholds,
-                          "margin_above": margin_threshold(train_songs)}
+        figures = held_out(valid_songs, fitted, references, base_unsure, log)
+        chosen = choose(valid_songs, fitted, references, base_unsure)  # what ships: all of valid
+        head_models, ref = fitted[chosen["l2"]], references[chosen["l2"]]
+        meta.update({k: chosen[k] for k in FUSION_CALIBRATION_KEYS}, unsure=chosen["unsure"],
+                    validation=figures)
     else:
         fitted = json.loads(Path(calibration).read_text())
+        head_models = fit_heads(train_songs, len(genres), seed=seed, l2=fitted["l2"])
+        ref = reference(train_songs, head_models)
         meta.update({k: fitted[k] for k in FUSION_CALIBRATION_KEYS}, calibrated_by=str(calibration),
                     validation={**fitted["validation"], "measured_on": "the same recipe trained on "
                                 f"{fitted['data']['train_split']}"})
-        meta["unsure"] = {"confidence_below": fitted["unsure"]["confidence_below"],
-                          "distance_above": fitted["unsure"]["distance_above"],
-                          "margin_above": margin_threshold(train_songs)}
-    meta["unsure"]["k"] = NEIGHBOURS
-    meta["unsure"]["pulse_below"] = pulse_thresholds(train_items, genres)
+        meta["unsure"] = {**base_unsure, "confidence_below": fitted["unsure"]["confidence_below"],
+                          "distance_above": fitted["unsure"]["distance_above"]}
     meta["train_seconds"] = round(time.time() - started, 1)
     path = fusion.save(out, band_map, head_models, meta, ref)
     log(f"wrote {path} in {time.time() - started:.0f} s")
