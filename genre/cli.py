@@ -90,6 +90,17 @@ def _train(args) -> int:
 def _doctor(args) -> int:
     from . import audio, backbone, fusion
     from .cnn import MODEL_DIR, MODEL_PATH, detect_device
+def _train_detector(args) -> int:
+    from .training.detector import train_detector
+
+    command = (f"python -m genre train-detector --data {args.data} --out {args.out}"
+               + (f" --cache {args.cache}" if args.cache else "") + f" --seed {args.seed}"
+               + (f" --per-family {args.per_family}" if args.per_family != 36 else ""))
+    train_detector(args.data, args.out, cache=args.cache, seed=args.seed, per_family=args.per_family,
+                   command=command)
+    return 0
+
+
 
     print(f"ffmpeg: {audio.ffmpeg_path()}")
     needed = [MODEL_PATH, MODEL_DIR / backbone.MODEL_FILE, MODEL_DIR / fusion.FUSION_FILE]
@@ -161,6 +172,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("warmup", help="warm librosa's numba cache").set_defaults(run=_warmup)
     im = sub.add_parser("import-musicnn", help="port musicnn's weights from its PyPI wheel into model/")
     im.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "model")
+    td = sub.add_parser("train-detector", help="fit the music detector on GTZAN audio against generated "
+                                               "non-music, and measure it leaving whole families out")
+    td.add_argument("--data", required=True, type=Path, metavar="DIR")
+    td.add_argument("--out", type=Path, default=Path("model"), help="a model folder (holds the backbone)")
+    td.add_argument("--cache", type=Path, metavar="DIR", help="keep each sound's backbone outputs here")
+    td.add_argument("--seed", type=int, default=0)
+    td.add_argument("--per-family", type=int, default=36, metavar="N", help="generated sounds a family")
+    td.set_defaults(run=_train_detector)
     im.add_argument("--no-verify", action="store_true", help="skip the comparison with the original graph")
     im.set_defaults(run=_import_musicnn)
     return p

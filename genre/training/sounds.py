@@ -10,38 +10,19 @@ languages, pitches, lengths): keep the held-out values below out of the training
 """
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 from ..audio import SAMPLE_RATE as SR
+from .speech import babble, speech
 
-FAMILIES = ("noise", "tones", "sweeps", "hum", "clicks", "beeps", "speech", "hiss", "textures", "animals")
-VERSION = 1  # part of every cached sound's name: raise it when a family changes
+FAMILIES = ("noise", "tones", "sweeps", "hum", "clicks", "beeps", "speech", "babble", "hiss", "textures",
+            "animals")
+VERSION = 2  # part of every cached sound's name: raise it when a family changes
 PER_FAMILY = 36  # sounds a family: about 1000 backbone patches in all, a few minutes to embed
 LENGTHS = ((1.0, 4.0, 0.5), (4.0, 12.0, 0.3), (12.0, 30.0, 0.2))  # (from s, to s, share): mostly short
 PEAK_DB = (-30.0, -1.0)  # peak level drawn in dBFS: quiet to loud
-# espeak-ng voices and variants drawn for training; the tests use others (it, nl, sv; f5, m3)
-SPEECH_LANGS = ("en-us", "en-gb", "en-gb-scotland", "en-029", "de", "fr-fr", "es", "pt", "pl", "ru",
-                "cs", "fi", "hu", "ro", "tr")
-SPEECH_VARIANTS = ("", "m1", "m2", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "klatt", "klatt2", "croak")
-SPEECH_TEXTS = (
-    "Good evening. Here is the news. Heavy rain is expected across the north later tonight.",
-    "Please hold the line. Your call is important to us and will be answered shortly.",
-    "In this chapter we look at how the early settlers built their houses from local stone.",
-    "Turn left at the next junction, then continue straight for about two kilometres.",
-    "The meeting has been moved to Thursday at half past three in the second floor room.",
-    "Welcome back to the show. Today my guest is a scientist who studies deep sea fish.",
-    "Mix the flour and the butter, then add the eggs one at a time and stir gently.",
-    "Der Zug nach Hamburg fährt heute mit einer Verspätung von etwa zehn Minuten ab.",
-    "Le musée sera fermé lundi prochain pour des travaux de rénovation importants.",
-    "El próximo vuelo con destino a Madrid saldrá por la puerta número doce.",
-    "Bom dia a todos, hoje vamos falar sobre a história da cidade e do seu porto.",
-    "Dzisiaj będzie pochmurno, a wieczorem spadnie deszcz w całym kraju.",
-)
 
 
 @dataclass
@@ -165,36 +146,6 @@ def beeps(rng, seconds):
     return (((t * rate) % 1) < rng.uniform(0.1, 0.6)) * np.sin(2 * np.pi * f * t)
 
 
-def espeak(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
-    """Speech from espeak-ng (22 050 Hz) as float samples; raises FileNotFoundError without it."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise FileNotFoundError("espeak-ng is not installed (apt-get install espeak-ng)")
-    wav = subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
-                         capture_output=True, check=True).stdout
-    return np.frombuffer(wav[44:len(wav) - (len(wav) - 44) % 2], "<i2").astype(np.float64) / 32768
-
-
-def speech(rng, seconds):
-    variant = SPEECH_VARIANTS[rng.integers(len(SPEECH_VARIANTS))]
-    voice = SPEECH_LANGS[rng.integers(len(SPEECH_LANGS))] + (f"+{variant}" if variant else "")
-    text = " ".join(SPEECH_TEXTS[i] for i in rng.permutation(len(SPEECH_TEXTS))[:4])
-    y = espeak(text, voice, int(rng.uniform(110, 220)), int(rng.uniform(20, 80)))
-    start = rng.integers(0, max(len(y) - int(seconds * SR), 1))
-    y = y[start:start + int(seconds * SR)]
-    y = y / (np.abs(y).max() + 1e-12)
-    if rng.random() < 0.3:  # a room: an exponentially decaying noise tail
-        m = int(rng.uniform(0.1, 0.6) * SR)
-        tail = rng.standard_normal(m) * np.exp(-np.linspace(0, 8, m))
-        y = fftconvolve(y, np.r_[1.0, rng.uniform(0.5, 2) * tail / m ** 0.5])[:len(y)]
-    under = rng.integers(0, 3)  # clean, over noise, or over a quiet held chord
-    if under == 1:
-        y = y + 10 ** (-rng.uniform(5, 25) / 20) * coloured_noise(len(y), rng.uniform(-2, 0), rng)
-    elif under == 2:
-        y = y + 10 ** (-rng.uniform(15, 30) / 20) * tones(rng, len(y) / SR + 0.01)[:len(y)] / 2
-    return y
-
-
 def hiss(rng, seconds):
     n = int(seconds * SR)
     y = coloured_noise(n, rng.uniform(-1.5, 0.5), rng) * 10 ** (rng.uniform(-65, -45) / 20)
@@ -238,7 +189,7 @@ def animals(rng, seconds):
 
 
 MAKERS = {"noise": noise, "tones": tones, "sweeps": sweeps, "hum": hum, "clicks": clicks, "beeps": beeps,
-          "speech": speech, "hiss": hiss, "textures": textures, "animals": animals}
+          "speech": speech, "babble": babble, "hiss": hiss, "textures": textures, "animals": animals}
 
 
 def make(family: str, index: int, seed: int = 0) -> Sound:
