@@ -12,9 +12,10 @@ branch     input                                                        sees
 
 A verdict is a weighted sum of the branches' log-probabilities (weights chosen on the
 valid list, one set for audio and one for images), softmaxed at a temperature fitted on
-valid songs. A song is called ``unsure`` when the fused confidence is under a threshold
-chosen on valid, or when its embedding lies far from every song the heads were trained on
-(a tone, noise, speech, music of another kind): "not one of the ten".
+valid songs. A song is called ``unsure`` when the music detector (``detector.py``, audio only)
+says it is not music at all (``not_music``), when the fused confidence is under a threshold
+chosen on valid, or when its embedding lies far from every song the heads were trained on (a tone, noise, speech,
+music of another kind): "not one of the ten".
 """
 from __future__ import annotations
 

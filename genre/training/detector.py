@@ -171,7 +171,8 @@ def train_detector(data_root, out, cache: Path | None = None, seed: int = 0, per
                        "music_originals": results[best]["music_originals"],
                        "sounds": {f: per_family for f in sounds.FAMILIES}},
               "seed": seed, "false_alarm_budget": FALSE_ALARM, "l2": L2, "shrink": SHRINK, "folds": FOLDS,
-              "method": best, "threshold": shipped.threshold, "distance_above": shipped.distance_above if np.isfinite(shipped.distance_above) else None,
+              "method": best, "threshold": shipped.threshold,
+              "distance_above": shipped.distance_above if np.isfinite(shipped.distance_above) else None,
               "leave_one_family_out": results, "train_seconds": round(time.time() - started, 1)}
     path.with_suffix(".json").write_text(json.dumps(record, indent=1, default=float) + "\n")
     print(format_table(results))

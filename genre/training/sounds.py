@@ -113,7 +113,8 @@ def clicks(rng, seconds):
     kind = rng.integers(0, 3)
     m = int(rng.uniform(0.002, 0.04) * SR)
     click = (np.sin(2 * np.pi * rng.uniform(800, 4000) * np.arange(m) / SR) if kind == 1
-             else rng.standard_normal(m) if kind == 2 else np.r_[1.0, np.zeros(m - 1)]) * np.exp(-np.arange(m) / (m / 4))
+             else rng.standard_normal(m) if kind == 2 else np.r_[1.0, np.zeros(m - 1)])
+    click = click * np.exp(-np.arange(m) / (m / 4))
     if rng.random() < 0.75:  # a metronome, maybe with an accented first beat
         step, bar = 60 / rng.uniform(40, 240), rng.choice([1, 3, 4])
         starts = [(int(i * step * SR), 1.0 if i % bar == 0 else 0.5) for i in range(int(seconds / step) + 1)]
