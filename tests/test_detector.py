@@ -68,6 +68,21 @@ def test_logistic_fit_separates_and_folds_keep_recordings_together():
     assert set(fold) == set(range(5))
 
 
+def test_crops_of_music_are_shorter_quieter_and_named_exactly():
+    from genre.training.detector_data import CROP_GAIN_DB, crop
+
+    song = np.random.default_rng(0).uniform(-0.5, 0.5, 30 * SR).astype(np.float32)
+    for span in ((1.0, 3.0), (9.0, 20.0)):
+        y, label = crop(song, span, np.random.default_rng(1))
+        again, same = crop(song, span, np.random.default_rng(1))
+        assert same == label and np.array_equal(y, again)
+        assert span[0] * SR <= len(y) <= span[1] * SR
+        start, rest = label.split("+")
+        gain = float(rest.split("@")[1].removesuffix("dB"))
+        assert CROP_GAIN_DB[0] <= gain <= CROP_GAIN_DB[1]
+        np.testing.assert_allclose(y, song[int(start):int(start) + len(y)] * 10 ** (gain / 20), rtol=1e-3)  # gain named to 0.001 dB
+
+
 def doubting_model() -> fusion.GenreModel:
     """A GenreModel with only what ``doubt`` reads: rules no song can break."""
     model = object.__new__(fusion.GenreModel)

@@ -27,6 +27,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .. import backbone, detector
+from ..cnn import MODEL_DIR
 from . import detector_data, sounds
 from .detector_data import MUSIC, Example
 
@@ -158,14 +159,18 @@ def train_detector(data_root, out, cache: Path | None = None, seed: int = 0, per
     started = time.time()
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
-    tagger = backbone.load_backbone(Path(out) / backbone.MODEL_FILE)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    # the backbone of the model folder the detector joins, else the shipped one
+    weights = out / backbone.MODEL_FILE if (out / backbone.MODEL_FILE).exists() else MODEL_DIR / backbone.MODEL_FILE
+    tagger = backbone.load_backbone(weights)
     examples = (detector_data.music_examples(data_root, tagger, cache, seed, log)
                 + detector_data.sound_examples(tagger, cache, seed, per_family, log))
     results = {m: leave_one_family_out(examples, m, seed, log) for m in METHODS}
     # best: the most non-music caught by detectors that never heard its family, at the same budget
     best = max(METHODS, key=lambda m: np.mean([results[m]["families"][f]["rate"] for f in sounds.FAMILIES]))
     shipped = fit(examples, best, seed)
-    path = detector.save(shipped, Path(out) / detector.DETECTOR_FILE)
+    path = detector.save(shipped, out / detector.DETECTOR_FILE)
     record = {"command": command,
               "data": {"root": Path(data_root).name, "music_views": results[best]["music_views"],
                        "music_originals": results[best]["music_originals"],

@@ -54,11 +54,13 @@ def hear(samples: np.ndarray, tagger: backbone.Tagger, cache: Path | None, name:
     return detector.features(embedding, tags, windows, pieces, pulse_clarity(samples))
 
 
-def crop(samples: np.ndarray, span: tuple[float, float], rng) -> np.ndarray:
-    """A crop of ``span`` seconds (at most the whole) at a random place and a random lower gain."""
+def crop(samples: np.ndarray, span: tuple[float, float], rng) -> tuple[np.ndarray, str]:
+    """A crop of ``span`` seconds (at most the whole) at a random place and a random lower gain,
+    and a label naming exactly that crop (its cache key: another crop never reads its file)."""
     n = min(int(rng.uniform(*span) * audio.SAMPLE_RATE), len(samples))
     start = int(rng.integers(0, len(samples) - n + 1))
-    return samples[start:start + n] * np.float32(10 ** (rng.uniform(*CROP_GAIN_DB) / 20))
+    gain = float(rng.uniform(*CROP_GAIN_DB))
+    return samples[start:start + n] * np.float32(10 ** (gain / 20)), f"{start}+{n}@{gain:.3f}dB"
 
 
 def music_examples(root, tagger, cache: Path | None, seed: int = 0, log=print) -> list[Example]:
@@ -70,10 +72,11 @@ def music_examples(root, tagger, cache: Path | None, seed: int = 0, log=print) -
         samples = audio.decode(item.path)
         rng = np.random.default_rng([seed, zlib.crc32(f"{item.kind}-{item.id}".encode())])
         views = {"": samples}
-        for j, span in enumerate(FULL_CROPS if item.kind == "full" else (EXCERPT_CROP,)):
-            views[f"-crop{j}"] = crop(samples, span, rng)
+        for span in FULL_CROPS if item.kind == "full" else (EXCERPT_CROP,):
+            y, label = crop(samples, span, rng)
+            views[f"-crop{label}"] = y
         for suffix, y in views.items():
-            name = f"music-{item.kind}-{item.id}{suffix}" + (f"-s{seed}" if suffix else "")
+            name = f"music-{item.kind}-{item.id}{suffix}"
             out.append(Example(name, item.id, MUSIC, item.genre, hear(y, tagger, cache, name)))
         if n % 50 == 0:
             log(f"music: heard {n}/{len(items)} files ({time.time() - started:.0f} s)")
