@@ -35,6 +35,7 @@ from .midi import write_midi
 from .pieces import PIECES, SHIPPED
 from .render import SR, decode_to_array, find_soundfont, mix_voice, render_fluidsynth
 from .synth import render_numpy
+from .voice import mix_singer
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "assets" / "demo"  # what the app reads
 # the MP3 may overshoot the mastered peak (a squared-off, saturated mix does); past this
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                 raw = render_fluidsynth(song, tmp, soundfont, fluidsynth, ffmpeg)
             else:
                 raw = render_numpy(song)
-            raw = mix_voice(raw, song, tmp)
+            raw = mix_singer(mix_voice(raw, song, tmp), song)
             if args.keep_midi:
                 args.keep_midi.mkdir(parents=True, exist_ok=True)
                 write_midi(song, args.keep_midi / f"{name}.mid")

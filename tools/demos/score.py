@@ -111,6 +111,8 @@ class Song:
         self.saturation = 0.0  # production: tape/amp saturation of the mix (see master.saturate)
         self.lines: list[tuple[float, float, str]] = []  # spoken lines: (beat, beats, words)
         self.voice = ("en-us+m1", 20, 3.0)  # espeak-ng voice, its pitch, dB over the music's RMS
+        self.sung: list[tuple[float, float, int, str, int]] = []  # sung: (beat, beats, pitch, vowel, vel)
+        self.singer_db = 0.0  # the sung line's level over the music's RMS (see voice.mix_singer)
 
     # -- structure ---------------------------------------------------------
     def track(self, name, channel, program, **kw) -> Track:
