@@ -14,10 +14,13 @@ from .errors import GenreError
 
 
 def _predict(args) -> int:
-    from .fusion import load_model
-    from .prediction import predict
+    from .logs import native_logs
 
-    model = load_model(args.model)
+    with native_logs(args.verbose):  # TensorFlow's start-up lines, unless --verbose
+        from .fusion import load_model
+        from .prediction import predict
+
+        model = load_model(args.model)
     failed = 0
     for name in args.files:
         try:
@@ -87,9 +90,6 @@ def _train(args) -> int:
     return 0
 
 
-def _doctor(args) -> int:
-    from . import audio, backbone, fusion
-    from .cnn import MODEL_DIR, MODEL_PATH, detect_device
 def _train_detector(args) -> int:
     from .training.detector import train_detector
 
@@ -101,6 +101,9 @@ def _train_detector(args) -> int:
     return 0
 
 
+def _doctor(args) -> int:
+    from . import audio, backbone, fusion
+    from .cnn import MODEL_DIR, MODEL_PATH, detect_device
 
     print(f"ffmpeg: {audio.ffmpeg_path()}")
     needed = [MODEL_PATH, MODEL_DIR / backbone.MODEL_FILE, MODEL_DIR / fusion.FUSION_FILE]
@@ -137,6 +140,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="one JSON object per line")
     pr.add_argument("--model", type=Path,
                     help="a model folder or a CNN's .keras file (default: the shipped model/)")
+    pr.add_argument("--verbose", action="store_true", help="also show TensorFlow's and CUDA's log lines")
     pr.set_defaults(run=_predict)
     from .tag import run as tag_run  # ``tag``: a whole library, resumable, on every core or on Ray
 
@@ -168,10 +172,6 @@ def parser() -> argparse.ArgumentParser:
                     help="a run folder (or its genre_cnn.json) whose fusion weights, temperatures and "
                          "unsure thresholds this model takes (default: choose them on the validation split)")
     tr.set_defaults(run=_train)
-    sub.add_parser("doctor", help="check ffmpeg, the model and the device").set_defaults(run=_doctor)
-    sub.add_parser("warmup", help="warm librosa's numba cache").set_defaults(run=_warmup)
-    im = sub.add_parser("import-musicnn", help="port musicnn's weights from its PyPI wheel into model/")
-    im.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "model")
     td = sub.add_parser("train-detector", help="fit the music detector on GTZAN audio against generated "
                                                "non-music, and measure it leaving whole families out")
     td.add_argument("--data", required=True, type=Path, metavar="DIR")
@@ -180,6 +180,10 @@ def parser() -> argparse.ArgumentParser:
     td.add_argument("--seed", type=int, default=0)
     td.add_argument("--per-family", type=int, default=36, metavar="N", help="generated sounds a family")
     td.set_defaults(run=_train_detector)
+    sub.add_parser("doctor", help="check ffmpeg, the model and the device").set_defaults(run=_doctor)
+    sub.add_parser("warmup", help="warm librosa's numba cache").set_defaults(run=_warmup)
+    im = sub.add_parser("import-musicnn", help="port musicnn's weights from its PyPI wheel into model/")
+    im.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "model")
     im.add_argument("--no-verify", action="store_true", help="skip the comparison with the original graph")
     im.set_defaults(run=_import_musicnn)
     return p

@@ -13,39 +13,14 @@ import time
 from pathlib import Path
 
 import mutagen
-import numpy as np
 import pytest
 
 from tests.support import ROOT
-from tests.support.sounds import SR, encode, tone
-from genre import audio, cli
+from tests.support.library import FORMATS, audio_md5 as decoded_md5, make_song, rows
+from genre import cli
 from genre.tag import write as tagwrite
 from genre.tag.ledger import Ledger, LedgerError
 from genre.tag.walk import Problem, walk
-
-FORMATS = {  # name -> ffmpeg arguments; every container tagwrite writes
-    "tone.mp3": ["-b:a", "128k"], "noise.flac": [], "melody.ogg": ["-c:a", "libvorbis", "-q:a", "3"],
-    "tone.opus": ["-c:a", "libopus", "-b:a", "64k"], "melody.m4a": ["-c:a", "aac", "-b:a", "96k"],
-    "tone.wav": [],
-}
-
-
-def melody(seconds: float, seed: int = 0) -> np.ndarray:
-    """Half-second notes of a random pentatonic tune."""
-    rng = np.random.default_rng(seed)
-    notes = [tone(0.5, 220 * 2 ** (rng.choice([0, 2, 4, 7, 9]) / 12), noise=0.02, seed=i)
-             for i in range(int(seconds * 2))]
-    return np.concatenate(notes)
-
-
-def make_song(name: str, folder: Path, seconds: float = 4.0, seed: int = 0) -> Path:
-    kind = name.split(".")[0].rstrip("0123456789")
-    rng = np.random.default_rng(seed)
-    y = {"tone": lambda: tone(seconds, 330 + 40 * seed, seed=seed),
-         "noise": lambda: (0.3 * rng.standard_normal(int(seconds * SR))).astype(np.float32),
-         "melody": lambda: melody(seconds, seed)}[kind]()
-    return encode(y, folder / name, args=FORMATS.get(name, FORMATS.get("tone." + name.split(".")[-1], [])))
-
 
 @pytest.fixture(scope="module")
 def songs(tmp_path_factory) -> dict[str, Path]:
@@ -75,17 +50,6 @@ def run(*args, timeout=600):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "genre", "tag", *map(str, args)], capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=timeout)
-
-
-def rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def decoded_md5(path: Path) -> str:
-    """The checksum of the decoded audio: tags may change, the sound must not."""
-    done = subprocess.run([audio.ffmpeg_path(), "-v", "error", "-i", str(path), "-map", "0:a", "-f", "md5", "-"],
-                          capture_output=True, text=True, check=True)
-    return done.stdout.strip()
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -169,7 +133,8 @@ def test_tag_written_read_back_audio_unchanged(name, songs, tmp_path):
     assert tagwrite.read_genre(path) is None
     assert tagwrite.write_genre(path, "hiphop", dry_run=True)["action"] == "would write"
     assert tagwrite.read_genre(path) is None
-    assert tagwrite.write_genre(path, "hiphop") == {"action": "written", "old": None, "new": "Hip-Hop"}
+    assert tagwrite.write_genre(path, "hiphop") == {"action": "written", "old": None, "new": "Hip-Hop",
+                                                    "replaced": {"genre": [], "source": None}}
     assert tagwrite.read_genre(path) == "Hip-Hop"
     assert mutagen.File(path).tags is not None
     assert tagwrite.write_genre(path, "rock") == {"action": "kept", "old": "Hip-Hop", "new": "Rock"}

@@ -1,16 +1,12 @@
 """One song in, one row out: the work of a ``tag`` worker, a pool process or a Ray actor alike.
 
-A worker loads the model once (``init_worker``), then turns each path into the row the results
-file keeps: the fingerprint (size, mtime, sha256), the fields of ``predict --json``, and with
-``--write-tags`` what was done to the file's genre tag. A song that fails gives a row with
+A worker loads the model once (``load``; ``pool.serve`` in a pool process), then turns each path
+into the row the results file keeps: the fingerprint (size, mtime, sha256), the model, the fields
+of ``predict --json``, and with ``--write-tags`` what was done to the file's genre tag. A song that fails gives a row with
 ``error`` instead; nothing a single file does stops the others.
 """
 from __future__ import annotations
 
-import os
-import signal
-import threading
-import time
 from dataclasses import dataclass
 
 from . import walk
@@ -18,9 +14,6 @@ from ..errors import GenreError
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
-PARENT_POLL_SECONDS = 1.0  # how often a pool worker checks that the run that started it lives
-
-_MODEL = None  # the model of this worker process, loaded by ``init_worker``
 
 
 @dataclass(frozen=True)
@@ -53,44 +46,25 @@ def limit_threads(threads: int) -> None:
         pass
 
 
-def load(model_path=None, threads: int | None = None):
-    """The model for a worker, with its threads limited first when ``threads`` is given."""
-    from .. import load_model  # the package's: the fused model when it ships, else the CNN
+def load(model_path=None, threads: int | None = None, verbose: bool = False):
+    """The model for a worker, with its threads limited first when ``threads`` is given.
 
-    if threads:
-        limit_threads(threads)
-    return load_model(model_path)
-
-
-def init_worker(model_path, threads: int | None) -> None:
-    """Initializer of a pool process: the model once, Ctrl-C left to the parent, exit with it."""
-    global _MODEL
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the run and the pool
-    parent = os.getppid()
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL_SECONDS)
-        os._exit(1)  # the run was killed: do not go on as an orphan
-
-    threading.Thread(target=watch, daemon=True).start()
-    try:
-        _MODEL = load(model_path, threads)
-    except GenreError as exc:  # said by the first song's result: a broken pool would say nothing
-        _MODEL = exc
-
-
-def run_in_worker(path: str, options: Options) -> dict:
-    """``analyse`` with the model ``init_worker`` loaded (what the pool submits).
-
-    Raises
-    ------
-    GenreError
-        The model could not be loaded in this worker.
+    TensorFlow's start-up log lines are held back unless ``verbose`` (``genre.logs``).
     """
-    if isinstance(_MODEL, GenreError):
-        raise _MODEL
-    return analyse(path, _MODEL, options)
+    from ..logs import native_logs
+
+    with native_logs(verbose):
+        from .. import load_model  # the package's: the fused model when it ships, else the CNN
+
+        if threads:
+            limit_threads(threads)
+        return load_model(model_path)
+
+
+def describe(model) -> str:
+    """The model as ``GENRE_SOURCE`` and the results name it: ``fused v1`` or ``cnn v1``."""
+    meta = getattr(model, "meta", None) or {}
+    return f"{'fused' if hasattr(model, 'heads') else 'cnn'} v{meta.get('version', '?')}"
 
 
 def analyse(path: str, model, options: Options = Options()) -> dict:
@@ -108,12 +82,13 @@ def analyse(path: str, model, options: Options = Options()) -> dict:
     Returns
     -------
     dict
-        ``path``, ``size``, ``mtime``, ``sha256``, ``file`` and either the fields of
-        ``Prediction.to_dict()`` (plus ``tag`` when tags are decided) or ``error``.
+        ``path``, ``size``, ``mtime``, ``sha256``, ``file``, ``model`` and either the fields of
+        ``Prediction.to_dict()`` (``unsure``, ``why_unsure``, ``reason`` among them; plus ``tag``
+        when tags are decided) or ``error``.
     """
     from ..prediction import predict
 
-    row = {"path": path, "size": None, "mtime": None, "sha256": None, "file": path}
+    row = {"path": path, "size": None, "mtime": None, "sha256": None, "file": path, "model": describe(model)}
     try:
         row.update(walk.fingerprint(path))
     except FileNotFoundError:
@@ -138,14 +113,18 @@ def tag(row: dict, options: Options) -> dict:
     """Decide (and unless ``dry_run`` write) the genre tag of an analysed song's row.
 
     Also used on rows of an earlier run without ``--write-tags``: no second analysis is needed.
+    Sure or not is the package's own ``Prediction.unsure``; the file is written only if its
+    size and mtime are still those the row was analysed with.
     """
     from . import write
 
     if row.get("unsure"):
         row["tag"] = {"action": "unsure", "old": None, "new": None}
     else:
+        expect = (row["size"], row["mtime"]) if row.get("size") is not None else None
         row["tag"] = write.write_genre(row["path"], row["genre"], overwrite=options.overwrite,
-                                          dry_run=options.dry_run)
+                                       dry_run=options.dry_run, expect=expect,
+                                       source=write.source_text(row.get("model"), row.get("confidence")))
     if row["tag"]["action"] == "written":
         try:
             row.update(walk.fingerprint(row["path"]))  # resume compares the file as it is now

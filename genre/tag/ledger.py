@@ -1,29 +1,41 @@
 """The results file of ``python -m genre tag``: one line per song, appended so a run can resume.
 
-A line is written with one ``write`` and made durable (``fsync``) before the next song's, so an
-interrupted run (Ctrl-C, kill, power cut) loses at most the songs in flight. Loading the file
-indexes every song by path with the size, mtime and sha256 it had when it was analysed; a torn last
-line (the write a power cut interrupted) is cut off, and a damaged or superseded line (a song that
-changed and was analysed again) is dropped when the file is compacted, atomically, at the end.
+A line is written whole and made durable (``fsync``) before the next song's, so an interrupted
+run (Ctrl-C, kill, power cut) loses at most the songs in flight; a write that fails or comes up
+short (a full disk) is cut off again and raised as a ``LedgerError`` with a sentence, so the file
+always ends on a whole line. Loading the file indexes every song by path with the size, mtime and
+sha256 it had when it was analysed; a torn last line (the write a power cut interrupted) is cut
+off, and a damaged or superseded line (a song that changed and was analysed again) is dropped
+when the file is compacted, atomically, at the end. A run holds the file's lock (``lock``) from
+before it reads it until it is closed: a second run on the same file is refused.
 
 Two formats, by the name's suffix: JSON Lines (the rows of ``predict --json`` plus ``path``,
-``size``, ``mtime`` and ``sha256``) and ``.csv`` (one column per genre's probability).
+``paths``, ``size``, ``mtime``, ``sha256``, ``model`` and ``tag``) and ``.csv`` (one column per
+genre's probability; ``tag``'s parts in ``tag_*`` columns).
 """
 from __future__ import annotations
 
 import csv
+import errno
+import fcntl
 import io
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GenreError
+from .lock import LedgerBusy, open_locked
+from .replace import remove_leftover
 
-CSV_HEAD = ["path", "genre", "confidence", "unsure"]  # then one column per genre, then CSV_TAIL
-CSV_TAIL = ["error", "size", "mtime", "sha256", "tag"]  # tag: what --write-tags did
-TAG_SETTLED = frozenset({"written", "kept", "same", "unsure", "unsupported"})  # not to try again
+CSV_HEAD = ["path", "genre", "confidence", "unsure", "why_unsure", "reason"]  # then a column a genre
+CSV_TAIL = ["error", "size", "mtime", "sha256", "tag", "tag_old", "tag_new", "tag_replaced", "paths", "model"]
+CSV_JSON = ("tag_replaced", "paths")  # cells holding JSON: a list or an object
+TAG_SETTLED = frozenset({"written", "kept", "same", "unsure", "unsupported", "undone"})  # not to try again
 NEWLINE = b"\n"
+COMPACT_SUFFIX = ".compact"  # the rewritten file before it is renamed over the results
+__all__ = ["Done", "Ledger", "LedgerBusy", "LedgerError", "csv_columns"]
 
 
 class LedgerError(GenreError):
@@ -67,6 +79,8 @@ class Ledger:
 
     Raises
     ------
+    LedgerBusy
+        Another run holds the file (``write`` only: a dry run reads without the lock).
     LedgerError
         The file cannot be opened, or is a CSV with other columns.
     """
@@ -81,12 +95,17 @@ class Ledger:
         self.repaired = 0  # bytes of a torn last line cut off
         self._fd = None
         try:
+            if write:  # locked before it is read: what is read is what this run appends to
+                self._fd = open_locked(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+                self._remove_stale_compactions()
             self._load()
-            if write:
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-                if self.csv and os.fstat(self._fd).st_size == 0:
-                    self._write(self._csv_line(self.columns))
-        except OSError as exc:
+            if self._fd is not None and self.csv and os.fstat(self._fd).st_size == 0:
+                self._write(self._csv_line(self.columns))
+        except (OSError, LedgerError) as exc:
+            if self._fd is not None:
+                os.close(self._fd)
+            if isinstance(exc, LedgerError):
+                raise
             raise LedgerError(f"Cannot use {self.path} for results: {exc.strerror or exc}.") from exc
 
     def __len__(self) -> int:
@@ -127,7 +146,12 @@ class Ledger:
         probs = row.get("probabilities") or {}
         values = {**row, **probs}
         if isinstance(values.get("tag"), dict):
-            values["tag"] = values["tag"]["action"]
+            tag = values["tag"]
+            values.update(tag=tag["action"], tag_old=tag.get("old"), tag_new=tag.get("new"),
+                          tag_replaced=tag.get("replaced"))
+        for column in CSV_JSON:
+            if values.get(column) is not None:
+                values[column] = json.dumps(values[column], ensure_ascii=False)
         if values.get("error"):
             values["error"] = " ".join(str(values["error"]).split())  # one line, always
         return self._csv_line(["" if values.get(c) is None else values[c] for c in self.columns])
@@ -148,6 +172,12 @@ class Ledger:
         row["mtime"] = float(row["mtime"]) if row["mtime"] else None
         row["sha256"] = row["sha256"] or None
         row["unsure"] = row["unsure"] == "True"
+        row["reason"] = row["reason"] or None
+        for column in CSV_JSON:
+            row[column] = json.loads(row[column]) if row[column] else None
+        if row["tag"]:
+            row["tag"] = {"action": row["tag"], "old": row["tag_old"] or None, "new": row["tag_new"] or None,
+                          **({"replaced": row["tag_replaced"]} if row["tag_replaced"] is not None else {})}
         return row
 
     def close(self) -> None:
@@ -159,8 +189,29 @@ class Ledger:
                 self._compact()
 
     def _write(self, data: bytes) -> None:
-        os.write(self._fd, data)
-        os.fsync(self._fd)
+        """Append ``data`` whole, or cut the file back to where it was and raise.
+
+        Raises
+        ------
+        LedgerError
+            The disk is full, the write came up short or failed; the file ends on a whole line.
+        """
+        start = os.fstat(self._fd).st_size
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                if written <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[written:]
+            os.fsync(self._fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(self._fd, start)
+            except OSError:
+                pass  # a torn last line is cut off by the next run's load
+            raise LedgerError(f"Cannot write to {self.path}: {exc.strerror or exc}. The results so far are "
+                              "kept and valid; free some space and run again to resume.") from exc
 
     def _csv_line(self, values) -> bytes:
         buffer = io.StringIO()
@@ -199,18 +250,46 @@ class Ledger:
                     f.truncate(good_end)
                     os.fsync(f.fileno())
 
+    def _compaction_prefix(self) -> str:
+        return f".{self.path.name}."
+
+    def _remove_stale_compactions(self) -> None:
+        """Remove the rewrites a run killed while compacting left (their lock died with it)."""
+        prefix = self._compaction_prefix()
+        for other in self.path.parent.glob(f"{prefix}*{COMPACT_SUFFIX}"):
+            try:
+                remove_leftover(other)
+            except OSError:
+                pass
+
     def _compact(self) -> None:
+        """Rewrite the file without damaged or superseded lines, then rename it over the results.
+
+        Raises
+        ------
+        LedgerError
+            The rewrite failed (a full disk): the results file is left as it was, still valid.
+        """
         keep = {done.offset for done in self.index.values()}
-        tmp = self.path.with_name(f".{self.path.name}.compact")
-        with open(self.path, "rb") as src, open(tmp, "wb") as dst:
-            offset = 0
-            for number, line in enumerate(src):
-                if offset in keep or (self.csv and number == 0):
-                    dst.write(line)
-                offset += len(line)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.replace(tmp, self.path)
+        fd, tmp = tempfile.mkstemp(prefix=self._compaction_prefix(), suffix=COMPACT_SUFFIX, dir=self.path.parent)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # a live rewrite: not a leftover for another run to remove
+            with open(self.path, "rb") as src, open(fd, "wb", closefd=False) as dst:
+                offset = 0
+                for number, line in enumerate(src):
+                    if offset in keep or (self.csv and number == 0):
+                        dst.write(line)
+                    offset += len(line)
+                dst.flush()
+                os.fsync(fd)
+            os.chmod(tmp, os.stat(self.path).st_mode & 0o7777)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            os.unlink(tmp)
+            raise LedgerError(f"Cannot compact {self.path}: {exc.strerror or exc}. It is left as it was "
+                              "and stays valid (superseded lines are skipped when it is read).") from exc
+        finally:
+            os.close(fd)
         dir_fd = os.open(self.path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

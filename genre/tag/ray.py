@@ -20,7 +20,9 @@ from pathlib import Path
 
 from ..errors import GenreError
 from .ledger import Done
+from .lock import open_locked
 from .job import Options
+from ..logs import QUIET_LEVEL
 
 SONGS_PER_BLOCK = 4  # rows come back block by block: small blocks keep the stream (and the bar) moving
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # paths and rows are small; do not reserve 30 % of the RAM
@@ -64,7 +66,8 @@ def start(address: str):
     if not address:  # Ray 2.60's default for a local instance, set before Ray reads its config
         os.environ.setdefault("RAY_AUTH_MODE", "token")
     ray = _ray()
-    env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}}
+    env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+                        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", QUIET_LEVEL)}}
     try:
         if address:
             ray.init(address=address, runtime_env=env, log_to_driver=False, logging_level=logging.WARNING)
@@ -127,13 +130,15 @@ class ParquetResults:
         self.path, self.write = Path(path), write
         self.index: dict[str, Done] = {}
         self._rows: list[dict] = []
+        self._fd = None
+        if write:  # one run per folder, as for a results file (lock.py)
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._fd = open_locked(self.path, os.O_RDONLY)
         if self.path.exists():
             for part in sorted(self.path.glob("*.parquet")):
                 table = pq.read_table(part, columns=["path", "size", "mtime", "sha256"])
                 for i, row in enumerate(table.to_pylist()):
                     self.index[row["path"]] = Done(row["size"], row["mtime"], row["sha256"], i)
-        elif write:
-            self.path.mkdir(parents=True)
 
     def known(self, path: str, size: int, mtime: float) -> bool:
         done = self.index.get(path)
@@ -150,8 +155,13 @@ class ParquetResults:
                 self._flush()
 
     def close(self) -> None:
-        if self.write and self._rows:
-            self._flush()
+        try:
+            if self.write and self._rows:
+                self._flush()
+        finally:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def _flush(self) -> None:
         import pyarrow as pa

@@ -1,27 +1,30 @@
 """``python -m genre tag``: put a genre on every song of a library, resumably, on every core.
 
-The run walks the paths (``library``), leaves out the songs the results file already holds as they
-are (``ledger``), and hands the rest to workers that each load the model once (``tagjob``): a pool
-of processes here, or Ray actors with ``--ray`` (``scale``). At most ``SUBMIT_AHEAD`` songs per
-worker are in flight, and every row goes to the results file as it arrives, so memory does not
-grow with the walk. A progress bar shows on a terminal; a summary ends every run.
+The run walks the paths (``walk``), leaves out the songs the results file already holds as they
+are (``ledger``, locked for this run alone), and hands the rest to workers that each load the
+model once (``job``): processes watched by ``pool`` here, or Ray actors with ``--ray``
+(``ray``). Every row goes to the results file as it arrives, so memory does not grow with the
+walk; copies a killed run left are removed on the way. A progress bar shows on a terminal; a
+summary ends every run. ``--undo`` (``undo``) takes back the tags a run wrote.
+
+Exit status: 0, 1 when a song failed or a worker died, 2 for bad usage or when another run holds
+the results file, 128 + the signal when interrupted (130 for Ctrl-C, 143 for SIGTERM).
 """
 from __future__ import annotations
 
 import collections
-import concurrent.futures as cf
 import json
-import multiprocessing
 import os
 import sys
 import time
 from pathlib import Path
 
-from . import job, walk
+from . import job, replace, walk
+from .ledger import LedgerBusy
+from .pool import DEFAULT_TIMEOUT
 
-SUBMIT_AHEAD = 2  # songs in flight per worker: one being analysed, one waiting
-START_METHOD = "spawn"  # a clean process per worker: no TensorFlow state copied by fork
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 2
+PROBLEM_WORDS = {"special": "FIFO, socket or device (never opened)"}
 
 
 class Tally:
@@ -30,6 +33,7 @@ class Tally:
     def __init__(self):
         self.start = time.monotonic()
         self.analysed = self.failed = self.already = self.not_audio = self.unsure = self.retagged = 0
+        self.aliases = self.leftovers = self.deaths = 0
         self.problems = collections.Counter()  # walk problems by kind
         self.genres = collections.Counter()
         self.tags = collections.Counter()  # tag actions
@@ -42,8 +46,11 @@ class Tally:
         self.genres[row["genre"]] += 1
         self.unsure += bool(row.get("unsure"))
         if "tag" in row:
-            self.tags[row["tag"]["action"]] += 1
-            self.failed += row["tag"]["action"] == "failed"
+            self.count_tag(row["tag"])
+
+    def count_tag(self, tag: dict) -> None:
+        self.tags[tag["action"]] += 1
+        self.failed += tag["action"] in ("failed", "changed")
 
     def summary(self, interrupted: bool = False) -> str:
         seconds = time.monotonic() - self.start
@@ -51,8 +58,14 @@ class Tally:
         lines = [f"{'interrupted: ' if interrupted else ''}{self.analysed} song(s) analysed in "
                  f"{_clock(seconds)} ({rate:.2f}/s), {self.failed} failed; {self.already} already "
                  f"in the results and unchanged; {self.not_audio} other file(s) skipped"]
+        extra = [f"{self.aliases} path(s) to a song already found (symlinks, hard links)" * bool(self.aliases),
+                 f"{self.leftovers} copy(ies) left by a killed run removed" * bool(self.leftovers),
+                 f"{self.deaths} worker(s) died or were stopped" * bool(self.deaths)]
+        if any(extra):
+            lines.append("; ".join(filter(None, extra)))
         if self.problems:
-            lines.append("not read: " + ", ".join(f"{n} {k}" for k, n in sorted(self.problems.items())))
+            lines.append("not read: " + ", ".join(f"{n} {PROBLEM_WORDS.get(k, k)}"
+                                                  for k, n in sorted(self.problems.items())))
         if self.genres:
             lines.append("genres: " + ", ".join(f"{g} {n}" for g, n in self.genres.most_common())
                          + (f" ({self.unsure} unsure)" if self.unsure else ""))
@@ -82,7 +95,13 @@ def model_genres(model_path) -> list[str]:
 
 
 def open_results(out, genres, *, write: bool):
-    """The results file for ``--out``: Parquet folder (with ``--ray``), CSV or JSON Lines."""
+    """The results file for ``--out``, locked for this run: Parquet folder (``--ray``), CSV or JSON Lines.
+
+    Raises
+    ------
+    LedgerBusy
+        Another run holds it.
+    """
     if out is None:
         return None
     if str(out).lower().endswith(".parquet"):
@@ -94,11 +113,15 @@ def open_results(out, genres, *, write: bool):
     return Ledger(out, genres, write=write)
 
 
-def plan(paths, results, tally: Tally, warn, retag: list | None = None) -> list[walk.Entry]:
+def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases: dict | None = None,
+         clean: bool = True) -> list[walk.Entry]:
     """The songs to analyse: all found, less those ``results`` holds unchanged (size, mtime, sha256).
 
-    Unchanged songs whose tag is not settled yet are added to ``retag`` when it is given.
+    Unchanged songs whose tag is not settled yet are added to ``retag`` when it is given; more
+    paths to one song go to ``aliases`` (first path -> the others); copies a killed run left are
+    removed when ``clean``.
     """
+    aliases = {} if aliases is None else aliases
 
     def problem(p: walk.Problem) -> None:
         tally.problems[p.kind] += 1
@@ -107,9 +130,21 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None) -> list[
     def skip(path: str) -> None:
         tally.not_audio += 1
 
+    def alias(first: str, path: str) -> None:
+        tally.aliases += 1
+        aliases.setdefault(first, []).append(path)
+
+    def leftover(path: str) -> None:
+        try:
+            removed = clean and replace.remove_leftover(path)
+        except OSError as exc:
+            warn(f"{path}: a copy left by a killed run, not removed: {exc.strerror or exc}")
+            return
+        tally.leftovers += bool(removed)
+
     known = results.known if results is not None else (lambda path, size, mtime: False)
     todo = []
-    for entry in walk.walk(paths, problem, skip, known):
+    for entry in walk.walk(paths, problem, skip, known, alias, leftover):
         if known(entry.path, entry.size, entry.mtime):
             tally.already += 1
             if retag is not None and not results.index[entry.path].tagged:
@@ -128,100 +163,80 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None) -> list[
     return todo
 
 
-def _pool_rows(todo, model_path, workers: int, options: job.Options):
-    """Rows from a pool of ``workers`` processes, each with the model; at most a few per worker ahead."""
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    os.environ.update({k: v for k, v in job.thread_environment(threads).items() if k not in os.environ})
-    pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(START_METHOD),
-                                  initializer=job.init_worker, initargs=(model_path, threads))
-    songs = iter(todo)
-    pending = set()
-    try:
-        while True:
-            while len(pending) < workers * SUBMIT_AHEAD:
-                entry = next(songs, None)
-                if entry is None:
-                    break
-                pending.add(pool.submit(job.run_in_worker, entry.path, options))
-            if not pending:
-                break
-            finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for future in finished:
-                yield future.result()
-    finally:
-        for process in list(getattr(pool, "_processes", {}).values()):  # no waiting for songs in flight
-            process.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _local_rows(todo, model_path, workers: int, options: job.Options):
-    if workers == 1:
-        model = job.load(model_path)
-        for entry in todo:
-            yield job.analyse(entry.path, model, options)
-    else:
-        yield from _pool_rows(todo, model_path, workers, options)
-
-
 def run(args) -> int:
     """The ``tag`` command on parsed arguments; returns the exit status."""
-    options = job.Options(args.write_tags, args.overwrite, args.dry_run)
+    if args.undo:
+        from .undo import undo
+
+        return undo(args, model_genres(args.model))
+    if not args.paths:
+        args.usage_error("the following arguments are required: PATH (or --undo --out FILE)")
     if args.out is not None and str(args.out).lower().endswith(".parquet") and args.ray is None:
         print("error: --out *.parquet needs --ray (Parquet is written from Ray's results)", file=sys.stderr)
         return EXIT_USAGE
-    tty = sys.stderr.isatty()
-    bar = None
+    try:
+        results = open_results(args.out, model_genres(args.model), write=not args.dry_run)
+    except LedgerBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    with replace.stop_signals():  # Ctrl-C and SIGTERM: stop the workers, no copy left, a summary
+        return _tag(args, results)
+
+
+def _tag(args, results) -> int:
+    options = job.Options(args.write_tags, args.overwrite, args.dry_run)
+    bar, tally, stopped, rows, pool, aliases = None, Tally(), None, None, None, {}
 
     def warn(message: str) -> None:
         (bar.write if bar is not None else print)(f"warning: {message}", file=sys.stderr)
 
-    tally = Tally()
-    results = open_results(args.out, model_genres(args.model), write=not args.dry_run)
-    interrupted = False
-    rows = None
     retag = [] if options.tags and hasattr(results, "row") else None
     try:
-        todo = plan(args.paths, results, tally, warn, retag)
+        todo = plan(args.paths, results, tally, warn, retag, aliases, clean=not args.dry_run)
         for path in retag or ():  # analysed before without --write-tags: tag from the stored verdict
             row = job.tag(results.row(path), options)
             tally.retagged += 1
-            tally.tags[row["tag"]["action"]] += 1
-            tally.failed += row["tag"]["action"] == "failed"
-            _emit(row, results, options)
+            tally.count_tag(row["tag"])
+            _emit(row, results, options, aliases)
         if todo:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(todo), unit="song", disable=not tty, file=sys.stderr, dynamic_ncols=True,
-                       smoothing=0.1)
-            workers = max(1, min(args.workers or os.cpu_count() or 1, len(todo)))
+            bar = tqdm(total=len(todo), unit="song", disable=not sys.stderr.isatty(), file=sys.stderr,
+                       dynamic_ncols=True, smoothing=0.1)
             if args.ray is not None:
                 from .ray import ray_rows
 
                 rows = ray_rows(todo, args.model, args.workers, options, args.ray)
             else:
-                rows = _local_rows(todo, args.model, workers, options)
+                from .pool import Pool
+
+                workers = max(1, min(args.workers or os.cpu_count() or 1, len(todo)))
+                pool = Pool(args.model, workers, options, timeout=args.timeout, verbose=args.verbose, warn=warn)
+                rows = pool.rows(todo)
             for row in rows:
                 tally.count(row)
-                _emit(row, results, options)
+                _emit(row, results, options, aliases)
                 bar.update(1)
                 bar.set_postfix(failed=tally.failed, refresh=False)
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:
+        stopped = getattr(exc, "signum", 2)
     finally:
         if rows is not None:
-            rows.close()  # stops the pool's processes or Ray now, not when collected
+            rows.close()  # stops the workers or Ray now, not when collected
         if bar is not None:
             bar.close()
         if results is not None:
             results.close()
-    print(tally.summary(interrupted), file=sys.stderr)
-    if interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_FAILED if tally.failed or tally.problems["unreadable"] else EXIT_OK
+    tally.deaths = pool.deaths if pool is not None else 0
+    print(tally.summary(stopped is not None), file=sys.stderr)
+    if stopped is not None:
+        return 128 + stopped
+    return EXIT_FAILED if tally.failed or tally.deaths or tally.problems["unreadable"] else EXIT_OK
 
 
-def _emit(row: dict, results, options: job.Options) -> None:
+def _emit(row: dict, results, options: job.Options, aliases: dict) -> None:
     """A row to the results file (or stdout); with ``--dry-run`` a line saying what would be written."""
+    row["paths"] = [row["path"], *aliases.get(row["path"], ())]
     if options.dry_run:
         tag = row.get("tag")
         if row.get("error"):
@@ -239,34 +254,45 @@ def _emit(row: dict, results, options: job.Options) -> None:
         print(json.dumps(row, ensure_ascii=False), flush=True)
 
 
-def _positive(text: str) -> int:
-    import argparse
+def _positive(kind):
+    def parse(text: str):
+        import argparse
 
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, not {text!r}")
-    return value
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be a number above 0, not {text!r}")
+        return value
+
+    return parse
 
 
 def add_arguments(parser) -> None:
     """The ``tag`` command's arguments, on its sub-parser."""
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files and folders (walked recursively)")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files and folders (walked recursively)")
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help="results, one line per song (.jsonl; .csv; .parquet with --ray); "
-                             "run again with the same FILE to resume (default: JSON Lines on stdout)")
-    parser.add_argument("--workers", type=_positive, metavar="N",
+                             "run again with the same FILE to resume; one run at a time per FILE "
+                             "(default: JSON Lines on stdout)")
+    parser.add_argument("--workers", type=_positive(int), metavar="N",
                         help="songs analysed in parallel, each worker with its own model "
                              "(default: the cores; with --ray: the actors)")
+    parser.add_argument("--timeout", type=_positive(float), default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help="abandon a song that takes longer, with an error row "
+                             f"(default: {DEFAULT_TIMEOUT:g})")
     parser.add_argument("--write-tags", action="store_true",
-                        help="write the genre into each song's metadata when the model is sure")
+                        help="write the genre (and GENRE_SOURCE) into each song's metadata when the model is sure")
     parser.add_argument("--overwrite", action="store_true", help="with --write-tags: replace a genre tag already there")
     parser.add_argument("--dry-run", action="store_true",
-                        help="say what --write-tags would write; write nothing (no tags, no --out)")
+                        help="say what --write-tags or --undo would write; write nothing (no tags, no --out)")
+    parser.add_argument("--undo", action="store_true",
+                        help="with --out FILE: put back the genres the runs recorded there replaced, in "
+                             "files whose genre is still the one this project wrote (PATHs: only those)")
     parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                         help="run on Ray Data: a local instance, or the cluster at ADDRESS "
                              "(needs requirements-scale.txt)")
     parser.add_argument("--model", type=Path, help="a .keras model (default: the shipped one)")
-    parser.set_defaults(run=run)
+    parser.add_argument("--verbose", action="store_true", help="also show TensorFlow's and CUDA's log lines")
+    parser.set_defaults(run=run, usage_error=parser.error)

@@ -6,12 +6,17 @@ that vanished between listing and reading) but reports it through a callback. A 
 when its first bytes are those of an audio format ``genre.audio`` decodes; a file with an audio
 name (``.mp3`` and the like) whose content is not audio is yielded too, so that its failure is
 reported like any other, while covers, playlists and notes are only counted.
+
+A file reached by several paths (symlinks, hard links) is yielded once, under the first path
+found; FIFOs, sockets and devices are reported and never opened (opening a FIFO blocks until
+someone writes to it); and the copies ``--write-tags`` works on are never taken for songs.
 """
 from __future__ import annotations
 
 import errno
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +29,10 @@ AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".
                             ".aac", ".aif", ".aiff", ".mka", ".webm"})
 HEAD_BYTES = 16  # enough for ``audio.sniff_format``
 HASH_CHUNK = 1 << 20  # bytes read at a time for sha256
-TEMP_PREFIX = ".genre-"  # tagwrite's copies in progress: never songs
+TEMP_PREFIX = ".genre-tmp-"  # a tagged copy in progress (``tempfile.mkstemp`` adds 8 characters)
+TEMP_NAME = re.compile(r"\.genre-tmp-[a-z0-9_]{8}(\.[A-Za-z0-9]{1,8})?")  # only those: never songs
+SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+           stat.S_IFBLK: "a block device"}
 
 
 @dataclass(frozen=True)
@@ -38,11 +46,40 @@ class Entry:
 
 @dataclass(frozen=True)
 class Problem:
-    """Something ``walk`` could not go through: ``kind`` is 'unreadable', 'loop' or 'vanished'."""
+    """Something ``walk`` could not go through.
+
+    ``kind`` is 'unreadable', 'loop', 'vanished' or 'special' (a FIFO, socket or device).
+    """
 
     path: str
     kind: str
     message: str
+
+
+def is_temp(name: str) -> bool:
+    """Whether a file name is that of a copy ``--write-tags`` works on (``.genre-tmp-XXXXXXXX.mp3``)."""
+    return TEMP_NAME.fullmatch(name) is not None
+
+
+def open_regular(path, flags: int = os.O_RDONLY) -> int:
+    """A file descriptor on ``path``, a regular file: a FIFO put in its place is never waited on.
+
+    Raises
+    ------
+    OSError
+        The file cannot be opened, or is no longer a regular file (``EINVAL``).
+    """
+    fd = os.open(path, flags | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    os.set_blocking(fd, True)
+    return fd
+
+
+def open_song(path, mode: str = "rb"):
+    """``open(path, mode)`` for a regular file only (``open_regular``): a FIFO never blocks it."""
+    return open(path, mode, opener=open_regular)
 
 
 def is_audio(path: str, size: int) -> bool:
@@ -57,7 +94,7 @@ def is_audio(path: str, size: int) -> bool:
         return True
     if size == 0:
         return False
-    with open(path, "rb") as f:
+    with open_song(path) as f:
         head = f.read(HEAD_BYTES)
     try:
         audio.sniff_format(head)
@@ -68,7 +105,9 @@ def is_audio(path: str, size: int) -> bool:
 
 def walk(paths: Iterable[str | os.PathLike], on_problem: Callable[[Problem], None],
          on_skip: Callable[[str], None] = lambda path: None,
-         known: Callable[[str, int, float], bool] = lambda path, size, mtime: False) -> Iterator[Entry]:
+         known: Callable[[str, int, float], bool] = lambda path, size, mtime: False,
+         on_alias: Callable[[str, str], None] = lambda first, path: None,
+         on_leftover: Callable[[str], None] = lambda path: None) -> Iterator[Entry]:
     """Yield the songs under ``paths`` (files or folders, recursively, in sorted order).
 
     Parameters
@@ -76,71 +115,112 @@ def walk(paths: Iterable[str | os.PathLike], on_problem: Callable[[Problem], Non
     paths : iterable of path
         Files and folders; symlinks to folders are followed once (a loop is reported).
     on_problem : callable
-        Called with a ``Problem`` for an unreadable folder or file, a loop or a vanished file.
+        Called with a ``Problem`` for an unreadable folder or file, a loop, a vanished file, or a
+        FIFO, socket or device (never opened).
     on_skip : callable, optional
         Called with the path of each file that is not audio.
     known : callable, optional
         ``known(path, size, mtime)`` true means the file is already analysed as it is: it is
         yielded without being opened (a resumed run opens only new and changed files).
+    on_alias : callable, optional
+        ``on_alias(first, path)``: ``path`` leads to the file already yielded as ``first`` (a
+        symlink or a hard link); it is not yielded again.
+    on_leftover : callable, optional
+        Called with the path of each copy ``--write-tags`` left behind (a killed run's), in the
+        folders walked and in the folders that symlinked songs live in.
 
     Yields
     ------
     Entry
-        One per song, with its absolute path.
+        One per file, with its absolute path.
     """
-    seen: set[tuple[int, int]] = set()  # (device, inode) of the folders entered
+    state = _State(on_problem, on_skip, known, on_alias, on_leftover)
     for root in paths:
-        yield from _visit(os.path.abspath(root), seen, on_problem, on_skip, known, top=True)
+        yield from state.visit(os.path.abspath(root), top=True)
 
 
-def _visit(path, seen, on_problem, on_skip, known, top=False) -> Iterator[Entry]:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        kind = "vanished" if not top else "unreadable"
-        message = "no such file or folder" if top else "vanished while the library was read"
-        if os.path.islink(path):
-            kind, message = "unreadable", "a broken symlink"
-        on_problem(Problem(path, kind, message))
-        return
-    except OSError as exc:
-        on_problem(Problem(path, "loop" if exc.errno == errno.ELOOP else "unreadable", exc.strerror or str(exc)))
-        return
-    if stat.S_ISDIR(st.st_mode):
-        key = (st.st_dev, st.st_ino)
-        if key in seen:
-            on_problem(Problem(path, "loop", "a folder already visited (symlink loop or repeat)"))
+class _State:
+    """What one walk has seen: folders entered, files yielded (by device and inode), folders swept."""
+
+    def __init__(self, on_problem, on_skip, known, on_alias, on_leftover):
+        self.on_problem, self.on_skip, self.known = on_problem, on_skip, known
+        self.on_alias, self.on_leftover = on_alias, on_leftover
+        self.folders: set[tuple[int, int]] = set()
+        self.files: dict[tuple[int, int], str] = {}
+        self.swept: set[str] = set()
+
+    def visit(self, path: str, top: bool = False) -> Iterator[Entry]:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            kind = "vanished" if not top else "unreadable"
+            message = "no such file or folder" if top else "vanished while the library was read"
+            if os.path.islink(path):
+                kind, message = "unreadable", "a broken symlink"
+            self.on_problem(Problem(path, kind, message))
             return
-        seen.add(key)
+        except OSError as exc:
+            kind = "loop" if exc.errno == errno.ELOOP else "unreadable"
+            self.on_problem(Problem(path, kind, exc.strerror or str(exc)))
+            return
+        key = (st.st_dev, st.st_ino)
+        if stat.S_ISDIR(st.st_mode):
+            yield from self.folder(path, key)
+        elif not stat.S_ISREG(st.st_mode):
+            what = SPECIAL.get(stat.S_IFMT(st.st_mode), "not a regular file")
+            self.on_problem(Problem(path, "special", f"{what}: never opened"))
+        elif key in self.files:
+            self.on_alias(self.files[key], path)
+        else:
+            yield from self.file(path, st, key)
+
+    def folder(self, path: str, key) -> Iterator[Entry]:
+        if key in self.folders:
+            self.on_problem(Problem(path, "loop", "a folder already visited (symlink loop or repeat)"))
+            return
+        self.folders.add(key)
         try:
             names = sorted(os.listdir(path))
         except OSError as exc:
-            on_problem(Problem(path, "unreadable", exc.strerror or str(exc)))
+            self.on_problem(Problem(path, "unreadable", exc.strerror or str(exc)))
             return
+        self.swept.add(os.path.realpath(path))
         for name in names:
-            if name.startswith(TEMP_PREFIX):
-                continue
-            yield from _visit(os.path.join(path, name), seen, on_problem, on_skip, known)
-        return
-    if not stat.S_ISREG(st.st_mode):
-        on_skip(path)  # a device, a socket, a FIFO: never opened
-        return
-    entry = Entry(path, st.st_size, st.st_mtime)
-    if known(path, st.st_size, st.st_mtime):
+            if is_temp(name):
+                self.on_leftover(os.path.join(path, name))
+            else:
+                yield from self.visit(os.path.join(path, name))
+
+    def file(self, path: str, st, key) -> Iterator[Entry]:
+        entry = Entry(path, st.st_size, st.st_mtime)
+        if not self.known(path, st.st_size, st.st_mtime):
+            try:
+                audio_like = is_audio(path, st.st_size)
+            except FileNotFoundError:
+                self.on_problem(Problem(path, "vanished", "vanished while the library was read"))
+                return
+            except OSError as exc:
+                self.on_problem(Problem(path, "unreadable", exc.strerror or str(exc)))
+                return
+            if not audio_like:
+                self.on_skip(path)
+                return
+        self.files[key] = path
+        if os.path.islink(path):
+            self.sweep(os.path.dirname(os.path.realpath(path)))
         yield entry
-        return
-    try:
-        audio_like = is_audio(path, st.st_size)
-    except FileNotFoundError:
-        on_problem(Problem(path, "vanished", "vanished while the library was read"))
-        return
-    except OSError as exc:
-        on_problem(Problem(path, "unreadable", exc.strerror or str(exc)))
-        return
-    if audio_like:
-        yield entry
-    else:
-        on_skip(path)
+
+    def sweep(self, folder: str) -> None:
+        """Report the leftover copies in a symlinked song's own folder, outside those walked."""
+        if folder in self.swept:
+            return
+        self.swept.add(folder)
+        try:
+            names = os.listdir(folder)
+        except OSError:  # the song is reached by its link; its folder need not be readable
+            return
+        for name in sorted(filter(is_temp, names)):
+            self.on_leftover(os.path.join(folder, name))
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -152,7 +232,7 @@ def sha256(path: str | os.PathLike) -> str:
         The file cannot be read.
     """
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_song(path) as f:
         while chunk := f.read(HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

@@ -3,37 +3,50 @@
 One field per container: ID3 ``TCON`` in MP3 (and in WAV and AIFF, which carry an ID3 chunk),
 the Vorbis comment ``GENRE`` in FLAC, Ogg Vorbis and Ogg Opus, ``©gen`` in MP4/M4A. mutagen
 rewrites only the metadata blocks; the audio frames are copied byte for byte (the tests compare
-the decoded audio's checksum before and after). The change is made on a copy in the same folder,
-flushed, and renamed over the original, so an interruption leaves either the old file or the new
-one, never half of each.
+them before and after). ``replace.rewrite`` makes the change on a copy and renames it over the
+file the path leads to, so an interruption leaves either the old file or the new one.
+
+Beside the genre goes ``GENRE_SOURCE``, which says that this project wrote it, with the model and
+its confidence (``genre 1.0.0; model fused v1; confidence 0.87``): ID3 ``TXXX:GENRE_SOURCE``, the
+Vorbis comment ``GENRE_SOURCE``, MP4's ``----:com.apple.iTunes:GENRE_SOURCE``. ``restore_genre``
+(``tag --undo``) puts back the values a write replaced, and only where the genre and
+``GENRE_SOURCE`` are still this project's.
 """
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 import mutagen
 from mutagen.aiff import AIFF
 from mutagen.flac import FLAC
-from mutagen.id3 import TCON
+from mutagen.id3 import TCON, TXXX
 from mutagen.mp3 import MP3
-from mutagen.mp4 import MP4
+from mutagen.mp4 import MP4, AtomDataType, MP4FreeForm
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from .walk import TEMP_PREFIX
+from .. import __version__
+from . import replace
+from .walk import open_song
 
 ID3_VERSION = 3  # ID3v2.3 for new tags: what most players and Windows read
 GENRE_LABELS = {"hiphop": "Hip-Hop", "rnb": "R&B"}  # else the genre's name, capitalised
 VORBIS_KEY = "GENRE"
 MP4_KEY = "\xa9gen"
+SOURCE = "GENRE_SOURCE"  # the field that says this project wrote the genre
+SOURCE_KEYS = {"id3": f"TXXX:{SOURCE}", "vorbis": SOURCE, "mp4": f"----:com.apple.iTunes:{SOURCE}"}
 
 
 def tag_value(genre: str) -> str:
     """The text written for a model genre: ``"hiphop"`` -> ``"Hip-Hop"``, ``"rock"`` -> ``"Rock"``."""
     return GENRE_LABELS.get(genre, genre.title())
+
+
+def source_text(model: str | None, confidence: float | None) -> str:
+    """``GENRE_SOURCE``'s value: this package's version, the model's, and the song's confidence."""
+    text = f"genre {__version__}; model {model or 'unknown'}"
+    return text + (f"; confidence {float(confidence):.2f}" if confidence not in (None, "") else "")
 
 
 def _kind(audio) -> str | None:
@@ -59,6 +72,13 @@ def read_genre(path) -> str | None:
     return _get(audio, kind) if kind else None
 
 
+def read_source(path) -> str | None:
+    """The file's ``GENRE_SOURCE`` (None when this project did not write its genre)."""
+    audio = mutagen.File(path)
+    kind = _kind(audio)
+    return _source(audio, kind) if kind and audio.tags is not None else None
+
+
 def _get(audio, kind: str) -> str | None:
     tags = audio.tags
     if tags is None:
@@ -72,46 +92,86 @@ def _get(audio, kind: str) -> str | None:
     return "; ".join(map(str, genres)) or None
 
 
-def _set(audio, kind: str, text: str) -> None:
+def _raw(audio, kind: str) -> list[str]:
+    """The genre field's values exactly as stored (what an undo puts back)."""
+    tags = audio.tags
+    if tags is None:
+        return []
+    if kind == "id3":
+        return [str(t) for frame in tags.getall("TCON") for t in frame.text]
+    return [str(v) for v in tags.get(VORBIS_KEY if kind == "vorbis" else MP4_KEY, [])]
+
+
+def _source(audio, kind: str) -> str | None:
+    key = SOURCE_KEYS[kind]
+    if kind == "id3":
+        frame = audio.tags.get(key)
+        return str(frame.text[0]) if frame is not None and frame.text else None
+    values = audio.tags.get(key, [])
+    return (bytes(values[0]).decode(errors="replace") if kind == "mp4" else str(values[0])) if values else None
+
+
+def _set(audio, kind: str, values: list[str], source: str | None, f) -> None:
+    """Set the genre field to ``values`` (none: removed) and ``GENRE_SOURCE`` (None: removed)."""
     had_tags = audio.tags is not None
     if not had_tags:
         audio.add_tags()
+    tags, key = audio.tags, SOURCE_KEYS[kind]
     if kind == "id3":
-        audio.tags.setall("TCON", [TCON(encoding=3, text=[text])])
-        version = audio.tags.version[1] if had_tags and audio.tags.version[1] in (3, 4) else ID3_VERSION
-        audio.save(v2_version=version)
-    elif kind == "vorbis":
-        audio.tags[VORBIS_KEY] = [text]
-        audio.save()
-    else:
-        audio.tags[MP4_KEY] = [text]
-        audio.save()
+        tags.delall("TCON")
+        tags.delall(key)
+        if values:
+            tags.add(TCON(encoding=3, text=values))
+        if source:
+            tags.add(TXXX(encoding=3, desc=SOURCE, text=[source]))
+        version = tags.version[1] if had_tags and tags.version[1] in (3, 4) else ID3_VERSION
+        f.seek(0)
+        audio.save(f, v2_version=version)
+        return
+    field = VORBIS_KEY if kind == "vorbis" else MP4_KEY
+    if values:
+        tags[field] = values
+    elif field in tags:
+        del tags[field]
+    if source:
+        tags[key] = [MP4FreeForm(source.encode(), dataformat=AtomDataType.UTF8)] if kind == "mp4" else [source]
+    elif key in tags:
+        del tags[key]
+    f.seek(0)
+    audio.save(f)
 
 
-def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = False) -> dict:
+def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = False,
+                source: str | None = None, expect: tuple[int, float] | None = None) -> dict:
     """Put ``genre`` in a file's metadata unless it already has one (or ``overwrite``).
 
     Parameters
     ----------
     path : path
-        The song.
+        The song, or a symlink to it (the target is written, the link stays).
     genre : str
         A model genre (``"hiphop"``); the file gets its label (``"Hip-Hop"``).
     overwrite : bool
         Replace a genre already there; by default it is kept.
     dry_run : bool
         Decide and report, write nothing.
+    source : str, optional
+        ``GENRE_SOURCE``'s value (``source_text``); by default this package's version alone.
+    expect : (int, float), optional
+        The (size, mtime) the song was analysed with: a file that differs is not written.
 
     Returns
     -------
     dict
-        ``action`` ('written', 'would write', 'kept', 'same', 'unsupported' or 'failed'), ``old``
-        (the genre there before, or None), ``new`` (the label), ``error`` when it failed.
+        ``action`` ('written', 'would write', 'kept', 'same', 'unsupported', 'changed' or
+        'failed'), ``old`` (the genre there before, or None), ``new`` (the label); with
+        'written' also ``replaced``: ``{"genre": [values], "source": GENRE_SOURCE or None}`` as
+        they were before (what ``tag --undo`` restores);
+        ``error``, a sentence, with 'changed' and 'failed'.
     """
     new = tag_value(genre)
     try:
-        audio = mutagen.File(path)
-        kind = _kind(audio)
+        audio, kind, expect = _open(path, expect)
         if kind is None:
             return {"action": "unsupported", "old": None, "new": new}
         old = _get(audio, kind)
@@ -121,38 +181,72 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
             return {"action": "kept", "old": old, "new": new}
         if dry_run:
             return {"action": "would write", "old": old, "new": new}
-        _replace_with_tagged_copy(path, kind, new)
-    except (mutagen.MutagenError, OSError) as exc:
-        return {"action": "failed", "old": None, "new": new, "error": f"cannot write the tag: {exc}"}
-    return {"action": "written", "old": old, "new": new}
+        replaced = {"genre": _raw(audio, kind),
+                    "source": _source(audio, kind) if audio.tags is not None else None}
+        _rewrite(path, type(audio), kind, [new], source or source_text(None, None), expect)
+    except replace.FileChanged as exc:
+        return {"action": "changed", "old": None, "new": new, "error": str(exc)}
+    except (replace.NotWritten, mutagen.MutagenError, OSError) as exc:
+        return {"action": "failed", "old": None, "new": new, "error": _sentence(exc)}
+    return {"action": "written", "old": old, "new": new, "replaced": replaced}
 
 
-def _replace_with_tagged_copy(path, kind: str, text: str) -> None:
-    """Tag a copy beside ``path`` and rename it over ``path``; in place where a copy cannot work."""
-    path = os.fspath(path)
-    st = os.stat(path)
-    if st.st_nlink > 1:  # a rename would split the hard links
-        audio = mutagen.File(path)
-        _set(audio, kind, text)
-        return
+def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = False) -> dict:
+    """Undo a write: put back what it replaced where the genre is still ``wrote``, by this project.
+
+    Parameters
+    ----------
+    path : path
+        The song, or a symlink to it.
+    wrote : str
+        The label this project wrote.
+    replaced : dict or None
+        ``write_genre``'s ``replaced``: the genre field's values before that write (none: there
+        was no genre) and the ``GENRE_SOURCE`` there was (None: none).
+    dry_run : bool
+        Decide and report, change nothing.
+
+    Returns
+    -------
+    dict
+        ``action`` ('restored', 'would restore', 'changed since' when the genre or its
+        ``GENRE_SOURCE`` is no longer this project's, 'unsupported', 'failed'), ``now`` (the genre
+        found), ``restored`` (the values put back); ``error``, a sentence, with 'failed'.
+    """
     try:
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=os.path.splitext(path)[1],
-                                   dir=os.path.dirname(path))
-    except OSError:  # a folder we may not write in, around a file we may
-        audio = mutagen.File(path)
-        _set(audio, kind, text)
-        return
-    try:
-        os.close(fd)
-        shutil.copyfile(path, tmp)
-        os.chmod(tmp, st.st_mode & 0o7777)
-        if os.geteuid() == 0:
-            os.chown(tmp, st.st_uid, st.st_gid)
-        _set(mutagen.File(tmp), kind, text)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        audio, kind, expect = _open(path, None)
+        if kind is None:
+            return {"action": "unsupported", "now": None, "restored": None}
+        now = _get(audio, kind)
+        replaced = replaced or {}
+        result = {"action": "restored", "now": now, "restored": list(replaced.get("genre") or [])}
+        ours = audio.tags is not None and _source(audio, kind) is not None
+        if now is None or now.strip().lower() != wrote.strip().lower() or not ours:
+            return {**result, "action": "changed since"}
+        if dry_run:
+            return {**result, "action": "would restore"}
+        _rewrite(path, type(audio), kind, result["restored"], replaced.get("source"), expect)
+    except (replace.NotWritten, mutagen.MutagenError, OSError) as exc:
+        return {"action": "failed", "now": None, "restored": None, "error": _sentence(exc)}
+    return result
+
+
+def _open(path, expect):
+    """The file parsed by mutagen, its kind, and the (size, mtime) it was read with."""
+    with open_song(path) as f:  # a regular file only: a FIFO put in its place is never waited on
+        st = os.fstat(f.fileno())
+        audio = mutagen.File(f)
+    return audio, _kind(audio), expect if expect is not None else (st.st_size, st.st_mtime)
+
+
+def _rewrite(path, cls, kind: str, values: list[str], source: str | None, expect) -> None:
+    def change(f) -> None:
+        _set(cls(f), kind, values, source, f)  # the class found on the file: the copy has no name
+
+    replace.rewrite(path, change, expect)
+
+
+def _sentence(exc: Exception) -> str:
+    if isinstance(exc, replace.NotWritten):
+        return f"Cannot write the tag: {exc}"
+    return f"Cannot write the tag: {getattr(exc, 'strerror', None) or exc}."

@@ -1,0 +1,100 @@
+"""``python -m genre tag --undo --out FILE``: take back the genre tags the runs recorded in FILE wrote.
+
+Every row whose tag was 'written' holds what the write replaced (the genre field's values and any
+``GENRE_SOURCE``). A file whose genre is still the one written, with this project's
+``GENRE_SOURCE`` beside it, gets those values back (none: the genre is removed), through the same
+safe copy-and-rename as the write; a file the user has changed since is left as it is and
+reported. Each undone song gets a new row ('undone', with the file's new fingerprint), so a second
+undo and a resumed run leave it alone. ``--dry-run`` says what would be restored.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import sys
+
+from . import replace, walk, write
+from .ledger import CSV_HEAD, CSV_TAIL, Ledger, LedgerBusy
+
+EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 2
+
+
+def results_genres(out, fallback: list[str]) -> list[str]:
+    """The genres a CSV results file was written with (its header), else ``fallback``."""
+    if str(out).lower().endswith(".csv"):
+        try:
+            with open(out, encoding="utf-8", errors="replace") as f:
+                header = f.readline().rstrip("\n").split(",")
+        except OSError:
+            return fallback
+        if header[:len(CSV_HEAD)] == CSV_HEAD and header[-len(CSV_TAIL):] == CSV_TAIL:
+            return header[len(CSV_HEAD):-len(CSV_TAIL)]
+    return fallback
+
+
+def _selected(path: str, roots: list[str]) -> bool:
+    """Whether ``path`` is one of ``roots`` or under one (no roots: every path)."""
+    return not roots or any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def undo(args, genres: list[str]) -> int:
+    """The ``tag --undo`` command on parsed arguments; returns the exit status.
+
+    ``genres`` are the model's, for a CSV whose header does not say them.
+    """
+    if args.out is None or str(args.out).lower().endswith(".parquet"):
+        args.usage_error("--undo needs --out FILE, the .jsonl or .csv results of the runs to take back")
+    if not os.path.exists(args.out):
+        print(f"error: {args.out} does not exist: nothing to undo", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        ledger = Ledger(args.out, results_genres(args.out, genres), write=not args.dry_run)
+    except LedgerBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    counts, stopped = collections.Counter(), None
+    roots = [os.path.abspath(p) for p in args.paths]
+    with replace.stop_signals():
+        try:
+            for path in [p for p in ledger.index if _selected(p, roots)]:
+                row = ledger.row(path)
+                tag = row.get("tag")
+                if isinstance(tag, dict) and tag.get("action") == "written":
+                    counts[_undo_one(ledger, row, tag, args.dry_run)] += 1
+        except KeyboardInterrupt as exc:
+            stopped = getattr(exc, "signum", 2)
+        finally:
+            ledger.close()
+    done = "would restore" if args.dry_run else "restored"
+    print(f"{'interrupted: ' if stopped else ''}undo: {counts[done]} {done}, {counts['changed since']} "
+          f"changed since (left as they are), {counts['gone']} gone, {counts['failed']} failed",
+          file=sys.stderr)
+    if stopped:
+        return 128 + stopped
+    return EXIT_FAILED if counts["failed"] else EXIT_OK
+
+
+def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool) -> str:
+    """Restore one song (or say what would be restored); the action, for the counts."""
+    path = row["path"]
+    if not os.path.exists(path):
+        print(f"warning: {path}: gone; nothing to restore", file=sys.stderr)
+        return "gone"
+    result = write.restore_genre(path, tag["new"], tag.get("replaced"), dry_run=dry_run)
+    action, before = result["action"], "; ".join(result.get("restored") or []) or None
+    if action == "would restore":
+        print(f"{path}: would restore {before!r} over {tag['new']!r}", flush=True)
+    elif action == "changed since":
+        print(f"warning: {path}: its genre is now {result['now']!r}, not the {tag['new']!r} this project "
+              "wrote (or its GENRE_SOURCE is gone): left as it is", file=sys.stderr)
+    elif action in ("failed", "unsupported"):
+        print(f"warning: {path}: {result.get('error', 'no genre field in this format')}", file=sys.stderr)
+        return "failed"
+    elif action == "restored":
+        row["tag"] = {"action": "undone", "old": tag["new"], "new": before}
+        try:
+            row.update(walk.fingerprint(path))  # a resumed run sees the file as it is now
+        except OSError:
+            pass
+        ledger.append(row)
+    return action

@@ -1,0 +1,172 @@
+"""Tag writes that never harm a song: through links, refused where they must be, undone, interrupted."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import mutagen
+import pytest
+
+from tests.support.library import FORMATS, make_song, sound
+from genre.tag import pool, replace, walk, write
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory) -> dict[str, Path]:
+    """One short song per format, made once; tests copy them."""
+    folder = tmp_path_factory.mktemp("songs")
+    return {name: make_song(name, folder, seconds=3.0) for name in FORMATS}
+
+
+def copies(folder: Path) -> list[Path]:
+    """The tagged copies in progress (or left) under ``folder``."""
+    return [p for p in folder.rglob("*") if walk.is_temp(p.name)]
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_source_and_undo_in_every_format_audio_bit_identical(name, songs, tmp_path):
+    path = Path(shutil.copy(songs[name], tmp_path / name))
+    before = sound(path)
+    first = write.write_genre(path, "jazz", source=write.source_text("cnn v3", 0.8765))
+    assert first == {"action": "written", "old": None, "new": "Jazz", "replaced": {"genre": [], "source": None}}
+    assert write.read_source(path) == "genre 1.0.0; model cnn v3; confidence 0.88"
+    second = write.write_genre(path, "rock", overwrite=True, source=write.source_text("cnn v3", 0.9))
+    assert second["replaced"] == {"genre": ["Jazz"], "source": "genre 1.0.0; model cnn v3; confidence 0.88"}
+    assert sound(path) == before
+    assert write.restore_genre(path, "Rock", second["replaced"], dry_run=True)["action"] == "would restore"
+    assert write.read_genre(path) == "Rock"
+    assert write.restore_genre(path, "Rock", second["replaced"])["action"] == "restored"
+    assert (write.read_genre(path), write.read_source(path)) == ("Jazz", "genre 1.0.0; model cnn v3; confidence 0.88")
+    assert write.restore_genre(path, "Jazz", first["replaced"])["action"] == "restored"
+    assert write.read_genre(path) is None and write.read_source(path) is None
+    assert sound(path) == before and not copies(tmp_path)
+
+
+def test_undo_leaves_a_genre_changed_by_hand(songs, tmp_path):
+    path = Path(shutil.copy(songs["noise.flac"], tmp_path / "song.flac"))
+    done = write.write_genre(path, "blues")
+    audio = mutagen.File(path)
+    audio["GENRE"] = ["Field recording"]  # the user's own choice, after the run
+    audio.save()
+    kept = write.restore_genre(path, "Blues", done["replaced"])
+    assert kept["action"] == "changed since" and kept["now"] == "Field recording"
+    assert write.read_genre(path) == "Field recording"
+
+
+def test_a_symlink_is_written_through_and_stays_a_link(songs, tmp_path):
+    real, lib = tmp_path / "real", tmp_path / "lib"
+    real.mkdir(), lib.mkdir()
+    target = Path(shutil.copy(songs["tone.mp3"], real / "song.mp3"))
+    (lib / "song.mp3").symlink_to(Path("..") / "real" / "song.mp3")  # relative, as users make them
+    before, inode = sound(target), target.stat().st_ino
+    assert write.write_genre(lib / "song.mp3", "metal")["action"] == "written"
+    assert (lib / "song.mp3").is_symlink() and os.readlink(lib / "song.mp3") == "../real/song.mp3"
+    assert write.read_genre(target) == "Metal" and target.stat().st_ino != inode  # renamed over the target
+    assert sound(target) == before and not copies(tmp_path)
+
+
+def test_a_hard_linked_song_is_written_in_place_for_both_names(songs, tmp_path):
+    one = Path(shutil.copy(songs["melody.ogg"], tmp_path / "one.ogg"))
+    os.link(one, tmp_path / "two.ogg")
+    before = sound(one)
+    assert write.write_genre(tmp_path / "two.ogg", "pop")["action"] == "written"
+    assert one.stat().st_nlink == 2 and one.stat().st_ino == (tmp_path / "two.ogg").stat().st_ino
+    assert write.read_genre(one) == "Pop" and sound(one) == before
+
+
+def test_read_only_and_changed_files_are_not_written(songs, tmp_path):
+    path = Path(shutil.copy(songs["tone.wav"], tmp_path / "song.wav"))
+    data = path.read_bytes()
+    path.chmod(0o444)  # refused even for root, who could rename over it
+    refused = write.write_genre(path, "rock")
+    assert refused["action"] == "failed" and "read-only" in refused["error"]
+    path.chmod(0o644)
+    st = path.stat()
+    changed = write.write_genre(path, "rock", expect=(st.st_size, st.st_mtime - 10))
+    assert changed["action"] == "changed" and "changed after it was analysed" in changed["error"]
+    assert path.read_bytes() == data and not copies(tmp_path)
+
+
+def test_an_interrupted_write_leaves_no_copy(songs, tmp_path, monkeypatch):
+    path = Path(shutil.copy(songs["melody.m4a"], tmp_path / "song.m4a"))
+    data = path.read_bytes()
+
+    def interrupted(*args):
+        assert len(copies(tmp_path)) == 1  # the copy exists while it is tagged...
+        raise replace.Stopped(signal.SIGTERM)
+
+    monkeypatch.setattr(write, "_set", interrupted)
+    with pytest.raises(replace.Stopped):
+        write.write_genre(path, "rock")
+    assert path.read_bytes() == data and not copies(tmp_path)  # ...and is gone after
+
+
+def test_a_stop_signal_waits_for_the_end_of_a_critical_block():
+    before = signal.getsignal(signal.SIGTERM)
+    with replace.stop_signals():
+        with pytest.raises(replace.Stopped) as stopped:
+            with replace.critical():
+                os.kill(os.getpid(), signal.SIGTERM)
+                finished = True  # reached: the signal waits for the block's end
+        assert finished and stopped.value.signum == signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+HOLD = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_leftover_is_removed_only_when_its_run_is_gone(tmp_path):
+    dead = tmp_path / ".genre-tmp-abcd1234.mp3"
+    dead.write_bytes(b"ID3 a copy whose run was killed")
+    live = tmp_path / ".genre-tmp-live0000.flac"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(live)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert pool.remove_leftovers(str(tmp_path)) == 1
+        assert not dead.exists() and live.exists()  # a live run's copy in progress is never touched
+    finally:
+        holder.kill()
+        holder.wait()
+    assert replace.remove_leftover(live) and not live.exists()  # its lock died with it
+    lookalike = tmp_path / ".genre-tmp-notes.txt"  # not the pattern: the user's, never removed
+    lookalike.write_text("mine")
+    assert pool.remove_leftovers(str(tmp_path)) == 0 and lookalike.exists()
+
+
+def test_walk_skips_fifos_counts_aliases_and_reports_leftovers(songs, tmp_path):
+    lib, outside = tmp_path / "lib", tmp_path / "outside"
+    lib.mkdir(), outside.mkdir()
+    shutil.copy(songs["tone.mp3"], lib / "a.mp3")
+    shutil.copy(songs["tone.opus"], outside / "b.opus")
+    (lib / "b.opus").symlink_to(outside / "b.opus")
+    (lib / "b again.opus").symlink_to(outside / "b.opus")
+    os.link(lib / "a.mp3", lib / "hard.mp3")
+    os.mkfifo(lib / "pipe.mp3")  # opening it would block: the walk must never do so
+    (lib / ".genre-tmp-abcdefgh.mp3").write_bytes(b"left")
+    (outside / ".genre-tmp-12345678.opus").write_bytes(b"left")
+    problems, aliases, leftovers = [], [], []
+    found = [e.path for e in walk.walk([lib], problems.append, on_alias=lambda *a: aliases.append(a),
+                                       on_leftover=leftovers.append)]
+    assert [Path(p).name for p in found] == ["a.mp3", "b again.opus"]
+    assert sorted((Path(a).name, Path(b).name) for a, b in aliases) == [("a.mp3", "hard.mp3"),
+                                                                       ("b again.opus", "b.opus")]
+    assert [(Path(p.path).name, p.kind) for p in problems] == [("pipe.mp3", "special")]
+    assert sorted(Path(p).name for p in leftovers) == [".genre-tmp-12345678.opus", ".genre-tmp-abcdefgh.mp3"]
+
+
+def test_a_fifo_in_place_of_a_song_is_never_waited_on(tmp_path):
+    fifo = tmp_path / "song.mp3"
+    os.mkfifo(fifo)
+    assert write.write_genre(fifo, "rock")["action"] == "failed"
+    with pytest.raises(OSError):
+        walk.fingerprint(fifo)
