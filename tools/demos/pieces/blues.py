@@ -1,8 +1,4 @@
-"""Blues (a draft, not shipped): a 12-bar shuffle in A at 72 bpm.
-
-The shipped model takes it for country however it is played, so it is rendered only
-on request (``--only blues --out /tmp/drafts``); see ``assets/demo/README.md``.
-"""
+"""Blues: a 12-bar shuffle in A at 100 bpm, a boogie bass riff, overdriven guitars, organ."""
 
 from __future__ import annotations
 
@@ -10,19 +6,12 @@ from ..score import CRASH, DRUM_CHANNEL, HAT, KICK, PEDAL_HAT, RIDE, SNARE, T, S
 
 SEED = 1201
 DRIVE_DB = 2.5  # limiter drive in mastering
-DESCRIPTION = ("A slow 12-bar shuffle in A: swung eighths, walking bass, overdriven rhythm guitar, "
-               "Hammond organ comping and a lead with bends.")
+DESCRIPTION = ("A 12-bar shuffle in A at 100 bpm: swung eighths, a boogie bass riff, overdriven rhythm "
+               "guitar, Hammond organ comping and a lead with bends and blue notes.")
 
 # one bar of intro on the V, then the twelve bars; bar 13 is the final A9
 CHORDS = ["E7", "A7", "D7", "A7", "A7", "D7", "D7", "A7", "A7", "E7", "D7", "A7", "E7"]
 GUITAR_ROOTS = {"A7": p("A2"), "D7": p("D3"), "E7": p("E2")}
-# walking bass, a bar a line, with chromatic approaches into each change
-WALK = [
-    "E2 D2 B1 Bb1", "A1 C#2 E2 Eb2", "D2 C2 B1 Bb1", "A1 C#2 E2 F#2",
-    "G2 F#2 E2 C#2", "D2 F#2 A2 B2", "D2 F#2 A2 G#2", "A2 G2 E2 C#2",
-    "A1 C#2 D2 D#2", "E2 D2 B1 C#2", "D2 F#2 A2 G#2", "A2 G2 E2 F2",
-    "E2 D2 B1 Bb1",
-]
 ORGAN_VOICINGS = {"A7": ["G4", "C#5", "E5"], "D7": ["F#4", "C5", "E5"], "E7": ["G#4", "D5", "F#5"]}
 # organ comping patterns, (beat, beats, velocity); COMP_BY_BAR picks one a bar (None: rest)
 COMP_PATTERNS = [
@@ -57,21 +46,23 @@ LICKS = [
     (11, 1, 0.6, "E5", 0, 0), (11, 1 + T, 0.3, "G5", 0, 0), (11, 2, 1.7, "A5", 0, 0.3),
     (13, 0, 3.2, "C5", 1, 0.3),
 ]
+BASS_ROOTS = {"A7": "A1", "D7": "D2", "E7": "E2"}
+BOOGIE = (0, 4, 7, 9, 10, 9, 7, 4)  # the bass riff in swung eighths over each chord: 1 3 5 6 b7 6 5 3
 TURNAROUND = ["A5", "G5", "E5", "Eb5", "D5", "C5", "A4", "C5", "A4"]  # bar 12, in triplets
 
 
 def compose(seed: int = SEED) -> Song:
-    """12-bar shuffle in A, 72 bpm: one-bar intro on the V, one chorus, ending.
+    """12-bar shuffle in A, 100 bpm: one-bar intro on the V, one chorus, ending.
 
-    Overdriven rhythm guitar, walking bass, Hammond organ comping, a lead with bends; a warm mix.
+    Overdriven rhythm guitar, a boogie bass riff, Hammond organ comping, a lead with bends; a warm mix.
     """
-    s = Song("blues", "Shuffle in A", 72, seed, timing_ms=8)
+    s = Song("blues", "Shuffle in A", 100, seed, timing_ms=8)
     s.band = (40.0, 5000.0)
     gtr = s.track("Rhythm guitar", 0, 29, volume=96, pan=36, reverb=45)  # overdriven
     bass = s.track("Bass", 1, 33, volume=108, pan=64, reverb=20)
     organ = s.track("Organ", 2, 16, volume=84, pan=92, reverb=50)  # Hammond
     lead = s.track("Lead guitar", 3, 29, volume=88, pan=70, reverb=65, bendable=True)
-    dr = s.track("Drums", DRUM_CHANNEL, 32, volume=100, pan=64, reverb=35)  # Jazz kit
+    dr = s.track("Drums", DRUM_CHANNEL, 0, volume=100, pan=64, reverb=35)
     end = len(CHORDS)
 
     # rhythm guitar: the two-string shuffle (root-5th / root-6th, a b7 now and then)
@@ -85,13 +76,11 @@ def compose(seed: int = SEED) -> Song:
             s.chord(gtr, b0 + beat + T, 0.28, [r, top], 66)
     s.chord(gtr, end * 4, 3.2, [p("A2"), p("E3"), p("G3"), p("C#4"), p("E4")], 96, strum=0.04)
 
-    for bar, line in enumerate(WALK):
-        pickup = bar in (3, 7, 11)  # a swung ghost note into the next bar
-        for beat, name in enumerate(line.split()):
-            dur = 0.6 if pickup and beat == 3 else 0.85
-            s.note(bass, bar * 4 + beat, dur, p(name), (94, 80, 88, 80)[beat])
-        if pickup:
-            s.note(bass, bar * 4 + 3 + T, 0.3, p(WALK[bar + 1].split()[0]), 60)
+    for bar, ch in enumerate(CHORDS):  # the boogie riff, a chord's shape under each bar
+        r = p(BASS_ROOTS[ch])
+        for i, semis in enumerate(BOOGIE):
+            beat = bar * 4 + i // 2 + (T if i % 2 else 0)
+            s.note(bass, beat, 0.55 if i % 2 == 0 else 0.3, r + semis, 96 if i % 2 == 0 else 78)
     s.note(bass, end * 4, 3.2, p("A1"), 100)
 
     # organ: dominant-7th/9th voicings, swung comping patterns that change by section
