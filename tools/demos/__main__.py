@@ -1,8 +1,8 @@
 """Compose and render the demo tracks that ship with the genre app.
 
 Each piece is written to a General MIDI file in a temporary directory, rendered with
-FluidSynth and the FluidR3 GM soundfont, produced (a band-limiting EQ, saturation and a
-rapped voice by espeak-ng where a piece asks for them; gentle peak limiting; peak
+FluidSynth and the FluidR3 GM soundfont, produced (a band-limiting EQ, saturation, a
+rapped voice by espeak-ng and a sung line by ``voice`` where a piece asks for them; gentle peak limiting; peak
 normalised to -1 dBFS) and encoded to MP3 with ffmpeg/libmp3lame (44.1 kHz stereo,
 160 kbit/s); ``demos.json`` is rewritten to list the shipped ones. Without FluidSynth or
 the soundfont, a small numpy synthesiser renders the same arrangements instead.
@@ -11,7 +11,7 @@ Usage (from the repository root)::
 
     python -m tools.demos                            # the shipped demos, into assets/demo
     python -m tools.demos --only rock                # just one
-    python -m tools.demos --only blues --out /tmp/drafts   # a draft
+    python -m tools.demos --only blues --out /tmp/drafts   # elsewhere, to try a change
     python -m tools.demos --engine numpy             # force the fallback synth
 
 Needs: numpy, mido (pip); fluidsynth, fluid-soundfont-gm, ffmpeg, espeak-ng (Debian).

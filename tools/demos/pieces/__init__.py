@@ -19,7 +19,7 @@ PIECES: dict[str, ModuleType] = {
     "blues": blues, "rock": rock, "disco": disco, "classical": classical, "jazz": jazz,
     "country": country, "metal": metal, "hiphop": hiphop, "reggae": reggae, "pop": pop,
 }
-# The demos the app offers, in its order: each one named as its genre by the shipped model
-# (tests/test_demo.py checks). The other pieces are drafts it names wrong; render them with
-# --only and --out elsewhere, and ship one only once the model names it right.
+# The demos the app offers, in its order, one for each of the ten genres: each one named as
+# its genre by the shipped model (tests/test_demo.py checks). A piece not listed here is a
+# draft: render it with --only and --out elsewhere, and ship it only once the model names it right.
 SHIPPED = ("rock", "disco", "classical", "jazz", "country", "metal", "hiphop", "reggae", "pop", "blues")
