@@ -38,7 +38,9 @@ log = logging.getLogger("genre.app")
 
 @st.cache_resource(show_spinner="Loading the model…")
 def get_model() -> genre.Classifier:
-    return genre.load_model()
+    model = genre.load_model()
+    explain.prepare(model)  # its tracing (seconds) waits here, not on the first visitor's clip
+    return model
 
 
 @st.cache_resource
@@ -60,12 +62,12 @@ def predict_cached(digest: str, _data: bytes, _model: genre.Classifier, start: f
 
 
 def explain_now(digest: str, start: float, clip: genre.Clip, model: genre.Classifier):
-    """Which parts of the clip's spectrogram moved the image CNN towards the clip's verdict.
+    """What moved the model's verdict on the clip (every branch, as fused), and what each branch heard.
 
     It runs under the analyses' limit: a burst of uploads queues instead of piling up explanations.
     """
     with analysis_slots():
-        return explain.occlusion(model.cnn, clip.mel, clip.genre)
+        return explain.why(model, clip.samples, clip.mel, clip.genre)
 
 
 @st.cache_data(max_entries=256, ttl="2h", show_spinner=False)
@@ -214,7 +216,8 @@ with chart_col:
     bars = pd.DataFrame({"genre": [display_name(g) for g, _ in best], "probability (%)": [100 * p for _, p in best]})
     st.bar_chart(bars, x="genre", y="probability (%)", horizontal=True, sort="-probability (%)",
                  color=BAR_COLOUR)
-# mel_col is filled below, once the slider has chosen the clip.
+words_col, why_col = st.columns([3, 2], gap="large")  # "why" beside the chart's empty space
+# mel_col and this row are filled below, once the slider has chosen the clip.
 
 st.subheader("Across the song")
 if len(song.clips) > 1:
@@ -252,19 +255,17 @@ with mel_col:
         st.image(colorize(clip.mel, scale=2).repeat(5, axis=1), width="stretch",
                  caption=f"Mel spectrogram of {mmss(clip.start)}–{mmss(clip.end)}: time runs left to "
                          "right, pitch bottom to top, brighter is louder.")
-    if clip and why:
-        st.subheader("Why it says so")
-        if why.peak > 0.01:
-            t0, t1, f0, f1 = why.region()
-            legend = (f"Lit and outlined: what moved the image network towards **{display_name(why.genre)}** "
-                      f"most (hiding {clip.start + t0:.1f}–{clip.start + t1:.1f} s at {f0:.0f}–{f1:.0f} Hz "
-                      f"lowers it by {100 * why.peak:.0f} points); dimmed: what mattered little.")
-        else:
-            legend = (f"No part of this clip stood out: hiding any one of them hardly changes "
-                      f"**{display_name(why.genre)}**; the verdict rests on the whole picture.")
-        st.image(explain.overlay(clip.mel, why.map), width="stretch", caption=legend, output_format="PNG")
-    elif not clip:
+    else:
         st.caption("Nothing to picture at this moment; pick another one below.")
+if clip and why:
+    with words_col:
+        st.subheader("Why it says so")
+        if why.words():  # a lone CNN has no branches to tell apart
+            st.markdown(why.words())
+        st.markdown(why.legend(clip.start))
+        st.caption(why.how())
+    why_col.image(explain.overlay(clip.mel, why.map, why.shown_box), width="stretch", output_format="PNG",
+                  caption=why.caption(clip.start, clip.end))
 
 st.divider()
 meta = model.meta

@@ -1,5 +1,5 @@
 """app.py driven headlessly with Streamlit's AppTest: first render, demo, uploads, bad uploads,
-microphone recordings, what else the model hears (tags) and why (the saliency picture).
+microphone recordings, what else the model hears (tags) and why (the fused map and what each branch heard).
 
 Assertions are on behaviour (a verdict with a percentage, an error sentence, no exception),
 never on which genre the model picks, so they hold for any trained model.
@@ -63,11 +63,27 @@ def assert_verdict(at) -> None:
     assert VERDICT.search(headline), headline
     assert at.get("audio"), "the clip player is missing"
     assert at.get("vega_lite_chart"), "no bar chart"
-    assert len(at.image) == 2, "the mel spectrogram and the saliency picture"
+    assert len(at.image) == 2, "the mel spectrogram and the picture of why"
     assert "Why it says so" in texts(at)
-    legend = at.image[1].captions[0]
-    assert re.search(r"moved the image network towards|No part of this clip stood out", legend), legend
+    assert at.image[1].captions[0].startswith("What moved the verdict on"), at.image[1].captions[0]
+    assert re.search(r"Lit and outlined: what moved the model towards|No part of this clip stood out",
+                     texts(at)), texts(at)
     assert len(at.download_button) == 2
+
+
+BRANCH_WORDS = re.compile(r"Its parts (agree|differ) on this clip: the pretrained ear: [a-z-]+ \d{1,3}%.*; "
+                          r"the image network: [a-z-]+ \d{1,3}%.*The verdict, \*\*[a-z-]+\*\* at \d{1,3}%, "
+                          r"weighs the pretrained ear 0\.\d+ and the image network 0\.\d+\.")
+
+
+def assert_fused_why(at) -> None:
+    """The "why" row explains the fused verdict: what each branch heard, and the map through both."""
+    markdown = "\n".join(m.value for m in at.markdown)
+    assert BRANCH_WORDS.search(markdown), markdown
+    assert "weighted as the verdict weighs them" in texts(at)
+    clip_line = next(m.value for m in at.markdown if m.value.startswith("From "))
+    clip_genre = re.search(r"hears \*\*([a-z-]+)\*\*", clip_line).group(1)
+    assert f"The verdict, **{clip_genre}** at" in markdown  # the verdict the page states for the clip
 
 
 def upload(at, name: str, data: bytes, mime: str = "audio/mpeg"):
@@ -103,6 +119,7 @@ def test_demo_button_gives_a_verdict():
     assert_verdict(at)
     second = json.loads((ROOT / "assets" / "demo" / "demos.json").read_text())["demos"][1]
     assert second["title"] in texts(at)
+    assert_fused_why(at)
 
     # Moving the slider analyses another clip; the song's result comes from the cache.
     slider = at.slider[0]
