@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import mutagen
@@ -170,3 +171,42 @@ def test_a_fifo_in_place_of_a_song_is_never_waited_on(tmp_path):
     assert write.write_genre(fifo, "rock")["action"] == "failed"
     with pytest.raises(OSError):
         walk.fingerprint(fifo)
+
+
+AS_NOBODY = """
+import os, sys
+from genre.tag import write  # first: the interpreter's own files may be root's alone
+os.setgid(65534)
+os.setuid(65534)
+print(write.write_genre(sys.argv[1], "rock")["error"])
+"""
+
+
+@pytest.fixture
+def shared():
+    """A folder anyone may write in, where anyone can reach it (pytest's own are root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="genre-test-"))
+    folder.chmod(0o777)  # a rename here could replace root's song: the tagger must not
+    yield folder
+    shutil.rmtree(folder)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user and to mount")
+def test_another_users_file_and_a_read_only_mount_are_refused(songs, shared):
+    song = Path(shutil.copy(songs["tone.mp3"], shared / "root's song.mp3"))
+    data = song.read_bytes()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", AS_NOBODY, str(song)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert "belongs to another user (uid 0)" in done.stdout, done.stderr
+    assert song.read_bytes() == data and song.stat().st_uid == 0
+    if not shutil.which("unshare") or not shutil.which("mount"):
+        pytest.skip("needs unshare and mount for a read-only bind mount")
+    code = f"from genre.tag import write; print(write.write_genre({str(song)!r}, 'rock')['error'])"
+    mounted = subprocess.run(["unshare", "-m", "sh", "-c", f'mount --bind -o ro "{shared}" "{shared}" && '
+                              f'exec "{sys.executable}" -c "$0"', code], capture_output=True, text=True,
+                             env=env, timeout=120)
+    if "mount:" in mounted.stderr or "unshare:" in mounted.stderr:
+        pytest.skip(f"no read-only bind mount here: {mounted.stderr.strip()}")
+    assert "read-only file system" in mounted.stdout, mounted.stderr
+    assert song.read_bytes() == data

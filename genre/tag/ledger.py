@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import GenreError
 from .lock import LedgerBusy, open_locked
-from .replace import remove_leftover
+from .replace import critical, remove_leftover
 
 CSV_HEAD = ["path", "genre", "confidence", "unsure", "why_unsure", "reason"]  # then a column a genre
 CSV_TAIL = ["error", "size", "mtime", "sha256", "tag", "tag_old", "tag_new", "tag_replaced", "paths", "model"]
@@ -123,7 +123,8 @@ class Ledger:
         if row["path"] in self.index:
             self.dropped += 1  # the older line is superseded
         offset = os.fstat(self._fd).st_size
-        self._write(self.encode(row))
+        with critical():  # Ctrl-C waits for the line's end: never a torn line from a live run
+            self._write(self.encode(row))
         self.index[row["path"]] = _done(row, offset)
 
     def row(self, path: str) -> dict:

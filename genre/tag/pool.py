@@ -65,12 +65,12 @@ def serve(conn, model_path, threads: int, options: job.Options, verbose: bool) -
 
 
 def death(exitcode: int | None) -> str:
-    """How a process ended, in words: 'killed by SIGKILL (perhaps out of memory)'."""
+    """How a process ended, in words: 'was killed by SIGKILL, perhaps out of memory'."""
     if exitcode is None:
-        return "stopped"
+        return "was stopped"
     if exitcode < 0:
         name = signal.Signals(-exitcode).name
-        return f"killed by {name}" + (" (perhaps out of memory)" if name == "SIGKILL" else "")
+        return f"was killed by {name}" + (", perhaps out of memory" if name == "SIGKILL" else "")
     return f"exited with status {exitcode}"
 
 
@@ -159,13 +159,13 @@ class Pool:
         self.workers.remove(worker)
         self._stop([worker])
         self.deaths += 1
-        how = f"stopped after {timed_out:g} s" if timed_out is not None else death(worker.process.exitcode)
+        how = f"was stopped after {timed_out:g} s" if timed_out is not None else death(worker.process.exitcode)
         if not worker.ready:
             self.failed_starts += 1
             self.warn(f"a worker {how} before its model was loaded")
             if self.failed_starts >= MAX_FAILED_STARTS:
-                raise WorkerError(f"{self.failed_starts} workers in a row {how} before loading the model; "
-                                  "run with --verbose to see why.")
+                raise WorkerError(f"{self.failed_starts} workers in a row ended before loading the model (the "
+                                  f"last {how}); run with --verbose to see why.")
         elif worker.song is None:
             self.warn(f"an idle worker {how}; a new one takes its place")
         elif timed_out is not None:
@@ -174,8 +174,8 @@ class Pool:
                                               "so its worker was stopped; the next run tries it again.")
         else:
             self.warn(f"{worker.song.path}: the worker analysing it {how}")
-            yield error_row(worker.song.path, f"The worker analysing this song died ({how}); the next run "
-                                              "tries it again.")
+            yield error_row(worker.song.path, f"The worker analysing this song died: it {how}. The next "
+                                              "run tries it again.")
         if queue or any(w.song is not None for w in self.workers):
             self.workers.append(_Worker(self.context, self.args))
 

@@ -83,7 +83,8 @@ def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool) -> str:
     result = write.restore_genre(path, tag["new"], tag.get("replaced"), dry_run=dry_run)
     action, before = result["action"], "; ".join(result.get("restored") or []) or None
     if action == "would restore":
-        print(f"{path}: would restore {before!r} over {tag['new']!r}", flush=True)
+        print(f"{path}: would restore {before!r} over {tag['new']!r}" if before is not None else
+              f"{path}: would remove {tag['new']!r} (it had no genre before)", flush=True)
     elif action == "changed since":
         print(f"warning: {path}: its genre is now {result['now']!r}, not the {tag['new']!r} this project "
               "wrote (or its GENRE_SOURCE is gone): left as it is", file=sys.stderr)

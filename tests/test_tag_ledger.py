@@ -1,0 +1,112 @@
+"""The results file: one run at a time (an fcntl lock), whole lines even on a full disk, CSV columns."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT
+from tests.support.library import rows
+from genre.tag.ledger import CSV_HEAD, Ledger, LedgerBusy, LedgerError
+
+ROW = {"path": "/music/a.mp3", "size": 10, "mtime": 1.5, "sha256": "ab" * 32, "genre": "rock",
+       "confidence": 0.9, "unsure": False, "why_unsure": "", "reason": None, "model": "cnn v0",
+       "probabilities": {"rock": 0.9, "jazz": 0.1}, "paths": ["/music/a.mp3", "/music/link to a.mp3"],
+       "tag": {"action": "written", "old": "Jazz", "new": "Rock",
+               "replaced": {"genre": ["Jazz"], "source": None}}}
+
+
+def test_a_second_ledger_on_the_same_file_is_refused_with_a_sentence(tmp_path):
+    out = tmp_path / "out.jsonl"
+    first = Ledger(out, ["rock", "jazz"])
+    try:
+        with pytest.raises(LedgerBusy) as refused:
+            Ledger(out, ["rock", "jazz"])
+        message = str(refused.value)
+        assert f"process {os.getpid()}" in message and "pytest" in message and "another --out" in message
+        assert Ledger(out, ["rock", "jazz"], write=False).index == {}  # a dry run only reads
+        first.append(ROW)
+    finally:
+        first.close()
+    second = Ledger(out, ["rock", "jazz"])  # the lock went with the first run
+    second.close()
+    assert rows(out) == [ROW]
+
+
+FILL = """
+import resource, sys
+from genre.tag.ledger import Ledger, LedgerError
+ledger = Ledger(sys.argv[1], ["rock"])
+ledger.append({"path": "/a.mp3", "size": 1, "mtime": 1.0, "sha256": "x", "genre": "rock"})
+size = ledger.path.stat().st_size
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 100, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+try:
+    ledger.append({"path": "/b.mp3", "size": 1, "mtime": 1.0, "sha256": "x", "genre": "x" * 1000})
+except LedgerError as exc:
+    print(exc)
+ledger.close()
+"""
+
+
+def test_a_full_disk_is_a_sentence_and_the_file_stays_whole(tmp_path):
+    out = tmp_path / "out.jsonl"
+    # a file-size limit makes the kernel write what fits (a short write), then refuse: a full disk's way
+    done = subprocess.run([sys.executable, "-c", FILL, str(out)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"Cannot write to {out}" in done.stdout and "run again to resume" in done.stdout
+    assert [r["path"] for r in rows(out)] == ["/a.mp3"] and out.read_bytes().endswith(b"\n")
+
+
+def test_a_short_write_is_finished_not_ignored(tmp_path, monkeypatch):
+    out = tmp_path / "out.jsonl"
+    ledger = Ledger(out, ["rock"])
+    write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: write(fd, bytes(data[:7])))  # a few bytes at a time
+    ledger.append(ROW)
+    monkeypatch.setattr(os, "write", lambda fd, data: 0)  # nothing written: the disk is full
+    with pytest.raises(LedgerError, match="Cannot write"):
+        ledger.append({**ROW, "path": "/music/b.mp3"})
+    monkeypatch.undo()
+    ledger.close()
+    assert rows(out) == [ROW]
+
+
+def test_csv_keeps_the_reason_the_tag_and_the_paths(tmp_path):
+    out = tmp_path / "out.csv"
+    unsure = {**ROW, "path": "/music/b.mp3", "unsure": True, "reason": "low_confidence",
+              "why_unsure": "Not sure: rock or jazz.", "tag": {"action": "unsure", "old": None, "new": None}}
+    ledger = Ledger(out, ["rock", "jazz"])
+    ledger.append(ROW)
+    ledger.append(unsure)
+    ledger.close()
+    assert out.read_text().splitlines()[0].startswith(",".join(CSV_HEAD) + ",rock,jazz,error")
+    again = Ledger(out, ["rock", "jazz"], write=False)
+    a, b = again.row("/music/a.mp3"), again.row("/music/b.mp3")
+    assert a["tag"] == ROW["tag"] and a["paths"] == ROW["paths"] and a["reason"] is None
+    assert (b["unsure"], b["reason"], b["why_unsure"]) == (True, "low_confidence", "Not sure: rock or jazz.")
+    assert b["tag"] == {"action": "unsure", "old": None, "new": None}
+
+
+def test_a_killed_compaction_leaves_nothing_behind(tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_text(json.dumps(ROW) + "\n" + json.dumps(ROW) + "\n")  # a superseded line: compacted at close
+    stale = tmp_path / ".out.jsonl.k1ll3d.compact"  # a rewrite a SIGKILL interrupted
+    stale.write_text("half")
+    ledger = Ledger(out, ["rock"])
+    assert not stale.exists()
+    ledger.close()
+    assert rows(out) == [ROW] and sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+def test_undo_is_settled_for_a_resumed_run(tmp_path):
+    out = tmp_path / "out.jsonl"
+    ledger = Ledger(out, ["rock"])
+    ledger.append({**ROW, "tag": {"action": "undone", "old": "Rock", "new": "Jazz"}})
+    assert ledger.index[ROW["path"]].tagged
+    ledger.close()
+    assert Path(out).exists()
