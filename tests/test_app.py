@@ -17,7 +17,7 @@ import pytest
 
 from genre import GENRES
 
-from tests.support.sounds import encode, tone
+from tests.support.sounds import encode, music, tone
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -29,11 +29,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def song(tmp_path_factory) -> bytes:
-    """Eight seconds of a chord with a beat, as MP3 bytes."""
-    t = np.arange(8 * 22050) / 22050
-    y = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)) / 4
-    y = y * (0.6 + 0.4 * (np.sin(2 * np.pi * 2 * t) > 0)) + 0.5 * tone(8.0, freq=110.0, noise=0.1)
-    return encode(y.astype(np.float32) / 2, tmp_path_factory.mktemp("song") / "song.mp3",
+    """Eight seconds of music (from a demo track), as MP3 bytes."""
+    return encode(music(8.0, start=6.0), tmp_path_factory.mktemp("song") / "song.mp3",
                   args=["-b:a", "128k"]).read_bytes()
 
 
@@ -171,9 +168,10 @@ def test_too_short_and_corrupt_uploads_are_explained(song):
 
 
 def test_a_long_song_is_analysed_in_part_and_says_so():
-    long = encode(tone(605.0, freq=220.0, sr=8000, noise=0.02),
+    piece = music(30.0)
+    long = encode(np.tile(piece, 21)[:605 * len(piece) // 30],
                   Path(os.environ.get("TMPDIR", "/tmp")) / f"long-{os.getpid()}.mp3",
-                  sr=8000, args=["-b:a", "16k"])
+                  args=["-b:a", "16k"])
     try:
         data = long.read_bytes()
     finally:
@@ -211,7 +209,7 @@ def test_an_unexpected_failure_shows_a_generic_sentence_not_a_traceback(song, mo
 
 
 def test_a_clip_that_cannot_be_judged_leaves_the_rest_of_the_page(tmp_path):
-    y = np.concatenate([tone(5.0, noise=0.1), np.zeros(5 * 22050, np.float32)])  # music, then silence
+    y = np.concatenate([music(5.0, start=10.0), np.zeros(5 * 22050, np.float32)])  # music, then silence
     at = new_app().run()
     upload(at, "fades.wav", encode(y, tmp_path / "fades.wav").read_bytes(), "audio/wav")
     assert not at.exception and at.slider
@@ -240,7 +238,7 @@ def analysis_cache_bytes() -> int:
 def test_a_recording_gives_a_verdict_and_is_never_cached(song, tmp_path):
     from tests.support.sounds import SR
 
-    samples = tone(8.0, freq=196.0, noise=0.1, seed=3)
+    samples = music(8.0, start=20.0, demo="rock.mp3")
     data = wav(samples, tmp_path)
     at = new_app().run()
     before = analysis_cache_bytes()

@@ -51,3 +51,14 @@ def encode(samples: np.ndarray, path: Path, sr: int = SR, args=()) -> Path:
     subprocess.run([audio.ffmpeg_path(), "-v", "error", "-y", "-f", "s16le", "-ar", str(sr),
                     "-ac", str(channels), "-i", "pipe:0", *args, str(path)], input=pcm, check=True)
     return path
+
+
+def music(seconds: float, start: float = 0.0, demo: str = "jazz.mp3") -> np.ndarray:
+    """Real music at the model's rate: a stretch of one of the project's own demo tracks (CC0).
+
+    Generated tones and chords are, rightly, "not music" to the model; a test that wants a verdict
+    on music uses this.
+    """
+    from . import ROOT
+
+    return audio.decode(ROOT / "assets" / "demo" / demo, start=start, duration=seconds)
