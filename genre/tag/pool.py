@@ -196,7 +196,7 @@ class Pool:
 
     def close(self) -> None:
         """Stop every worker now (a song in flight is left for the next run)."""
-        with replace.critical():  # a second Ctrl-C must not leave workers behind
+        with replace.critical(act=False):  # a second Ctrl-C must not leave workers behind
             self._stop(self.workers)
             self.workers = []
 

@@ -84,8 +84,12 @@ def stop_signals():
 
 
 @contextlib.contextmanager
-def critical():
-    """A block a stop signal does not interrupt: it is acted on when the block ends."""
+def critical(act: bool = True):
+    """A block a stop signal does not interrupt: it is acted on when the block ends.
+
+    With ``act`` false it is dropped instead: the block is the stopping itself (closing the
+    workers and the results file), which a second Ctrl-C must not cut short.
+    """
     global _critical
     _critical += 1
     try:
@@ -95,7 +99,8 @@ def critical():
         if not _critical and _pending:
             signum = _pending.pop()
             _pending.clear()
-            raise Stopped(signum)
+            if act:
+                raise Stopped(signum)
 
 
 def check_writable(path: str, st: os.stat_result) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -219,14 +220,15 @@ def _tag(args, results) -> int:
                 bar.update(1)
                 bar.set_postfix(failed=tally.failed, refresh=False)
     except KeyboardInterrupt as exc:
-        stopped = getattr(exc, "signum", 2)
+        stopped = getattr(exc, "signum", signal.SIGINT)
     finally:
-        if rows is not None:
-            rows.close()  # stops the workers or Ray now, not when collected
-        if bar is not None:
-            bar.close()
-        if results is not None:
-            results.close()
+        with replace.critical(act=False):  # stopping already: a second Ctrl-C must not cut it short
+            if rows is not None:
+                rows.close()  # stops the workers or Ray now, not when collected
+            if bar is not None:
+                bar.close()
+            if results is not None:
+                results.close()
     tally.deaths = pool.deaths if pool is not None else 0
     print(tally.summary(stopped is not None), file=sys.stderr)
     if stopped is not None:
@@ -259,12 +261,11 @@ def _positive(kind):
         import argparse
 
         try:
-            value = kind(text)
+            if (value := kind(text)) > 0:
+                return value
         except ValueError:
-            value = 0
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be a number above 0, not {text!r}")
-        return value
+            pass
+        raise argparse.ArgumentTypeError(f"must be a number above 0, not {text!r}")
 
     return parse
 

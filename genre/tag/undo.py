@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import os
+import signal
 import sys
 
 from . import replace, walk, write
@@ -62,9 +63,10 @@ def undo(args, genres: list[str]) -> int:
                 if isinstance(tag, dict) and tag.get("action") == "written":
                     counts[_undo_one(ledger, row, tag, args.dry_run)] += 1
         except KeyboardInterrupt as exc:
-            stopped = getattr(exc, "signum", 2)
+            stopped = getattr(exc, "signum", signal.SIGINT)
         finally:
-            ledger.close()
+            with replace.critical(act=False):
+                ledger.close()
     done = "would restore" if args.dry_run else "restored"
     print(f"{'interrupted: ' if stopped else ''}undo: {counts[done]} {done}, {counts['changed since']} "
           f"changed since (left as they are), {counts['gone']} gone, {counts['failed']} failed",

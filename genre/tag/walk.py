@@ -30,7 +30,8 @@ AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".
 HEAD_BYTES = 16  # enough for ``audio.sniff_format``
 HASH_CHUNK = 1 << 20  # bytes read at a time for sha256
 TEMP_PREFIX = ".genre-tmp-"  # a tagged copy in progress (``tempfile.mkstemp`` adds 8 characters)
-TEMP_NAME = re.compile(r"\.genre-tmp-[a-z0-9_]{8}(\.[A-Za-z0-9]{1,8})?")  # only those: never songs
+# only those are never songs; ".genre-" alone: how copies were named before they were locked
+TEMP_NAME = re.compile(r"\.genre-(tmp-)?[a-z0-9_]{8}(\.[A-Za-z0-9]{1,8})?")
 SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
            stat.S_IFBLK: "a block device"}
 
