@@ -86,8 +86,8 @@ def test_csv_and_stdout(library, tiny_model_path, tmp_path):
                      "--model", str(tiny_model_path)]) == 0
     with open(out, newline="") as f:
         table = list(csv.DictReader(f))
-    assert len(table) == 6 and set(table[0]) >= {"path", "genre", "confidence", "unsure", "rock", "error",
-                                                 "size", "mtime", "sha256"}
+    assert len(table) == 6 and set(table[0]) >= {"path", "genre", "confidence", "unsure", "why_unsure", "reason",
+                                                 "rock", "error", "size", "mtime", "sha256", "paths", "model"}
     assert all(r["genre"] and not r["error"] for r in table)
     done = run(library / "album" / "tone.opus", "--workers", 1, "--model", tiny_model_path)
     assert done.returncode == 0 and json.loads(done.stdout)["path"].endswith("tone.opus")
