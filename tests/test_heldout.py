@@ -76,3 +76,4 @@ def test_held_out_reports_every_valid_song_once(fitted):
         assert r["accuracy"] > 0.5  # separable made-up genres: far above chance (0.1)
         assert set(r["branches"]) >= {"image", "cnn"}
     assert "valid list" in report["protocol"]
+    assert sum(h["audio"]["n"] for h in report["halves"]) == report["audio"]["n"]

@@ -66,12 +66,17 @@ def judge_with(meta: dict, head_models: dict, reference: dict) -> GenreModel:
 
 def held_out(valid: list[Song], fitted: dict[float, dict], references: dict[float, dict],
              base_unsure: dict, log=print) -> dict:
-    """Figures per input kind, each valid song judged by numbers chosen on the other half."""
-    songs, models = [], []
+    """Figures per input kind, each valid song judged by numbers chosen on the other half.
+
+    ``halves`` holds each reported half's own figures, for the spread.
+    """
+    songs, models, each = [], [], []
     for n, (select, report) in enumerate(zip(halves(valid), reversed(halves(valid))), 1):
         meta = choose(select, fitted, references, base_unsure)
         songs += report
-        models += [judge_with(meta, fitted[meta["l2"]], references[meta["l2"]])] * len(report)
+        model = judge_with(meta, fitted[meta["l2"]], references[meta["l2"]])
+        models += [model] * len(report)
+        each.append(measure(report, [model] * len(report)))
         log(f"half {n}: chosen on {len(select)} files: L2 {meta['l2']}, weights {meta['weights']}, "
             f"confidence below {meta['unsure']['confidence_below']}")
-    return {**measure(songs, models), "protocol": PROTOCOL}
+    return {**measure(songs, models), "halves": each, "protocol": PROTOCOL}
