@@ -202,7 +202,7 @@ else:
     st.write(top.text)
 if song.why_unsure:
     st.caption(f"Why it is unsure: {song.why_unsure}")
-if tags:
+if tags and not top.names_tags:
     st.markdown(f"**It also hears:** {tag_line(tags)}",
                 help="The strongest of the 50 last.fm tags the model's backbone gives the song.")
 if song.short:

@@ -36,7 +36,7 @@ def main() -> None:
             starts, windows = clip_windows(samples, window_starts(len(samples), audio.CLIP_SAMPLES, k))
             parts = model.branches(windows, [samples[s:s + audio.CLIP_SAMPLES] for s in starts])
             _, song = model.fuse(parts)
-            right[k].append((song.argmax() == label, parts["audio"][1].argmax() == label))
+            right[k].append((song.argmax() == label, parts.logp["audio"][1].argmax() == label))
     print(f"{len(items)} whole clips of the {args.split} list, model {args.model or 'model/'}")
     for k, r in right.items():
         r = np.array(r)

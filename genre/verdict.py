@@ -141,7 +141,8 @@ class Headline:
     """The top of the page: a title, an optional subtitle, a sentence, and how to show the rest.
 
     ``nearest`` is True when the genres are only the nearest guesses (not music, or none of
-    the ten): the page then labels its genre chart so.
+    the ten): the page then labels its genre chart so. ``names_tags`` is True when the headline
+    already says what it hears, so the page does not say it twice.
     """
 
     title: str
@@ -149,6 +150,7 @@ class Headline:
     text: str = ""
     warning: bool = False
     nearest: bool = False
+    names_tags: bool = False
 
 
 def headline(genre: str, confidence: float, probabilities: dict[str, float], unsure: bool,
@@ -166,7 +168,7 @@ def headline(genre: str, confidence: float, probabilities: dict[str, float], uns
         return Headline("This does not sound like music to the model",
                         f"It hears {tag_line(tags)}" if tags else "",
                         f"So it names no genre. The nearest of the ten would be **{name}** ({pct(confidence)}).",
-                        warning=True, nearest=True)
+                        warning=True, nearest=True, names_tags=bool(tags))
     if reason == OUTSIDE_TEN:
         style = f"This sounds like {hears(tags)}, which is" if tags else "This is"
         return Headline(f"{style} not one of the ten genres this model knows",

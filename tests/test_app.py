@@ -345,6 +345,7 @@ def test_not_music_says_so_first_and_labels_the_genres_as_nearest_guesses(song, 
     assert "ambient" in at.subheader[0].value
     assert any(s.value == "The nearest guesses among the ten genres" for s in at.subheader)
     assert "Why it is unsure: This does not sound like music." in texts(at)
+    assert "It also hears" not in texts(at)  # the subheader has said it
 
 
 def test_without_tags_nothing_about_tags_is_shown(song, monkeypatch):

@@ -58,7 +58,7 @@ def test_a_sure_verdict_leads_with_the_genre():
 def test_not_music_says_so_first_and_names_no_genre_in_the_title():
     top = V.headline("jazz", 0.8, PROBS, True, [("ambient", .4)], 4, reason=V.NOT_MUSIC)
     assert "not sound like music" in top.title and "jazz" not in top.title
-    assert "ambient" in top.subtitle and top.warning and top.nearest
+    assert "ambient" in top.subtitle and top.warning and top.nearest and top.names_tags
     assert "It sounds like" not in top.title
 
 
