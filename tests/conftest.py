@@ -47,6 +47,16 @@ def tiny_model(tiny_model_path):
 
 
 @pytest.fixture(scope="session")
+def shipped():
+    """The shipped model in model/ (fused, with its music detector), loaded once for the session."""
+    from genre import fusion, load_model
+
+    if not (ROOT / "model" / fusion.FUSION_FILE).exists():
+        pytest.skip("no fused model in model/")
+    return load_model()
+
+
+@pytest.fixture(scope="session")
 def gtzan() -> Path:
     """The shared GTZAN folder (``GENRE_DATA`` or ``../shared/data/gtzan``); skip when absent."""
     path = Path(os.environ.get("GENRE_DATA", ROOT.parent / "shared" / "data" / "gtzan"))

@@ -9,6 +9,7 @@ under CI, where it fails instead.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -84,45 +85,54 @@ def server(browser_tools):
         log.close()
 
 
-def test_upload_in_a_real_browser_gives_a_verdict(server, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+@contextlib.contextmanager
+def new_page():
+    """A page of a fresh headless Chromium, and the list its script errors land in."""
+    from playwright.sync_api import sync_playwright
 
-    url, proc, log = server
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             errors = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            began = time.perf_counter()
-            page.goto(url, wait_until="domcontentloaded")
-            page.locator("input[type=file]").wait_for(state="attached", timeout=START_TIMEOUT_S * 1000)
-            first_render = time.perf_counter() - began
-            # The model loads once per process, after the uploader is on screen.
-            expect(page.get_by_text("to begin")).to_be_visible(timeout=START_TIMEOUT_S * 1000)
-            model_ready = time.perf_counter() - began
-
-            began = time.perf_counter()
-            page.set_input_files("input[type=file]", str(SONG))
-            verdict = page.get_by_role("heading").filter(has_text=VERDICT).first
-            expect(verdict).to_be_visible(timeout=VERDICT_TIMEOUT_S * 1000)
-            verdict_s = time.perf_counter() - began
-            print(f"browser: uploader after {first_render:.1f} s, model ready after {model_ready:.1f} s, "
-                  f"verdict {verdict_s:.1f} s after the upload: "
-                  f"{verdict.inner_text()!r}")
-
-            # The rest of the page: both charts, the mel image, the clip player, the downloads.
-            expect(page.get_by_text("Download CSV")).to_be_visible(timeout=60_000)
-            expect(page.locator("[data-testid=stImage] img")).to_have_count(2)  # the mel, and why
-            expect(page.get_by_text("Why it says so")).to_be_visible()
-            expect(page.locator("[data-testid=stAudio]")).to_have_count(1)  # the clip player
-            expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(2, timeout=30_000)
-            expect(page.locator("[data-testid=stException]")).to_have_count(0)
-            assert proc.poll() is None, "the server died"
-            shot = whole_page(page, tmp_path / "screenshot.png")
-            assert not errors, errors
+            yield page, errors
         finally:
             browser.close()
+
+
+def test_upload_in_a_real_browser_gives_a_verdict(server, tmp_path):
+    from playwright.sync_api import expect
+
+    url, proc, log = server
+    with new_page() as (page, errors):
+        began = time.perf_counter()
+        page.goto(url, wait_until="domcontentloaded")
+        page.locator("input[type=file]").wait_for(state="attached", timeout=START_TIMEOUT_S * 1000)
+        first_render = time.perf_counter() - began
+        # The model loads once per process, after the uploader is on screen.
+        expect(page.get_by_text("to begin")).to_be_visible(timeout=START_TIMEOUT_S * 1000)
+        model_ready = time.perf_counter() - began
+
+        began = time.perf_counter()
+        page.set_input_files("input[type=file]", str(SONG))
+        verdict = page.get_by_role("heading").filter(has_text=VERDICT).first
+        expect(verdict).to_be_visible(timeout=VERDICT_TIMEOUT_S * 1000)
+        verdict_s = time.perf_counter() - began
+        print(f"browser: uploader after {first_render:.1f} s, model ready after {model_ready:.1f} s, "
+              f"verdict {verdict_s:.1f} s after the upload: "
+              f"{verdict.inner_text()!r}")
+
+        # The rest of the page: both charts, the mel image, the clip player, the downloads.
+        expect(page.get_by_text("Download CSV")).to_be_visible(timeout=60_000)
+        expect(page.locator("[data-testid=stImage] img")).to_have_count(2)  # the mel, and why
+        expect(page.get_by_text("Why it says so")).to_be_visible()
+        expect(page.locator("[data-testid=stAudio]")).to_have_count(1)  # the clip player
+        expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(2, timeout=30_000)
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)
+        assert proc.poll() is None, "the server died"
+        shot = whole_page(page, tmp_path / "screenshot.png")
+        assert not errors, errors
     SCREENSHOT.parent.mkdir(exist_ok=True)
     shutil.copyfile(shot, SCREENSHOT)
 
@@ -143,7 +153,7 @@ def whole_page(page, path: Path) -> Path:
 def test_a_sound_that_is_not_music_gets_no_genre_headline(server, tmp_path):
     """A sine sweep (made here: 150 Hz to 6 kHz over 14 s) is said to be no music, with no genre headline."""
     import numpy as np
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from tests.support.sounds import SR, encode
 
@@ -151,27 +161,20 @@ def test_a_sound_that_is_not_music_gets_no_genre_headline(server, tmp_path):
     phase = 2 * np.pi * 150 * 14 / np.log(40) * (40 ** (t / 14) - 1)  # exponential: 150 Hz -> 6 kHz
     sweep = encode((0.4 * np.sin(phase)).astype(np.float32), tmp_path / "sweep.mp3", args=["-b:a", "128k"])
     url, proc, log = server
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(url, wait_until="domcontentloaded")
-            expect(page.get_by_text("to begin")).to_be_visible(timeout=START_TIMEOUT_S * 1000)
-            began = time.perf_counter()
-            page.set_input_files("input[type=file]", str(sweep))
-            header = page.get_by_role("heading").filter(has_text="does not sound like music").first
-            expect(header).to_be_visible(timeout=NOT_MUSIC_TIMEOUT_S * 1000)
-            print(f"browser: not-music header {time.perf_counter() - began:.1f} s after the upload")
-            expect(page.get_by_role("heading").filter(has_text="It sounds like")).to_have_count(0)
-            expect(page.get_by_text("The nearest guesses among the ten genres")).to_be_visible()
-            expect(page.locator("[data-testid=stException]")).to_have_count(0)
-            assert proc.poll() is None, "the server died"
-            shot = whole_page(page, tmp_path / "not-music.png")
-            assert not errors, errors
-        finally:
-            browser.close()
+    with new_page() as (page, errors):
+        page.goto(url, wait_until="domcontentloaded")
+        expect(page.get_by_text("to begin")).to_be_visible(timeout=START_TIMEOUT_S * 1000)
+        began = time.perf_counter()
+        page.set_input_files("input[type=file]", str(sweep))
+        header = page.get_by_role("heading").filter(has_text="does not sound like music").first
+        expect(header).to_be_visible(timeout=NOT_MUSIC_TIMEOUT_S * 1000)
+        print(f"browser: not-music header {time.perf_counter() - began:.1f} s after the upload")
+        expect(page.get_by_role("heading").filter(has_text="It sounds like")).to_have_count(0)
+        expect(page.get_by_text("The nearest guesses among the ten genres")).to_be_visible()
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)
+        assert proc.poll() is None, "the server died"
+        shot = whole_page(page, tmp_path / "not-music.png")
+        assert not errors, errors
     shutil.copyfile(shot, NOT_MUSIC_SCREENSHOT)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import ROOT
 from tests.support.sounds import encode
-from genre import audio, detector, fusion, load_model, predict
+from genre import audio, detector, fusion, predict
 from genre.errors import AudioError
 from genre.training import sounds
 from genre.training.detector import fit_logistic, folds_of
@@ -180,11 +180,6 @@ UNHEARD = ["pink noise, -40 dBFS, 7.5 s", "5 kHz sine, 37 s", "log sweep 30 Hz-1
            "rain, 800 drops a second, 12 s", "bird chirps at 8-9 kHz, 5 s"]
 
 
-@pytest.fixture(scope="module")
-def shipped():
-    if not (ROOT / "model" / detector.DETECTOR_FILE).exists():
-        pytest.skip("no music detector in model/")
-    return load_model()
 
 
 @pytest.mark.slow

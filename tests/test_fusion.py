@@ -97,11 +97,6 @@ def pink_noise(seconds: float, seed: int = 0) -> np.ndarray:
     return (0.3 * y / np.abs(y).max()).astype(np.float32)
 
 
-@pytest.fixture(scope="module")
-def shipped():
-    if not (ROOT / "model" / fusion.FUSION_FILE).exists():
-        pytest.skip("no fused model in model/")
-    return load_model()
 
 
 @pytest.mark.slow
