@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -32,6 +33,15 @@ def song(tmp_path_factory) -> bytes:
     """Eight seconds of music (from a demo track), as MP3 bytes."""
     return encode(music(8.0, start=6.0), tmp_path_factory.mktemp("song") / "song.mp3",
                   args=["-b:a", "128k"]).read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module():
+    """Streamlit runs the page as ``__main__`` and leaves it in ``sys.modules``: put pytest's back,
+    or a later test that starts processes with ``spawn`` (``tag``'s workers) re-runs the page in them."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(autouse=True)
