@@ -80,6 +80,7 @@ def test_rows_and_errors_line_by_line_on_two_workers(library, tiny_model_path, t
     assert f"{AUDIO_LIKE} song(s) analysed" in done.stderr and "genres:" in done.stderr
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_csv_and_stdout(library, tiny_model_path, tmp_path):
     out = tmp_path / "out.csv"
     assert cli.main(["tag", str(library / "album"), "--out", str(out), "--workers", "1",
@@ -93,6 +94,7 @@ def test_csv_and_stdout(library, tiny_model_path, tmp_path):
     assert done.returncode == 0 and json.loads(done.stdout)["path"].endswith("tone.opus")
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_resume_after_a_kill_analyses_each_song_once(tmp_path, songs, tiny_model_path):
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -144,6 +146,7 @@ def test_tag_written_read_back_audio_unchanged(name, songs, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".genre-")]
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_write_tags_from_the_command_and_dry_run(library, tiny_model_path, tmp_path, capsys):
     album = library / "album"
     tagwrite.write_genre(album / "noise.flac", "jazz")  # a genre already there

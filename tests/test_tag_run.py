@@ -216,6 +216,7 @@ def test_ctrl_c_and_sigterm_leave_no_copy_and_the_next_run_finishes(tmp_path, ti
     assert {p: sound(p) for p in lib.iterdir()} == before and not copies(lib)
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_a_second_run_on_the_same_out_is_refused(tmp_path, tiny_model_path, slow_ffmpeg):
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -234,6 +235,7 @@ def test_a_second_run_on_the_same_out_is_refused(tmp_path, tiny_model_path, slow
     assert sorted(Path(r["path"]).name for r in rows(out)) == ["tone0.mp3", "tone1.mp3", "tone2.mp3"]
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_predict_prints_no_tensorflow_lines_unless_verbose(tmp_path, tiny_model_path):
     song = make_song("tone.wav", tmp_path, seconds=3.0)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
