@@ -20,10 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .audio import SAMPLE_RATE
+
 DETECTOR_FILE = "detector.npz"
 STATS = ("flatness", "flatness_spread", "flux", "loudness_spread", "peakiness", "gaps", "syllabic",
          "clip_variety", "clip_level_spread", "pulse", "no_pulse")
-FRAME = 441  # samples: 20-ms frames for the clip's loudness envelope (50 a second)
+FRAME = SAMPLE_RATE // 50  # 441 samples: 20-ms frames for the clip's loudness envelope
 GAP_DB = 30.0  # a frame this far under the clip's loudest is a pause (speech pauses, music rarely does)
 SYLLABIC_HZ = (2.0, 8.0)  # loudness modulation of syllables, against all of 0.5-20 Hz
 PEAK_FLOOR = 1e-10  # power floor under every logarithm
@@ -50,7 +52,7 @@ def _clip_stats(window: np.ndarray, clip: np.ndarray) -> np.ndarray:
     gaps = float((rms_db < rms_db.max() - GAP_DB).mean())
     envelope = 10 ** (rms_db / 20)
     spectrum = np.abs(np.fft.rfft(envelope - envelope.mean())) ** 2
-    f = np.fft.rfftfreq(len(envelope), FRAME / 22050)
+    f = np.fft.rfftfreq(len(envelope), FRAME / SAMPLE_RATE)
     total = spectrum[(f >= 0.5) & (f <= 20)].sum()
     syllabic = spectrum[(f >= SYLLABIC_HZ[0]) & (f <= SYLLABIC_HZ[1])].sum() / total if total > 0 else 0.0
     return np.array([log_flat.mean(), log_flat.std(), flux, frame_db.std() / 10, peak, gaps, syllabic])

@@ -172,13 +172,12 @@ class GenreModel:
         far = self.distance(embedding, kind) > rule["distance_above"][kind]
         best = self.genres[int(np.argmax(song_probs))]
         beat = rule.get("pulse_below", {}).get(best)
+        heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:3] if song_tags[i] >= 0.1]
         if hearing is not None and hearing.not_music:
-            heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:3] if song_tags[i] >= 0.1]
             verdict.doubt(NOT_MUSIC, not_music_sentence(heard))
         elif pulse is not None and beat is not None and pulse < beat:
             verdict.doubt(NO_BEAT, no_beat_sentence(best))
         elif outside or far:
-            heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:3] if song_tags[i] >= 0.1]
             verdict.doubt(OUTSIDE_TEN, outside_sentence(heard if kind == "audio" else []))
         else:
             order = np.argsort(song_probs)[::-1]

@@ -17,7 +17,7 @@ import numpy as np
 
 from .backbone import EMBEDDING_UNITS
 
-L2 = 0.03  # weight decay of both heads; chosen on the valid list among 1e-3 ... 3 (model/README.md)
+L2 = 0.03  # default weight decay; training chooses among heldout.L2_CHOICES (fusion.json keeps the pick)
 MAX_ITER = 2000  # L-BFGS iterations; a head converges in a few hundred
 HEADS = ("audio", "image")
 

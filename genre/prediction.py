@@ -5,10 +5,9 @@ import csv
 import functools
 import io
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
-
-from typing import Protocol
 
 from . import audio, rhythm, spectrogram, spread
 from .audio import CLIP_SAMPLES, SAMPLE_RATE

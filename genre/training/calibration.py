@@ -88,20 +88,15 @@ def sure_above(probs: np.ndarray, labels: np.ndarray, target: float = TARGET_ACC
     return 0.95
 
 
-def figures(probs, clip_probs, labels, clip_labels, threshold: float | None = None) -> dict:
-    """Track and clip accuracy, per-genre recall, calibration and (with a threshold) coverage."""
+def figures(probs, clip_probs, labels, clip_labels) -> dict:
+    """Track and clip accuracy, per-genre recall, calibration and the largest share one genre takes."""
     pred = probs.argmax(1)
-    out = {"n": int(len(labels)), "accuracy": float((pred == labels).mean()),
+    return {"n": int(len(labels)), "accuracy": float((pred == labels).mean()),
            "clip_n": int(len(clip_labels)), "clip_accuracy": float((clip_probs.argmax(1) == clip_labels).mean()),
            "recall": [float((pred[labels == g] == g).mean()) if (labels == g).any() else None
                       for g in range(probs.shape[1])],
            "ece_track": expected_calibration_error(probs, labels),
            "largest_share": float(np.bincount(pred, minlength=probs.shape[1]).max() / len(pred))}
-    if threshold is not None:
-        sure = probs.max(1) >= threshold
-        out.update(coverage=float(sure.mean()),
-                   accuracy_sure=float((pred[sure] == labels[sure]).mean()) if sure.any() else None)
-    return out
 
 
 def reference(songs: list[Song], head_models: dict) -> dict:

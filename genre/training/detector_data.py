@@ -18,6 +18,7 @@ from .. import audio, backbone, detector
 from ..prediction import clip_windows
 from ..rhythm import pulse_clarity
 from . import data, sounds
+from .embed import save_npz
 
 MUSIC = "music"  # the family name of every positive example
 MUSIC_KINDS = ("full", "excerpt", "audio")  # items with raw audio; mel images have no clips to hear
@@ -48,9 +49,7 @@ def hear(samples: np.ndarray, tagger: backbone.Tagger, cache: Path | None, name:
     else:
         tags, embedding = tagger(np.stack([backbone.patch(p) for p in pieces]))
         if path is not None:
-            tmp = path.with_name(path.stem + ".tmp.npz")
-            np.savez(tmp, tags=tags, embedding=embedding)
-            tmp.replace(path)  # atomic: an interrupted run leaves no half-written file
+            save_npz(path, tags=tags, embedding=embedding)
     return detector.features(embedding, tags, windows, pieces, pulse_clarity(samples))
 
 

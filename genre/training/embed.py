@@ -6,6 +6,8 @@ each file's embeddings in a folder, so a rerun embeds nothing twice.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +55,19 @@ def embed(item: data.Item, tagger: backbone.Tagger, band_map: bands.BandMap, lab
                 pulse=pulse_clarity(samples))
 
 
+def save_npz(path: Path, **arrays) -> None:
+    """Write ``arrays`` to ``path`` through a uniquely named file beside it, then rename it over:
+    an interrupted run leaves no half-written file, and two runs never share a temporary one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def cached_embed(items, tagger, band_map, genres, cache: Path | None = None, log=print) -> list[Song]:
     """``embed`` every item of a known genre; with ``cache`` (``cache/<kind>-<id>.npz``), a rerun
     embeds nothing twice."""
@@ -64,18 +79,16 @@ def cached_embed(items, tagger, band_map, genres, cache: Path | None = None, log
             continue
         path = cache / f"{item.kind}-{item.id}.npz" if cache is not None else None
         if path is not None and path.exists():
-            z = np.load(path)
-            songs.append(Song(item.id, genres.index(item.genre), item.kind, z["image_emb"],
-                              z["audio_emb"] if "audio_emb" in z.files else None, z["tags"]))
+            with np.load(path) as z:
+                songs.append(Song(item.id, genres.index(item.genre), item.kind, z["image_emb"],
+                                  z["audio_emb"] if "audio_emb" in z.files else None, z["tags"]))
             continue
         song = embed(item, tagger, band_map, genres.index(item.genre))
         if path is not None:
             arrays = {"image_emb": song.image_emb, "tags": song.tags}
             if song.audio_emb is not None:
                 arrays["audio_emb"] = song.audio_emb
-            tmp = path.with_name(path.stem + ".tmp.npz")
-            np.savez(tmp, **arrays)
-            tmp.replace(path)  # atomic: an interrupted run leaves no half-written file
+            save_npz(path, **arrays)
         songs.append(song)
         if n % 50 == 0:
             log(f"embedded {n}/{len(items)} files ({time.time() - started:.0f} s)")

@@ -71,7 +71,8 @@ def held_out(valid: list[Song], fitted: dict[float, dict], references: dict[floa
     ``halves`` holds each reported half's own figures, for the spread.
     """
     songs, models, each = [], [], []
-    for n, (select, report) in enumerate(zip(halves(valid), reversed(halves(valid))), 1):
+    first, second = halves(valid)
+    for n, (select, report) in enumerate(((first, second), (second, first)), 1):
         meta = choose(select, fitted, references, base_unsure)
         songs += report
         model = judge_with(meta, fitted[meta["l2"]], references[meta["l2"]])
