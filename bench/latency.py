@@ -1,6 +1,8 @@
 """Latency benchmark: this pipeline against the naive one it replaces, on a 4-minute MP3.
 
-Prints figures; asserts nothing. Run: ``python -m bench.latency [--repeats N]``.
+Prints figures; asserts nothing. Run: ``python -m bench.latency [--repeats N] [--isa avx2]``;
+``--isa avx2`` runs everything (ours, the naive pipeline, the cold starts) as on a CPU without
+AVX-512 (``bench/isa``).
 Targets (2-core machine): single clip >= 10x faster than the naive pipeline; the whole
 4-minute song faster than the naive single clip; cold start under 10 s.
 """
@@ -20,6 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from bench import isa
 from genre import audio, load_model, predict
 from genre.prediction import MAX_CLIPS
 from tests.support import machine, sounds
@@ -129,7 +132,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--make-song", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--isa", choices=isa.ISAS, help="run as on a CPU limited to this instruction set")
     args = parser.parse_args()
+    isa.emulate(args.isa, "bench.latency")
     if args.make_song:  # in a child process, so its arrays do not count in our peak memory
         make_song(args.make_song)
         return
@@ -151,8 +156,9 @@ def main() -> None:
         naive_net = naive_model()
         naive = timed(lambda: naive_single_clip(mp3, naive_net, tmp), max(2, args.repeats // 2))
     med = statistics.median
-    print(f"measured on {machine.cpu()}")
-    print(f"4-minute 44.1 kHz stereo MP3, {os.cpu_count()} CPU(s), device {model.device}; "
+    print(f"measured on {machine.cpu()}; instruction sets limited to {isa.emulated() or 'none: all of them'}")
+    runtime = model.runtime.runtime if getattr(model, "runtime", None) else "tensorflow"
+    print(f"4-minute 44.1 kHz stereo MP3, {os.cpu_count()} CPU(s), device {model.device}, backbone on {runtime}; "
           f"default ffmpeg {default_ffmpeg}")
     print(f"{'measure':<44}{'median':>10}{'best':>10}")
     rows = [("single clip (ours)", single), (f"whole song, {MAX_CLIPS} clips (ours)", whole),

@@ -8,22 +8,22 @@ it (a traced graph, batches of 1, 4 and 10), XLA (``jit_compile``), LiteRT/TFLit
 its largest difference from TensorFlow's tags and embedding. Runtimes that are not installed are
 skipped with the line that installs them (``requirements-bench.txt``).
 
-``--isa avx2`` caps oneDNN (TensorFlow's CPU kernels) at AVX2, as on an AMD EPYC or any CPU
-without AVX-512: on a machine that has AVX-512 it shows what TensorFlow does on one that has not.
-It cannot cap ONNX Runtime or XNNPACK, which pick their kernels by themselves.
+``--isa avx2`` runs every runtime as on a CPU without AVX-512, AVX-VNNI or AMX (an AMD EPYC of the
+Zen 2/3 generations, AWS's c6a/m6a/t3a): CPUID is made to hide them (``bench/isa``), so oneDNN,
+ONNX Runtime's MLAS and XNNPACK each pick their AVX2 kernels, on this machine's cores.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench import isa
 from tests.support import ROOT, machine, sounds
 
 PATCHES = 10
@@ -118,11 +118,9 @@ def _tflite(path: Path):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--isa", choices=["avx2"], help="cap TensorFlow's oneDNN at this instruction set")
+    parser.add_argument("--isa", choices=isa.ISAS, help="run as on a CPU limited to this instruction set")
     args = parser.parse_args()
-    if args.isa and os.environ.get("ONEDNN_MAX_CPU_ISA") != args.isa.upper():
-        os.environ["ONEDNN_MAX_CPU_ISA"] = args.isa.upper()  # read once, when oneDNN starts: re-run
-        os.execv(sys.executable, [sys.executable, "-m", "bench.runtimes", *sys.argv[1:]])
+    isa.emulate(args.isa, "bench.runtimes")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import tensorflow as tf
@@ -134,7 +132,7 @@ def main() -> None:
     network = keras.saving.load_model(ROOT / "model" / backbone.MODEL_FILE, compile=False)
     spec = tf.TensorSpec((None, backbone.PATCH_FRAMES, backbone.N_MELS), tf.float32)
     x = patches()
-    print(f"measured on {machine.cpu()}; oneDNN capped at {os.environ.get('ONEDNN_MAX_CPU_ISA', 'nothing')}; "
+    print(f"measured on {machine.cpu()}; instruction sets limited to {isa.emulated() or 'none: all of them'}; "
           f"load average {os.getloadavg()[0]:.1f} before")
     print(f"musicnn backbone, {PATCHES} patches of 3 s, median of {args.repeats}")
     print(f"{'runtime':<38}{'batch 1':>9}{'batch 4':>9}{'batch 10':>10}{'ms/patch':>10}  max |diff| tags, embedding")

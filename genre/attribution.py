@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backbone, fastgrad, spectrogram
+from . import backbone, fastgrad, heads, runtime, spectrogram
 from .audio import SAMPLE_RATE
 from .bands import column_of_frame
 from .fusion import BRANCHES, GenreModel
@@ -128,7 +128,7 @@ class Attributor:
         import tensorflow as tf
 
         self.tf, self.recipe, self.genres = tf, Recipe.of(model), tuple(model.genres)
-        self.cnn = model.cnn.network
+        self.cnn = runtime.keras_of(model.cnn.network)  # gradients need the Keras networks
         # the same backbone whose front end differentiates 6x faster (fastgrad); same values
         self.backbone = (fastgrad.with_fast_input_gradient(model.tagger.network)
                          if isinstance(model, GenreModel) else None)
@@ -149,11 +149,9 @@ class Attributor:
     def _linear(self, head):
         """A head's standardisation and dense layer as constants: its log-softmax in the graph."""
         tf = self.tf
-        norm, dense = head.get_layer("standardise"), head.get_layer("genre")
-        kernel, bias = dense.get_weights()
-        return (tf.constant(np.asarray(norm.mean, np.float32).reshape(-1)),
-                tf.constant(np.sqrt(np.asarray(norm.variance, np.float32).reshape(-1))),
-                tf.constant(kernel), tf.constant(bias))
+        head = head if isinstance(head, heads.Linear) else heads.linear(head)
+        return (tf.constant(head.mean), tf.constant(np.sqrt(head.variance)),
+                tf.constant(head.kernel), tf.constant(head.bias))
 
     def _head(self, name: str, patch):
         mean, std, kernel, bias = self.heads[name]

@@ -181,6 +181,8 @@ def tag_index() -> dict[str, int]:
 class Tagger:
     """The loaded backbone: ``__call__(patches) -> (tags, embedding)``, traced once, thread-safe."""
 
+    runtime = "tensorflow"  # genre.runtime.TENSORFLOW (runtime.py imports this module)
+
     def __init__(self, network):
         import threading
 

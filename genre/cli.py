@@ -111,6 +111,10 @@ def _doctor(args) -> int:
     for path in needed:
         print(f"model: {path} ({'present' if path.exists() else 'MISSING'})")
     print(f"device: {detect_device()}")
+    from . import runtime
+
+    choice = runtime.choose(MODEL_DIR)
+    print(f"backbone runtime: {choice.runtime} ({choice.why})")
     return 0 if all(p.exists() for p in needed) else 1
 
 
@@ -118,6 +122,13 @@ def _import_musicnn(args) -> int:
     from .training.musicnn import import_musicnn
 
     import_musicnn(args.out, verify=not args.no_verify)
+    return _export_onnx(args)
+
+
+def _export_onnx(args) -> int:
+    from .training.export import export_onnx
+
+    export_onnx(args.out)
     return 0
 
 
@@ -183,10 +194,14 @@ def parser() -> argparse.ArgumentParser:
     td.set_defaults(run=_train_detector)
     sub.add_parser("doctor", help="check ffmpeg, the model and the device").set_defaults(run=_doctor)
     sub.add_parser("warmup", help="warm librosa's numba cache").set_defaults(run=_warmup)
-    im = sub.add_parser("import-musicnn", help="port musicnn's weights from its PyPI wheel into model/")
+    im = sub.add_parser("import-musicnn", help="port musicnn's weights from its PyPI wheel into model/ "
+                                               "(then export-onnx)")
     im.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "model")
     im.add_argument("--no-verify", action="store_true", help="skip the comparison with the original graph")
     im.set_defaults(run=_import_musicnn)
+    ex = sub.add_parser("export-onnx", help="convert the backbone to ONNX (run on CPUs without AVX-512)")
+    ex.add_argument("--out", type=Path, default=im.get_default("out"), help="the model folder")
+    ex.set_defaults(run=_export_onnx)
     return p
 
 

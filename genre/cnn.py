@@ -79,6 +79,9 @@ class Classifier:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
+        if getattr(self.network, "runtime", None) == "onnxruntime":  # a runtime.OnnxNetwork
+            self._forward = lambda x: self.network(x)[self.network.outputs[0]]
+            return
         import tensorflow as tf
 
         # One traced graph for every batch size: an eager Keras call costs about 10 ms of
@@ -171,13 +174,15 @@ def save(network, genres, path=MODEL_PATH, **meta) -> Path:
     return path
 
 
-def load_model(path=None) -> Classifier:
+def load_model(path=None, onnx=None) -> Classifier:
     """Load a saved model and check that its preprocessing matches this code.
 
     Parameters
     ----------
     path : path, optional
         A ``.keras`` file with its ``.json`` beside it; the shipped model by default.
+    onnx : path, optional
+        Its ONNX form (``runtime.ONNX_FILES``): run it on ONNX Runtime, without TensorFlow.
 
     Raises
     ------
@@ -194,17 +199,24 @@ def load_model(path=None) -> Classifier:
     if wrong:
         raise ModelError(f"{path.name} was trained with other preprocessing ({', '.join(wrong)}) "
                          "than this code uses; retrain it or use a matching version of genre.")
-    device = detect_device()
     limit_blas_threads()
-    import keras
-
-    try:
-        network = keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises many types for a bad file
-        raise ModelError(f"Cannot load the model {path}: {exc}") from exc
     genres = tuple(meta["genres"])
-    if network.output_shape[-1] != len(genres):
-        raise ModelError(f"{path.name} has {network.output_shape[-1]} outputs for {len(genres)} genres.")
+    if onnx is not None:
+        from .runtime import OnnxNetwork
+
+        network, device = OnnxNetwork(onnx, path), "CPU"
+        outputs = network.session.get_outputs()[0].shape[-1]
+    else:
+        device = detect_device()
+        import keras
+
+        try:
+            network = keras.saving.load_model(path, compile=False)
+        except Exception as exc:  # Keras raises many types for a bad file
+            raise ModelError(f"Cannot load the model {path}: {exc}") from exc
+        outputs = network.output_shape[-1]
+    if outputs != len(genres):
+        raise ModelError(f"{path.name} has {outputs} outputs for {len(genres)} genres.")
     classifier = Classifier(network, genres, meta, device)
     classifier(np.zeros((1, spectrogram.N_MELS, spectrogram.CLIP_COLUMNS), np.float32))  # build the graph now
     return classifier

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backbone, detector, heads
+from . import backbone, detector, heads, runtime
 from .audio import CLIP_SAMPLES
 from .bands import BandMap
 from .cnn import MODEL_DIR, MODEL_PATH, Classifier
@@ -102,14 +102,15 @@ def knn_distance(embeddings: np.ndarray, ref: dict, k: int) -> float:
 class GenreModel:
     """The fused model: ``judge(windows, clips)`` for audio, ``judge(windows)`` for mel images."""
 
-    def __init__(self, cnn: Classifier, tagger: backbone.Tagger, band_map: BandMap, head_models: dict,
-                 meta: dict, reference: dict, music: detector.Detector | None = None):
+    def __init__(self, cnn: Classifier, tagger: backbone.Tagger | runtime.OnnxTagger, band_map: BandMap,
+                 head_models: dict, meta: dict, reference: dict, music: detector.Detector | None = None):
         self.cnn, self.tagger, self.band_map, self.heads, self.meta = cnn, tagger, band_map, head_models, meta
         self.reference = reference  # domain -> {"mean", "std", "songs"}
         self.music = music  # the music detector (audio only), None where model/ has none
         self.genres = cnn.genres
         self.device = cnn.device
         self.tags = tuple(backbone.TAGS)
+        self.runtime: runtime.Choice | None = None  # which runtime runs the backbone, set by load_model
 
     def branches(self, windows: np.ndarray, clips: list[np.ndarray] | None = None) -> Branches:
         """Each branch's (clip log-probs, song log-probs), and the tags and embeddings heard."""
@@ -217,20 +218,21 @@ def load_model(path=None):
         return load_cnn(path)
     if not (path / FUSION_FILE).exists():
         return load_cnn(path / MODEL_PATH.name)
-    import keras
-
+    choice = runtime.choose(path)
+    onnx = choice.runtime == runtime.ONNXRUNTIME
     try:
         meta = json.loads((path / FUSION_FILE).read_text())
         band_map = BandMap.load(path / BAND_MAP_FILE)
-        head_models = {name: keras.saving.load_model(path / HEAD_FILE.format(name), compile=False)
-                       for name in heads.HEADS}
-        tagger = backbone.load_backbone(path / backbone.MODEL_FILE)
+        head_models = {name: heads.read(path / HEAD_FILE.format(name)) for name in heads.HEADS}
+        tagger = runtime.load_tagger(path, choice)
         with np.load(path / REFERENCE_FILE) as z:
             reference = {d: {k: z[f"{d}_{k}"].astype(np.float64) for k in ("mean", "std", "songs")}
                          for d in BRANCHES}
         music = detector.load(path)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"Cannot load the fused model in {path}: {exc}") from exc
-    model = GenreModel(load_cnn(path / MODEL_PATH.name), tagger, band_map, head_models, meta, reference, music)
+    cnn = load_cnn(path / MODEL_PATH.name, onnx=path / runtime.ONNX_FILES[MODEL_PATH.name] if onnx else None)
+    model = GenreModel(cnn, tagger, band_map, head_models, meta, reference, music)
+    model.runtime = choice
     model.judge(np.full((1, 128, 39), -40.0, np.float32), [np.zeros(CLIP_SAMPLES, np.float32) + 1e-3])
     return model

@@ -13,9 +13,11 @@ same weights give the per-clip verdicts of the timeline and the song's verdict.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .backbone import EMBEDDING_UNITS
+from .errors import ModelError
 
 L2 = 0.03  # default weight decay; training chooses among heldout.L2_CHOICES (fusion.json keeps the pick)
 MAX_ITER = 2000  # L-BFGS iterations; a head converges in a few hundred
@@ -23,11 +25,14 @@ HEADS = ("audio", "image")
 
 
 def build_head(n_classes: int, mean: np.ndarray, variance: np.ndarray, l2: float = L2, name: str = "head"):
-    """Standardise (fixed statistics) -> Dense softmax, as a Keras model over (n, 200) embeddings."""
+    """Standardise (fixed statistics) -> Dense softmax, as a Keras model over (n, width) embeddings.
+
+    The width is the statistics' (200 for MSD_musicnn's embedding; other backbones differ).
+    """
     import keras
     from keras import layers
 
-    inputs = keras.Input((EMBEDDING_UNITS,), name="embedding")
+    inputs = keras.Input((np.shape(mean)[-1],), name="embedding")
     x = layers.Normalization(mean=mean, variance=variance, name="standardise")(inputs)
     outputs = layers.Dense(n_classes, activation="softmax", kernel_regularizer=keras.regularizers.L2(l2),
                            name="genre")(x)
@@ -76,10 +81,55 @@ def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = L2, se
     return head
 
 
-def logits(head, embeddings: np.ndarray) -> np.ndarray:
-    """The head's log-probabilities for (n, 200) embeddings, computed in numpy (cheap, exact)."""
+@dataclass(frozen=True)
+class Linear:
+    """A head's numbers: standardise with (``mean``, ``variance``), then ``kernel`` and ``bias``."""
+
+    mean: np.ndarray  # (width,)
+    variance: np.ndarray  # (width,)
+    kernel: np.ndarray  # (width, genres)
+    bias: np.ndarray  # (genres,)
+
+
+def linear(head) -> Linear:
+    """The numbers of a Keras head built by ``build_head``."""
     norm, dense = head.get_layer("standardise"), head.get_layer("genre")
-    mean, var = (np.asarray(v).reshape(-1) for v in (norm.mean, norm.variance))
     kernel, bias = (np.asarray(v) for v in dense.get_weights())
-    z = ((np.asarray(embeddings, np.float64) - mean) / np.sqrt(var)) @ kernel + bias
+    return Linear(*(np.asarray(v, np.float32).reshape(-1) for v in (norm.mean, norm.variance)), kernel, bias)
+
+
+def read(path) -> Linear:
+    """A saved head's numbers, read from its ``.keras`` file without Keras (so without TensorFlow).
+
+    A ``.keras`` file is a zip: ``config.json`` holds the standardisation's statistics (they are
+    constructor arguments) and ``model.weights.h5`` the dense layer's kernel and bias.
+    """
+    import io
+    import json
+    import zipfile
+
+    import h5py
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            config = json.loads(zf.read("config.json"))
+            weights = zf.read("model.weights.h5")
+        layers = {layer["config"]["name"]: layer for layer in config["config"]["layers"]}
+        norm = layers["standardise"]["config"]
+        with h5py.File(io.BytesIO(weights), "r") as h5:
+            dense = h5["layers/dense/vars"]
+            kernel, bias = np.asarray(dense["0"], np.float32), np.asarray(dense["1"], np.float32)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"Cannot read the head {path}: {exc}") from exc
+    return Linear(np.asarray(norm["mean"], np.float32).reshape(-1),
+                  np.asarray(norm["variance"], np.float32).reshape(-1), kernel, bias)
+
+
+def logits(head, embeddings: np.ndarray) -> np.ndarray:
+    """The head's log-probabilities for (n, width) embeddings, computed in numpy (cheap, exact).
+
+    ``head`` is a ``Linear`` or a Keras head (as training holds them).
+    """
+    head = head if isinstance(head, Linear) else linear(head)
+    z = ((np.asarray(embeddings, np.float64) - head.mean) / np.sqrt(head.variance)) @ head.kernel + head.bias
     return z - np.log(np.exp(z - z.max(-1, keepdims=True)).sum(-1, keepdims=True)) - z.max(-1, keepdims=True)

@@ -7,6 +7,8 @@ of ``predict --json``, and with ``--write-tags`` what was done to the file's gen
 """
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 
 from . import walk
@@ -36,9 +38,15 @@ def thread_environment(threads: int) -> dict[str, str]:
 
 
 def limit_threads(threads: int) -> None:
-    """Hold this process's TensorFlow to ``threads`` threads (before the model is loaded)."""
-    import tensorflow as tf
+    """Hold this process's networks to ``threads`` threads (before the model is loaded).
 
+    The environment variables reach TensorFlow when it starts and ONNX Runtime (``runtime.threads``),
+    so a worker that serves on ONNX Runtime never imports TensorFlow just to limit it.
+    """
+    os.environ.update(thread_environment(threads))
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return
     try:
         tf.config.threading.set_intra_op_parallelism_threads(max(1, int(threads)))
         tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, int(threads))))

@@ -1,0 +1,178 @@
+"""Which runtime runs the backbone: TensorFlow, or ONNX Runtime on CPUs without AVX-512.
+
+The backbone is two thirds of a song's time, and how fast it runs depends on the kernels a
+runtime has for the CPU. Measured on 10 patches with ``python -m bench.runtimes`` (ms a patch,
+2 threads; Intel Xeon with AVX-512, AVX-VNNI and AMX, and the same cores with CPUID hiding all
+of that, ``--isa avx2``, as on an AMD EPYC or any AVX2-only x86-64):
+
+=================  ===========  ===========
+runtime            all of ISA   AVX2 only
+=================  ===========  ===========
+TensorFlow graph   11-16        32-40
+ONNX Runtime       12-18        20-23
+=================  ===========  ===========
+
+So TensorFlow runs the networks where the CPU has AVX-512 (oneDNN's kernels for it are the
+fastest at hand) or TensorFlow may see a GPU, and ONNX Runtime runs them on every other CPU:
+the backbone and the image CNN, while the heads and the detector are numpy. Serving on ONNX
+Runtime then never imports TensorFlow, which is most of a cold start (2.8 s of about 6.6 s).
+The networks are the same: ``model/*.onnx`` are the ``.keras`` files converted by ``python -m
+genre export-onnx``, whose outputs are checked to equal the Keras models' within
+``TOLERANCE``. ``GENRE_RUNTIME=tensorflow`` or ``=onnxruntime`` overrides the choice. The "why"
+map needs gradients, so it always runs the Keras networks (loaded when first asked for).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import backbone
+from .errors import ModelError
+
+TENSORFLOW = "tensorflow"
+ONNXRUNTIME = "onnxruntime"
+RUNTIMES = (TENSORFLOW, ONNXRUNTIME)
+RUNTIME_VARIABLE = "GENRE_RUNTIME"  # forces one of RUNTIMES; unset: chosen by the machine
+ONNX_FILE = "musicnn.onnx"  # the backbone
+ONNX_FILES = {backbone.MODEL_FILE: ONNX_FILE, "genre_cnn.keras": "genre_cnn.onnx"}  # Keras file -> its ONNX form
+TOLERANCE = 1e-4  # largest |difference| of tags and embedding allowed between the two (3e-7, 6e-6 measured)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The runtime picked for this machine, and why (``python -m genre doctor`` prints both)."""
+
+    runtime: str
+    why: str
+
+
+def cpu_features() -> dict[str, bool]:
+    """The CPU's instruction sets as numpy detected them at start-up (from CPUID, so it follows
+    what the CPU reports, not what the kernel's /proc/cpuinfo read at boot)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # numpy < 2
+        from numpy.core._multiarray_umath import __cpu_features__
+    return dict(__cpu_features__)
+
+
+def gpu_visible() -> bool:
+    """Whether TensorFlow could run on a GPU, found without importing it where it is not loaded yet:
+    an NVIDIA driver that lists a GPU (TensorFlow's only GPU kind on Linux wheels)."""
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return bool(sys.modules["tensorflow"].config.list_physical_devices("GPU"))
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return gpus.is_dir() and any(gpus.iterdir())
+
+
+def choose(folder: Path) -> Choice:
+    """TensorFlow with a GPU or AVX-512; ONNX Runtime on other CPUs when it and the files are there."""
+    forced = os.environ.get(RUNTIME_VARIABLE, "").strip().lower()
+    if forced:
+        if forced not in RUNTIMES:
+            raise ModelError(f"{RUNTIME_VARIABLE}={forced!r}: expected one of {', '.join(RUNTIMES)}.")
+        return Choice(forced, f"set by {RUNTIME_VARIABLE}")
+    if gpu_visible():
+        return Choice(TENSORFLOW, "TensorFlow sees a GPU")
+    if cpu_features().get("AVX512F"):
+        return Choice(TENSORFLOW, "the CPU has AVX-512, where TensorFlow's kernels are fastest")
+    missing = [name for name in ONNX_FILES.values() if not (Path(folder) / name).exists()]
+    if missing:
+        return Choice(TENSORFLOW, f"no {', '.join(missing)} (python -m genre export-onnx makes them)")
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return Choice(TENSORFLOW, "onnxruntime is not installed (pip install -r requirements.txt)")
+    return Choice(ONNXRUNTIME, "the CPU has no AVX-512, where ONNX Runtime's kernels are faster")
+
+
+def threads() -> int:
+    """Threads for one forward pass: ``OMP_NUM_THREADS`` where a tag worker set it, else the cores."""
+    try:
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    except (KeyError, ValueError):
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class OnnxNetwork:
+    """A saved Keras network's ONNX form on ONNX Runtime: ``__call__(x) -> {output name: array}``.
+
+    ``keras`` (the Keras network itself, for the gradients of the "why" map) is loaded when
+    first asked for, so serving on ONNX Runtime never imports TensorFlow.
+    """
+
+    runtime = ONNXRUNTIME
+
+    def __init__(self, onnx_path: Path, keras_path: Path):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads(), 1
+        # Spinning threads between calls cost a shared server CPU and bought nothing (20.2 vs 21.7 ms).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelError(f"ONNX Runtime cannot load {onnx_path}: {exc}") from exc
+        self.input = self.session.get_inputs()[0]
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        self.keras_path = Path(keras_path)
+        self._keras = None
+        self._lock = threading.Lock()
+
+    @property
+    def keras(self):
+        with self._lock:
+            if self._keras is None:
+                import keras
+
+                self._keras = keras.saving.load_model(self.keras_path, compile=False)
+            return self._keras
+
+    def __call__(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        return dict(zip(self.outputs, self.session.run(None, {self.input.name: np.asarray(x, np.float32)})))
+
+
+def keras_of(network):
+    """The Keras network behind ``network`` (itself when it is one)."""
+    return network.keras if isinstance(network, OnnxNetwork) else network
+
+
+class OnnxTagger:
+    """The backbone on ONNX Runtime, with ``backbone.Tagger``'s interface."""
+
+    runtime = ONNXRUNTIME
+
+    def __init__(self, onnx_path: Path, keras_path: Path):
+        self.onnx = OnnxNetwork(onnx_path, keras_path)
+        if sorted(self.onnx.outputs) != ["embedding", "tags"]:
+            raise ModelError(f"{onnx_path} has outputs {self.onnx.outputs}, not tags and embedding.")
+
+    @property
+    def network(self):
+        """The Keras backbone (for gradients), loaded when first asked for."""
+        return self.onnx.keras
+
+    def __call__(self, patches: np.ndarray, batch: int = backbone.BATCH) -> tuple[np.ndarray, np.ndarray]:
+        """Tag probabilities (n, 50) and embeddings (n, 200) of (n, 187, 96) patches."""
+        patches = np.asarray(patches, np.float32)
+        tags, embedding = [], []
+        for i in range(0, len(patches), batch):
+            out = self.onnx(patches[i:i + batch])
+            tags.append(out["tags"])
+            embedding.append(out["embedding"])
+        return np.concatenate(tags), np.concatenate(embedding)
+
+
+def load_tagger(folder: Path, choice: Choice) -> backbone.Tagger | OnnxTagger:
+    """The backbone in ``folder`` on the runtime ``choice`` names."""
+    keras_path, onnx_path = Path(folder) / backbone.MODEL_FILE, Path(folder) / ONNX_FILE
+    if choice.runtime == ONNXRUNTIME:
+        return OnnxTagger(onnx_path, keras_path)
+    return backbone.load_backbone(keras_path)

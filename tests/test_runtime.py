@@ -1,0 +1,141 @@
+"""Which runtime serves, and that ONNX Runtime gives the Keras networks' answers without TensorFlow."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from genre import audio, backbone, heads, runtime, spectrogram
+from genre.errors import ModelError
+from tests.support import ROOT, sounds
+
+MODEL = ROOT / "model"
+
+
+@pytest.fixture
+def machine(monkeypatch):
+    """A CPU and GPU of the test's choosing, and no GENRE_RUNTIME from the caller."""
+    monkeypatch.delenv(runtime.RUNTIME_VARIABLE, raising=False)
+
+    def set_machine(avx512: bool, gpu: bool = False):
+        monkeypatch.setattr(runtime, "cpu_features", lambda: {"AVX2": True, "AVX512F": avx512})
+        monkeypatch.setattr(runtime, "gpu_visible", lambda: gpu)
+    return set_machine
+
+
+def test_tensorflow_where_the_cpu_has_avx512_or_there_is_a_gpu(machine):
+    machine(avx512=True)
+    assert runtime.choose(MODEL).runtime == runtime.TENSORFLOW
+    machine(avx512=False, gpu=True)
+    assert runtime.choose(MODEL) == runtime.Choice(runtime.TENSORFLOW, "TensorFlow sees a GPU")
+
+
+def test_onnxruntime_on_a_cpu_without_avx512_when_the_files_are_there(machine, tmp_path):
+    machine(avx512=False)
+    assert runtime.choose(MODEL).runtime == runtime.ONNXRUNTIME
+    (tmp_path / runtime.ONNX_FILE).write_bytes(b"")  # one of the two files only
+    choice = runtime.choose(tmp_path)
+    assert choice.runtime == runtime.TENSORFLOW and "genre_cnn.onnx" in choice.why
+
+
+def test_the_variable_overrides_and_a_wrong_value_is_refused(machine, monkeypatch):
+    machine(avx512=True)
+    monkeypatch.setenv(runtime.RUNTIME_VARIABLE, "ONNXRuntime")
+    assert runtime.choose(MODEL).runtime == runtime.ONNXRUNTIME
+    monkeypatch.setenv(runtime.RUNTIME_VARIABLE, "pytorch")
+    with pytest.raises(ModelError, match="GENRE_RUNTIME"):
+        runtime.choose(MODEL)
+
+
+def test_cpu_features_come_from_numpy():
+    features = runtime.cpu_features()
+    assert isinstance(features.get("AVX2"), bool) or not features  # x86-64 names, empty elsewhere
+    assert all(isinstance(v, bool) for v in features.values())
+
+
+def test_a_head_read_without_keras_equals_the_keras_head():
+    import keras
+
+    for name in heads.HEADS:
+        path = MODEL / f"head_{name}.keras"
+        read, loaded = heads.read(path), heads.linear(keras.saving.load_model(path, compile=False))
+        assert read.kernel.shape == (backbone.EMBEDDING_UNITS, 10) and read.bias.shape == (10,)
+        for field in ("mean", "variance", "kernel", "bias"):
+            np.testing.assert_array_equal(getattr(read, field), getattr(loaded, field))
+
+
+def test_a_head_that_is_not_a_keras_file_is_a_model_error(tmp_path):
+    bad = tmp_path / "head_audio.keras"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="head_audio.keras"):
+        heads.read(bad)
+
+
+def test_the_onnx_backbone_tags_and_embeds_real_music_as_keras_does():
+    clips = sounds.music(12.0, start=20.0)
+    step = audio.CLIP_SAMPLES
+    patches = np.stack([backbone.patch(clips[i:i + step]) for i in range(0, 4 * step, step)])
+    tags, embedding = backbone.load_backbone(MODEL / backbone.MODEL_FILE)(patches)
+    onnx_tags, onnx_embedding = runtime.OnnxTagger(MODEL / runtime.ONNX_FILE, MODEL / backbone.MODEL_FILE)(patches)
+    assert onnx_tags.shape == (4, 50) and onnx_embedding.shape == (4, backbone.EMBEDDING_UNITS)
+    assert np.abs(onnx_tags - tags).max() < runtime.TOLERANCE
+    assert np.abs(onnx_embedding - embedding).max() < runtime.TOLERANCE
+    assert np.abs(embedding).max() > 0.1  # real activations, not a silent network
+
+
+def test_the_onnx_cnn_gives_the_keras_cnns_probabilities():
+    from genre.cnn import load_model
+    from genre.prediction import clip_windows
+
+    _, windows = clip_windows(sounds.music(9.0, start=20.0))
+    assert windows.shape == (3, spectrogram.N_MELS, spectrogram.CLIP_COLUMNS)
+    keras_cnn = load_model(MODEL / "genre_cnn.keras")
+    onnx_cnn = load_model(MODEL / "genre_cnn.keras", onnx=MODEL / "genre_cnn.onnx")
+    p, q = keras_cnn.network_probs(windows), onnx_cnn.network_probs(windows)
+    assert q.shape == (len(windows), 10) and np.allclose(q.sum(1), 1, atol=1e-5)
+    assert np.abs(p - q).max() < runtime.TOLERANCE
+
+
+def _verdict_in_a_fresh_process(runtime_name: str) -> dict:
+    code = ("import json, sys; from genre import load_model, predict; m = load_model(); "
+            "r = predict(sys.argv[1], m); "
+            "print(json.dumps({'runtime': m.runtime.runtime, 'genre': r.genre, 'probs': list(r.probabilities.values()), "
+            "'reason': r.reason, 'tensorflow': 'tensorflow' in sys.modules}))")
+    env = {**os.environ, runtime.RUNTIME_VARIABLE: runtime_name, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "assets" / "demo" / "reggae.mp3")], env=env,
+                         cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_both_runtimes_give_the_same_verdict_and_onnx_never_imports_tensorflow():
+    tf_side, onnx_side = _verdict_in_a_fresh_process("tensorflow"), _verdict_in_a_fresh_process("onnxruntime")
+    assert (tf_side["runtime"], onnx_side["runtime"]) == ("tensorflow", "onnxruntime")
+    assert tf_side["tensorflow"] and not onnx_side["tensorflow"]
+    assert onnx_side["genre"] == tf_side["genre"] and onnx_side["reason"] == tf_side["reason"]
+    assert np.abs(np.subtract(onnx_side["probs"], tf_side["probs"])).max() < 1e-4
+
+
+@pytest.mark.slow
+def test_export_writes_checked_files_and_refuses_a_conversion_that_differs(tmp_path, monkeypatch):
+    pytest.importorskip("tf2onnx")
+    from genre.training.export import export_onnx
+
+    for name in runtime.ONNX_FILES:
+        shutil.copy(MODEL / name, tmp_path / name)
+    written = export_onnx(tmp_path, log=lambda *a: None)
+    assert sorted(p.name for p in written) == sorted(runtime.ONNX_FILES.values())
+    record = json.loads((tmp_path / "musicnn.json").read_text())["onnx"]
+    assert record["max_embedding_difference"] < runtime.TOLERANCE and record["opset"] >= 13
+    tagger = runtime.OnnxTagger(tmp_path / runtime.ONNX_FILE, tmp_path / backbone.MODEL_FILE)
+    assert tagger(np.ones((1, backbone.PATCH_FRAMES, backbone.N_MELS), np.float32))[1].shape == (1, 200)
+
+    for path in written:
+        path.unlink()
+    monkeypatch.setattr(runtime, "TOLERANCE", 0.0)  # nothing converted is ever bit-equal
+    with pytest.raises(ModelError, match="not saved"):
+        export_onnx(tmp_path, log=lambda *a: None)
+    assert not list(tmp_path.glob("*.onnx")) and not list(tmp_path.glob(".*"))  # nothing left behind
