@@ -38,9 +38,10 @@ log = logging.getLogger("genre.app")
 
 @st.cache_resource(show_spinner="Loading the model…")
 def get_model() -> genre.Classifier:
-    model = genre.load_model()
-    explain.prepare(model)  # its tracing (seconds) waits here, not on the first visitor's clip
-    return model
+    # The "why" map's explainer is traced when the first "why" is asked for, after the verdict is on
+    # the page: traced here, or beside the first page or the first analysis, it delayed them by
+    # 2.6-3.5 s (python -m bench.firstpage), TensorFlow's import where ONNX Runtime serves.
+    return genre.load_model()
 
 
 @st.cache_resource
@@ -246,7 +247,8 @@ if clip:
              f"({pct(clip_p)}).")
     if clip.top_tags():
         st.caption(f"Here it also hears: {tag_line(clip.top_tags())}")
-    why = explain_failures(why_clip, digest, float(start), clip, model)
+    with st.spinner("Working out why…"):  # the first one also traces the explainer: seconds
+        why = explain_failures(why_clip, digest, float(start), clip, model)
 
 with mel_col:
     st.subheader("What the model saw")

@@ -199,7 +199,7 @@ def parser() -> argparse.ArgumentParser:
     im.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "model")
     im.add_argument("--no-verify", action="store_true", help="skip the comparison with the original graph")
     im.set_defaults(run=_import_musicnn)
-    ex = sub.add_parser("export-onnx", help="convert the backbone to ONNX (run on CPUs without AVX-512)")
+    ex = sub.add_parser("export-onnx", help="convert the networks to ONNX (what serves on CPUs) and check them")
     ex.add_argument("--out", type=Path, default=im.get_default("out"), help="the model folder")
     ex.set_defaults(run=_export_onnx)
     return p

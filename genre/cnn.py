@@ -204,7 +204,7 @@ def load_model(path=None, onnx=None) -> Classifier:
     if onnx is not None:
         from .runtime import OnnxNetwork
 
-        network, device = OnnxNetwork(onnx, path), "CPU"
+        network, device = OnnxNetwork(onnx, path), "CPU (ONNX Runtime)"
         outputs = network.session.get_outputs()[0].shape[-1]
     else:
         device = detect_device()

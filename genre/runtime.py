@@ -1,25 +1,29 @@
-"""Which runtime runs the backbone: TensorFlow, or ONNX Runtime on CPUs without AVX-512.
+"""Which runtime serves the networks: ONNX Runtime on CPUs, TensorFlow on a GPU.
 
-The backbone is two thirds of a song's time, and how fast it runs depends on the kernels a
-runtime has for the CPU. Measured on 10 patches with ``python -m bench.runtimes`` (ms a patch,
-2 threads; Intel Xeon with AVX-512, AVX-VNNI and AMX, and the same cores with CPUID hiding all
-of that, ``--isa avx2``, as on an AMD EPYC or any AVX2-only x86-64):
+Measured on this project's machine with ``python -m bench.latency`` and ``python -m
+bench.firstpage`` (Intel Xeon, 2 cores; "AVX2 only" is the same cores with CPUID hiding
+AVX-512, AVX-VNNI and AMX, ``--isa avx2``, as on an AMD EPYC or any AVX2-only x86-64):
 
-=================  ===========  ===========
-runtime            all of ISA   AVX2 only
-=================  ===========  ===========
-TensorFlow graph   11-16        32-40
-ONNX Runtime       12-18        20-23
-=================  ===========  ===========
+==========================  ==============  ==============  ==============  ==============
+                            TensorFlow      ONNX Runtime    TensorFlow      ONNX Runtime
+                            all of the ISA  all of the ISA  AVX2 only       AVX2 only
+==========================  ==============  ==============  ==============  ==============
+backbone, ms a patch        11-16           12-18           32-40           20-23
+single clip                 55 ms           48 ms           73 ms           56 ms
+whole 4-minute song         412 ms          426 ms          646 ms          483 ms
+cold start (CLI)            6.7 s           2.0 s           7.3 s           1.9 s
+app's first page            10.8 s          5.1 s                           5.1 s
+peak memory                 1393 MB         554 MB          1112 MB         536 MB
+==========================  ==============  ==============  ==============  ==============
 
-So TensorFlow runs the networks where the CPU has AVX-512 (oneDNN's kernels for it are the
-fastest at hand) or TensorFlow may see a GPU, and ONNX Runtime runs them on every other CPU:
-the backbone and the image CNN, while the heads and the detector are numpy. Serving on ONNX
-Runtime then never imports TensorFlow, which is most of a cold start (2.8 s of about 6.6 s).
-The networks are the same: ``model/*.onnx`` are the ``.keras`` files converted by ``python -m
-genre export-onnx``, whose outputs are checked to equal the Keras models' within
-``TOLERANCE``. ``GENRE_RUNTIME=tensorflow`` or ``=onnxruntime`` overrides the choice. The "why"
-map needs gradients, so it always runs the Keras networks (loaded when first asked for).
+ONNX Runtime is as fast where the CPU has AVX-512 and faster where it has not, and serving
+on it never imports TensorFlow, which is most of a cold start and of the memory. So ONNX
+Runtime runs the backbone and the image CNN on every CPU (the heads and the detector are
+numpy), and TensorFlow runs them where it may see a GPU. The networks are the same:
+``model/*.onnx`` are the ``.keras`` files converted by ``python -m genre export-onnx``, whose
+outputs are checked to equal the Keras models' within ``TOLERANCE``. ``GENRE_RUNTIME=tensorflow``
+or ``=onnxruntime`` overrides the choice. The "why" map needs gradients, so it always runs the
+Keras networks, loaded and traced when the first "why" is asked for.
 """
 from __future__ import annotations
 
@@ -50,16 +54,6 @@ class Choice:
     why: str
 
 
-def cpu_features() -> dict[str, bool]:
-    """The CPU's instruction sets as numpy detected them at start-up (from CPUID, so it follows
-    what the CPU reports, not what the kernel's /proc/cpuinfo read at boot)."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__
-    except ImportError:  # numpy < 2
-        from numpy.core._multiarray_umath import __cpu_features__
-    return dict(__cpu_features__)
-
-
 def gpu_visible() -> bool:
     """Whether TensorFlow could run on a GPU, found without importing it where it is not loaded yet:
     an NVIDIA driver that lists a GPU (TensorFlow's only GPU kind on Linux wheels)."""
@@ -72,16 +66,14 @@ def gpu_visible() -> bool:
 
 
 def choose(folder: Path) -> Choice:
-    """TensorFlow with a GPU or AVX-512; ONNX Runtime on other CPUs when it and the files are there."""
+    """TensorFlow where it may see a GPU; ONNX Runtime on CPUs when it and the files are there."""
     forced = os.environ.get(RUNTIME_VARIABLE, "").strip().lower()
     if forced:
         if forced not in RUNTIMES:
             raise ModelError(f"{RUNTIME_VARIABLE}={forced!r}: expected one of {', '.join(RUNTIMES)}.")
         return Choice(forced, f"set by {RUNTIME_VARIABLE}")
     if gpu_visible():
-        return Choice(TENSORFLOW, "TensorFlow sees a GPU")
-    if cpu_features().get("AVX512F"):
-        return Choice(TENSORFLOW, "the CPU has AVX-512, where TensorFlow's kernels are fastest")
+        return Choice(TENSORFLOW, "an NVIDIA GPU is present")
     missing = [name for name in ONNX_FILES.values() if not (Path(folder) / name).exists()]
     if missing:
         return Choice(TENSORFLOW, f"no {', '.join(missing)} (python -m genre export-onnx makes them)")
@@ -89,7 +81,7 @@ def choose(folder: Path) -> Choice:
         import onnxruntime  # noqa: F401
     except ImportError:
         return Choice(TENSORFLOW, "onnxruntime is not installed (pip install -r requirements.txt)")
-    return Choice(ONNXRUNTIME, "the CPU has no AVX-512, where ONNX Runtime's kernels are faster")
+    return Choice(ONNXRUNTIME, "CPU only: ONNX Runtime starts in a third of the time, in half the memory")
 
 
 def threads() -> int:

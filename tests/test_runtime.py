@@ -17,24 +17,21 @@ MODEL = ROOT / "model"
 
 @pytest.fixture
 def machine(monkeypatch):
-    """A CPU and GPU of the test's choosing, and no GENRE_RUNTIME from the caller."""
+    """A machine with or without a GPU, and no GENRE_RUNTIME from the caller."""
     monkeypatch.delenv(runtime.RUNTIME_VARIABLE, raising=False)
 
-    def set_machine(avx512: bool, gpu: bool = False):
-        monkeypatch.setattr(runtime, "cpu_features", lambda: {"AVX2": True, "AVX512F": avx512})
+    def set_machine(gpu: bool):
         monkeypatch.setattr(runtime, "gpu_visible", lambda: gpu)
     return set_machine
 
 
-def test_tensorflow_where_the_cpu_has_avx512_or_there_is_a_gpu(machine):
-    machine(avx512=True)
-    assert runtime.choose(MODEL).runtime == runtime.TENSORFLOW
-    machine(avx512=False, gpu=True)
-    assert runtime.choose(MODEL) == runtime.Choice(runtime.TENSORFLOW, "TensorFlow sees a GPU")
+def test_tensorflow_where_there_is_a_gpu(machine):
+    machine(gpu=True)
+    assert runtime.choose(MODEL) == runtime.Choice(runtime.TENSORFLOW, "an NVIDIA GPU is present")
 
 
-def test_onnxruntime_on_a_cpu_without_avx512_when_the_files_are_there(machine, tmp_path):
-    machine(avx512=False)
+def test_onnxruntime_on_a_cpu_when_the_files_are_there(machine, tmp_path):
+    machine(gpu=False)
     assert runtime.choose(MODEL).runtime == runtime.ONNXRUNTIME
     (tmp_path / runtime.ONNX_FILE).write_bytes(b"")  # one of the two files only
     choice = runtime.choose(tmp_path)
@@ -42,18 +39,12 @@ def test_onnxruntime_on_a_cpu_without_avx512_when_the_files_are_there(machine, t
 
 
 def test_the_variable_overrides_and_a_wrong_value_is_refused(machine, monkeypatch):
-    machine(avx512=True)
+    machine(gpu=True)
     monkeypatch.setenv(runtime.RUNTIME_VARIABLE, "ONNXRuntime")
     assert runtime.choose(MODEL).runtime == runtime.ONNXRUNTIME
     monkeypatch.setenv(runtime.RUNTIME_VARIABLE, "pytorch")
     with pytest.raises(ModelError, match="GENRE_RUNTIME"):
         runtime.choose(MODEL)
-
-
-def test_cpu_features_come_from_numpy():
-    features = runtime.cpu_features()
-    assert isinstance(features.get("AVX2"), bool) or not features  # x86-64 names, empty elsewhere
-    assert all(isinstance(v, bool) for v in features.values())
 
 
 def test_a_head_read_without_keras_equals_the_keras_head():

@@ -23,19 +23,9 @@ _MARK = "GENRE_EMULATED_ISA"  # set in the re-executed process: which ISA it pre
 _FOLDER = "GENRE_EMULATED_ISA_DIR"  # the temporary folder holding the shim, removed once loaded
 
 
-def emulate(isa: str | None, module: str) -> None:
-    """Re-execute ``python -m module`` with the shim preloaded, unless already done or ``isa`` is None.
-
-    In the re-executed process it returns, and removes the shim's folder when it exits (the
-    processes it starts inherit ``LD_PRELOAD``, so the library must outlive them).
-    """
-    if os.environ.get(_MARK):
-        folder = os.environ.pop(_FOLDER, None)  # only the first re-executed process cleans up
-        if folder:
-            atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        return
-    if isa is None:
-        return
+def environment(isa: str) -> tuple[dict[str, str], str]:
+    """Environment variables that make a child process see only ``isa``, and the folder to remove
+    once the child has exited (it holds the compiled shim)."""
     if isa not in ISAS:
         raise SystemExit(f"--isa: only {', '.join(ISAS)} can be emulated")
     if "cpuid_fault" not in Path("/proc/cpuinfo").read_text():
@@ -46,9 +36,27 @@ def emulate(isa: str | None, module: str) -> None:
     folder = tempfile.mkdtemp(prefix="genre-isa-")
     library = Path(folder) / "avx2only.so"
     subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(library), str(SOURCE)], check=True)
-    env = {**os.environ, "LD_PRELOAD": f"{library} {os.environ.get('LD_PRELOAD', '')}".strip(),
-           _MARK: isa, _FOLDER: folder}
-    os.execve(sys.executable, [sys.executable, "-m", module, *sys.argv[1:]], env)
+    return {"LD_PRELOAD": f"{library} {os.environ.get('LD_PRELOAD', '')}".strip(), _MARK: isa}, folder
+
+
+def emulate(isa: str | None, module: str) -> None:
+    """Re-execute ``python -m module`` with the shim preloaded, unless already done or ``isa`` is None.
+
+    In the re-executed process it returns, and removes the shim's folder when it exits (the
+    processes it starts inherit ``LD_PRELOAD``, so the library must outlive them). Programs that
+    handle SIGSEGV themselves (Node, so Playwright's driver) cannot run under the shim: for them,
+    give ``environment`` to the one child that should be emulated instead.
+    """
+    if os.environ.get(_MARK):
+        folder = os.environ.pop(_FOLDER, None)  # only the first re-executed process cleans up
+        if folder:
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return
+    if isa is None:
+        return
+    env, folder = environment(isa)
+    os.execve(sys.executable, [sys.executable, "-m", module, *sys.argv[1:]],
+              {**os.environ, **env, _FOLDER: folder})
 
 
 def emulated() -> str | None:

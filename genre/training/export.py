@@ -1,6 +1,6 @@
 """``python -m genre export-onnx``: the model's Keras networks converted for ONNX Runtime.
 
-ONNX Runtime serves on CPUs without AVX-512 (``genre/runtime.py``). Each network in
+ONNX Runtime serves on CPUs (``genre/runtime.py``). Each network in
 ``runtime.ONNX_FILES`` (the musicnn backbone and the image CNN) is traced and converted by
 tf2onnx (opset ``OPSET``); before a file is written, both forms run the same probe inputs and
 every output must agree within ``runtime.TOLERANCE``. The differences are recorded in the
