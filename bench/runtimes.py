@@ -4,9 +4,9 @@ Prints figures; asserts nothing. Run: ``python -m bench.runtimes [--repeats N] [
 
 For 10 real 3-s patches (a generated song through ``backbone.patch``): TensorFlow as the app runs
 it (a traced graph, batches of 1, 4 and 10), XLA (``jit_compile``), LiteRT/TFLite with XNNPACK
-(float32, float16 weights, dynamic-range int8) and ONNX Runtime (exported with tf2onnx); each with
-its largest difference from TensorFlow's tags and embedding. Runtimes that are not installed are
-skipped with the line that installs them (``requirements-bench.txt``).
+(float32, float16 weights, dynamic-range int8) and ONNX Runtime as the app runs it (the shipped
+``model/musicnn.onnx``, made by ``python -m genre export-onnx``); each with its largest difference
+from TensorFlow's tags and embedding.
 
 ``--isa avx2`` runs every runtime as on a CPU without AVX-512, AVX-VNNI or AMX (an AMD EPYC of the
 Zen 2/3 generations, AWS's c6a/m6a/t3a): CPUID is made to hide them (``bench/isa``), so oneDNN,
@@ -55,6 +55,8 @@ def runtimes(network, spec, folder: Path):
     """(name, call, note) for each runtime; call(x) -> (tags, embedding)."""
     import tensorflow as tf
 
+    from genre import backbone
+
     graph = tf.function(lambda a: network(a, training=False), input_signature=[spec], autograph=False)
     yield "TensorFlow graph (today)", lambda a: _pair(graph(a)), ""
     xla = tf.function(lambda a: network(a, training=False), input_signature=[spec], autograph=False,
@@ -72,23 +74,11 @@ def runtimes(network, spec, folder: Path):
         path = folder / f"musicnn-{options or 'f32'}.tflite"
         path.write_bytes(converter.convert())
         yield f"LiteRT/TFLite XNNPACK, {name}", _tflite(path), f"{path.stat().st_size / 1e6:.1f} MB"
-    try:
-        import onnxruntime as ort
-        import tf2onnx
-    except ImportError:
-        yield "ONNX Runtime", None, "not installed: pip install -r requirements-bench.txt"
-        return
-    path = folder / "musicnn.onnx"
-    tf2onnx.convert.from_function(graph, input_signature=[spec], opset=17, output_path=str(path))
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = THREADS, 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
+    from genre import runtime
 
-    def run(a):
-        out = dict(zip(names, session.run(None, {session.get_inputs()[0].name: a})))
-        return out["tags"], out["embedding"]
-    yield f"ONNX Runtime {ort.__version__}", run, f"{path.stat().st_size / 1e6:.1f} MB"
+    onnx = runtime.OnnxTagger(ROOT / "model" / runtime.ONNX_FILE, ROOT / "model" / backbone.MODEL_FILE)
+    yield (f"ONNX Runtime (shipped: model/{runtime.ONNX_FILE})", lambda a: onnx(a, batch=len(a)),
+           f"{runtime.threads()} threads, no spinning")
 
 
 def _pair(out) -> tuple[np.ndarray, np.ndarray]:
