@@ -26,6 +26,7 @@ WHEEL = "musicnn==0.1.0"
 CHECKPOINT = "musicnn/MSD_musicnn/"  # inside the wheel
 CHECKPOINT_FILES = (".index", ".data-00000-of-00001", ".meta")
 STEM = "model"
+EMBEDDING_TENSOR = "model/batch_normalization_10/batchnorm/add_1:0"  # musicnn's 200-d penultimate layer
 
 
 def download_wheel(folder: Path) -> Path:
@@ -43,11 +44,12 @@ def download_wheel(folder: Path) -> Path:
     return wheels[0]
 
 
-def extract_checkpoint(wheel: Path, folder: Path) -> tuple[Path, str]:
-    """The MSD_musicnn checkpoint copied to ``folder/model.*``, and the wheel's licence text."""
+def extract_checkpoint(wheel: Path, folder: Path, checkpoint: str = CHECKPOINT) -> tuple[Path, str]:
+    """A checkpoint of the wheel (MSD_musicnn by default; ``musicnn/MTT_vgg/``, ...) copied to
+    ``folder/model.*``, and the wheel's licence text."""
     with zipfile.ZipFile(wheel) as zf:
         for suffix in CHECKPOINT_FILES:
-            (folder / f"{STEM}{suffix}").write_bytes(zf.read(CHECKPOINT + suffix))
+            (folder / f"{STEM}{suffix}").write_bytes(zf.read(checkpoint + suffix))
         licence = next((n for n in zf.namelist() if n.endswith("LICENSE.md")), None)
         text = zf.read(licence).decode() if licence else ""
     return folder / STEM, text
@@ -72,9 +74,12 @@ class OriginalGraph:
 
     TF 1.12 wrote ``_output_shapes`` attributes into the ``.meta`` that TF2 refuses; they are
     dropped before import. ``__call__`` maps (n, 187, 96) patches to (tags, embedding).
+    ``embedding`` names the tensor returned as the embedding (flattened per patch): musicnn's
+    penultimate layer by default; the VGG networks' pool5 is ``model/max_pooling2d_4/MaxPool:0``.
+    ``threads`` caps TensorFlow's threads (None: its default).
     """
 
-    def __init__(self, prefix: Path):
+    def __init__(self, prefix: Path, embedding: str = EMBEDDING_TENSOR, threads: int | None = None):
         import tensorflow as tf
 
         v1 = tf.compat.v1
@@ -85,17 +90,20 @@ class OriginalGraph:
         self.graph = tf.Graph()
         with self.graph.as_default():
             saver = v1.train.import_meta_graph(meta, clear_devices=True)
-            self.session = v1.Session(graph=self.graph)
+            config = v1.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=1) \
+                if threads else None
+            self.session = v1.Session(graph=self.graph, config=config)
             saver.restore(self.session, str(prefix))
         self.x = self.graph.get_tensor_by_name("model/Placeholder:0")
         # Placeholder_1 holds the training labels; Placeholder_2 is ``is_training`` (bool)
         self.training = self.graph.get_tensor_by_name("model/Placeholder_2:0")
         self.tags = self.graph.get_tensor_by_name("model/Sigmoid:0")
-        self.embedding = self.graph.get_tensor_by_name("model/batch_normalization_10/batchnorm/add_1:0")
+        self.embedding = self.graph.get_tensor_by_name(embedding)
 
     def __call__(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.session.run([self.tags, self.embedding],
-                                {self.x: np.asarray(patches, np.float32), self.training: False})
+        tags, embedding = self.session.run([self.tags, self.embedding],
+                                           {self.x: np.asarray(patches, np.float32), self.training: False})
+        return tags, embedding.reshape(len(embedding), -1)
 
 
 def import_musicnn(out_dir: Path, *, verify: bool = True, wheel: Path | None = None, log=print) -> Path:
