@@ -8,18 +8,19 @@ AVX-512, AVX-VNNI and AMX, ``--isa avx2``, as on an AMD EPYC or any AVX2-only x8
                             TensorFlow      ONNX Runtime    TensorFlow      ONNX Runtime
                             all of the ISA  all of the ISA  AVX2 only       AVX2 only
 ==========================  ==============  ==============  ==============  ==============
-backbone, ms a patch        11-16           12-18           32-40           20-23
-single clip                 55 ms           48 ms           73 ms           56 ms
-whole 4-minute song         412 ms          426 ms          646 ms          483 ms
-cold start (CLI)            6.7 s           2.0 s           7.3 s           1.9 s
+backbone, ms a patch        15.0            16.1            37.1            20.5
+single clip                 51 ms           47 ms           76 ms           53 ms
+whole 4-minute song         459 ms          411 ms          648 ms          468 ms
+cold start (CLI)            7.6 s           1.9 s           7.0 s           2.0 s
 app's first page            10.8 s          5.1 s                           5.1 s
-peak memory                 1393 MB         554 MB          1112 MB         536 MB
+peak memory                 1528 MB         553 MB          1093 MB         535 MB
 ==========================  ==============  ==============  ==============  ==============
 
 ONNX Runtime is as fast where the CPU has AVX-512 and faster where it has not, and serving
 on it never imports TensorFlow, which is most of a cold start and of the memory. So ONNX
 Runtime runs the backbone and the image CNN on every CPU (the heads and the detector are
-numpy), and TensorFlow runs them where it may see a GPU. The networks are the same:
+numpy), and TensorFlow runs them where it may see a GPU (an NVIDIA driver and CUDA libraries).
+The networks are the same:
 ``model/*.onnx`` are the ``.keras`` files converted by ``python -m genre export-onnx``, whose
 outputs are checked to equal the Keras models' within ``TOLERANCE``. ``GENRE_RUNTIME=tensorflow``
 or ``=onnxruntime`` overrides the choice. The "why" map needs gradients, so it always runs the
@@ -56,13 +57,18 @@ class Choice:
 
 def gpu_visible() -> bool:
     """Whether TensorFlow could run on a GPU, found without importing it where it is not loaded yet:
-    an NVIDIA driver that lists a GPU (TensorFlow's only GPU kind on Linux wheels)."""
+    an NVIDIA driver that lists a GPU, and the CUDA libraries ``tensorflow[and-cuda]`` installs
+    (without them TensorFlow falls back to the CPU, where ONNX Runtime is the better runtime;
+    ``GENRE_RUNTIME=tensorflow`` serves a system-wide CUDA)."""
     import sys
+    from importlib import metadata
 
     if "tensorflow" in sys.modules:
         return bool(sys.modules["tensorflow"].config.list_physical_devices("GPU"))
     gpus = Path("/proc/driver/nvidia/gpus")
-    return gpus.is_dir() and any(gpus.iterdir())
+    if not (gpus.is_dir() and any(gpus.iterdir())):
+        return False
+    return any((d.metadata["Name"] or "").lower().startswith("nvidia-cudnn") for d in metadata.distributions())
 
 
 def choose(folder: Path) -> Choice:
@@ -73,7 +79,7 @@ def choose(folder: Path) -> Choice:
             raise ModelError(f"{RUNTIME_VARIABLE}={forced!r}: expected one of {', '.join(RUNTIMES)}.")
         return Choice(forced, f"set by {RUNTIME_VARIABLE}")
     if gpu_visible():
-        return Choice(TENSORFLOW, "an NVIDIA GPU is present")
+        return Choice(TENSORFLOW, "an NVIDIA GPU and TensorFlow's CUDA libraries are present")
     missing = [name for name in ONNX_FILES.values() if not (Path(folder) / name).exists()]
     if missing:
         return Choice(TENSORFLOW, f"no {', '.join(missing)} (python -m genre export-onnx makes them)")
@@ -81,7 +87,7 @@ def choose(folder: Path) -> Choice:
         import onnxruntime  # noqa: F401
     except ImportError:
         return Choice(TENSORFLOW, "onnxruntime is not installed (pip install -r requirements.txt)")
-    return Choice(ONNXRUNTIME, "CPU only: ONNX Runtime starts in a third of the time, in half the memory")
+    return Choice(ONNXRUNTIME, "no GPU for TensorFlow: on CPUs ONNX Runtime is as fast or faster and starts without TensorFlow")
 
 
 def threads() -> int:
