@@ -13,6 +13,7 @@ and the caller decodes the whole song as before: never a wrong clip, at worst th
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 from pathlib import Path
@@ -73,8 +74,11 @@ def decode_spread(source, plan) -> tuple[np.ndarray, list[tuple[float, float]], 
     """
     data, path = audio.read_source(source)
     fmt = audio.sniff_format(data[:16] if data is not None else audio.read_head(path))
-    with tempfile.TemporaryDirectory(prefix="genre-") as tmp:
-        if data is not None:  # a private, random folder, as audio.decode uses for uploads
+    # Bytes need a file for ffmpeg: a private, random folder, as audio.decode uses for uploads. A path
+    # needs none, so a worker killed mid-song (tag --timeout) leaves no empty folder behind.
+    folder = tempfile.TemporaryDirectory(prefix="genre-") if data is not None else contextlib.nullcontext()
+    with folder as tmp:
+        if data is not None:
             path = Path(tmp) / "upload"
             path.write_bytes(data)
         total = seconds_of(fmt, path)

@@ -56,3 +56,20 @@ def test_a_44k_stereo_song_gives_the_same_verdict(tmp_path, tiny_model, monkeypa
     assert [c.start for c in fast.clips] == pytest.approx([c.start for c in slow.clips])
     assert np.mean([np.abs(a.mel - b.mel).mean() for a, b in zip(fast.clips, slow.clips)]) < 0.5
     np.testing.assert_allclose(list(fast.probabilities.values()), list(slow.probabilities.values()), atol=0.02)
+
+
+def test_a_path_is_decoded_without_a_temporary_folder_and_bytes_leave_none(media, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where TemporaryDirectory would make one
+    made = []
+    real = tempfile.TemporaryDirectory
+
+    def watched(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", watched)
+    assert spread.decode_spread(media["long"], spread_plan) is not None
+    assert made == []  # a worker killed mid-song has nothing to leave behind
+    assert spread.decode_spread(media["long"].read_bytes(), spread_plan) is not None
+    assert len(made) == 1 and list(tmp_path.iterdir()) == []  # the upload's folder, removed
