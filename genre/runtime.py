@@ -28,6 +28,7 @@ Keras networks, loaded and traced when the first "why" is asked for.
 """
 from __future__ import annotations
 
+import json
 import os
 import threading
 from dataclasses import dataclass
@@ -71,6 +72,23 @@ def gpu_visible() -> bool:
     return any((d.metadata["Name"] or "").lower().startswith("nvidia-cudnn") for d in metadata.distributions())
 
 
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def converted_from(keras_path: Path) -> bool:
+    """Whether the ONNX file beside ``keras_path`` was converted from this very file: ``export-onnx``
+    records the ``.keras`` file's sha256 in the JSON beside it, so a network retrained or replaced
+    since is never served by its old ONNX form."""
+    try:
+        record = json.loads(Path(keras_path).with_suffix(".json").read_text()).get("onnx", {})
+        return record.get("keras_sha256") == file_sha256(keras_path)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def choose(folder: Path) -> Choice:
     """TensorFlow where it may see a GPU; ONNX Runtime on CPUs when it and the files are there."""
     forced = os.environ.get(RUNTIME_VARIABLE, "").strip().lower()
@@ -83,6 +101,10 @@ def choose(folder: Path) -> Choice:
     missing = [name for name in ONNX_FILES.values() if not (Path(folder) / name).exists()]
     if missing:
         return Choice(TENSORFLOW, f"no {', '.join(missing)} (python -m genre export-onnx makes them)")
+    stale = [onnx for keras, onnx in ONNX_FILES.items() if not converted_from(Path(folder) / keras)]
+    if stale:
+        return Choice(TENSORFLOW, f"{', '.join(stale)} not made from the .keras beside (run python -m genre "
+                                  "export-onnx)")
     try:
         import onnxruntime  # noqa: F401
     except ImportError:

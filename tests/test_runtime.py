@@ -39,6 +39,20 @@ def test_onnxruntime_on_a_cpu_when_the_files_are_there(machine, tmp_path):
     assert choice.runtime == runtime.TENSORFLOW and "genre_cnn.onnx" in choice.why
 
 
+def test_an_onnx_file_not_made_from_the_keras_beside_it_is_never_served(machine, tmp_path):
+    machine(gpu=False)
+    for keras_name, onnx_name in runtime.ONNX_FILES.items():
+        for name in (keras_name, onnx_name, keras_name.replace(".keras", ".json")):
+            shutil.copy(MODEL / name, tmp_path / name)
+    assert runtime.choose(tmp_path).runtime == runtime.ONNXRUNTIME
+    info_path = tmp_path / "genre_cnn.json"  # as if the CNN had been retrained since the export
+    info = json.loads(info_path.read_text())
+    info["onnx"]["keras_sha256"] = "0" * 64
+    info_path.write_text(json.dumps(info))
+    choice = runtime.choose(tmp_path)
+    assert choice.runtime == runtime.TENSORFLOW and "genre_cnn.onnx not made from" in choice.why
+
+
 def test_the_variable_overrides_and_a_wrong_value_is_refused(machine, monkeypatch):
     machine(gpu=True)
     monkeypatch.setenv(runtime.RUNTIME_VARIABLE, "ONNXRuntime")

@@ -78,7 +78,8 @@ def export_one(keras_path: Path, onnx_path: Path, log=print) -> dict:
         os.replace(tmp, onnx_path)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    record = {"file": onnx_path.name, "opset": OPSET, "tf2onnx": tf2onnx.__version__,
+    record = {"file": onnx_path.name, "keras_sha256": runtime.file_sha256(keras_path), "opset": OPSET,
+              "tf2onnx": tf2onnx.__version__,
               "checked_with_onnxruntime": onnxruntime.__version__, "tolerance": runtime.TOLERANCE, **found}
     info_path = meta_path(keras_path)
     info = json.loads(info_path.read_text()) if info_path.exists() else {}

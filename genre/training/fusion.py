@@ -22,8 +22,10 @@ from ..verdict import GENRES
 from . import data
 from .calibration import NEIGHBOURS, margin_threshold, pulse_thresholds, reference
 from .embed import Song, cached_embed
+from .export import export_onnx
 from .heldout import L2_CHOICES, choose, held_out
 from ..cnn import meta_path
+from ..errors import ModelError
 
 FUSION_CALIBRATION_KEYS = ("l2", "weights", "clip_temperature", "song_temperature")
 
@@ -145,4 +147,8 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
     meta["train_seconds"] = round(time.time() - started, 1)
     path = fusion.save(out, band_map, head_models, meta, ref)
     log(f"wrote {path} in {time.time() - started:.0f} s")
+    try:  # the CNN is new: its ONNX form too, or serving stays on TensorFlow (runtime.converted_from)
+        export_onnx(out, log)
+    except ModelError as exc:
+        log(f"not converted for ONNX Runtime ({exc}); `python -m genre export-onnx --out {out}` does it later")
     return meta
