@@ -20,7 +20,7 @@ import time
 
 from bench import isa
 from bench.load import CHROMIUM, CHROMIUM_ARGS, VERDICT
-from deploy.replicas import free_port, healthy, stop_process
+from deploy.replicas import app_command, free_port, healthy, stop_process
 from tests.support import ROOT, machine
 
 
@@ -58,9 +58,7 @@ def one_start(timeout: float, extra_env: dict[str, str]) -> tuple[float, float, 
     def start_server() -> int:
         port = free_port()
         servers.append(subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            app_command(port), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
             start_new_session=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **extra_env}))
         return port
     try:

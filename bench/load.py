@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 
 from genre import GenreError, load_model, predict
-from deploy.replicas import Replicas, free_port, healthy, stop_process
+from deploy.replicas import Replicas, app_command, free_port, healthy, stop_process
 from tests.support.sounds import SONG_RATE, encode, synth
 
 CHROMIUM = "/usr/bin/chromium"
@@ -309,9 +309,7 @@ def main() -> int:
             port = free_port()
             log = open(Path(tmp) / "server.log", "wb")
             servers = [subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)]
+                app_command(port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)]
             url = f"http://127.0.0.1:{port}"
         samplers = [Sampler(server.pid) for server in servers]
         try:

@@ -36,6 +36,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def app_command(port: int, python: str = sys.executable) -> list[str]:
+    """``streamlit run app.py`` headless on ``127.0.0.1:port``: one app process behind a proxy or a bench."""
+    return [python, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            "--server.address", "127.0.0.1", "--server.headless", "true"]
+
+
 def healthy(port: int, timeout: float = 2) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=timeout) as r:
@@ -118,9 +124,7 @@ class Replicas:
         for i in range(self.count):
             port = free_port()
             self.ports.append(port)
-            self.servers.append(self._popen(
-                [self.python, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                 "--server.address", "127.0.0.1", "--server.headless", "true"], f"replica{i}.log"))
+            self.servers.append(self._popen(app_command(port, self.python), f"replica{i}.log"))
         deadline = time.monotonic() + self.timeout
         for i, (port, server) in enumerate(zip(self.ports, self.servers)):
             while not healthy(port):

@@ -181,8 +181,6 @@ def tag_index() -> dict[str, int]:
 class Tagger:
     """The loaded backbone: ``__call__(patches) -> (tags, embedding)``, traced once, thread-safe."""
 
-    runtime = "tensorflow"  # genre.runtime.TENSORFLOW (runtime.py imports this module)
-
     def __init__(self, network):
         import threading
 
@@ -196,14 +194,23 @@ class Tagger:
 
     def __call__(self, patches: np.ndarray, batch: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
         """Tag probabilities (n, 50) and embeddings (n, 200) of (n, 187, 96) patches."""
-        patches = np.asarray(patches, np.float32)
-        tags, embedding = [], []
-        for i in range(0, len(patches), batch):
-            with self._lock:
-                out = self._forward(patches[i:i + batch])
-            tags.append(np.asarray(out["tags"]))
-            embedding.append(np.asarray(out["embedding"]))
-        return np.concatenate(tags), np.concatenate(embedding)
+        return in_batches(self._locked_forward, patches, batch)
+
+    def _locked_forward(self, x: np.ndarray):
+        with self._lock:
+            return self._forward(x)
+
+
+def in_batches(forward, patches: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """(tags, embedding) of ``patches`` through ``forward`` (a batch -> its "tags" and "embedding"),
+    ``batch`` patches a call; every runtime's tagger runs the backbone this way."""
+    patches = np.asarray(patches, np.float32)
+    tags, embedding = [], []
+    for i in range(0, len(patches), batch):
+        out = forward(patches[i:i + batch])
+        tags.append(np.asarray(out["tags"]))
+        embedding.append(np.asarray(out["embedding"]))
+    return np.concatenate(tags), np.concatenate(embedding)
 
 
 def load_backbone(path) -> Tagger:

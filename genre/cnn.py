@@ -79,7 +79,9 @@ class Classifier:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
-        if getattr(self.network, "runtime", None) == "onnxruntime":  # a runtime.OnnxNetwork
+        from .runtime import OnnxNetwork
+
+        if isinstance(self.network, OnnxNetwork):
             self._forward = lambda x: self.network(x)[self.network.outputs[0]]
             return
         import tensorflow as tf

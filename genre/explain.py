@@ -10,8 +10,8 @@ The map is then checked, not just drawn: the ``CANDIDATES`` boxes of the picture
 support are silenced in every input and the model asked again, in one batch; the legend gives
 the largest measured drop, and the picture boxes where it was. On this machine's 2 cores a clip
 costs a median 0.22 s of CPU, 0.28 s of wall time under a load average of 8.6, with the shipped
-model (``python -m bench.explain``); the first clip of a process pays seconds of tracing
-(``prepare``).
+model (``python -m bench.explain``); the first clip of a process pays seconds of tracing (and
+TensorFlow's import where ONNX Runtime serves).
 
 >>> from genre import explain, load_model, predict
 >>> model = load_model()
@@ -128,11 +128,6 @@ class Explanation:
         return (f"Lit and outlined: what moved the model towards **{genre}** most{through}; dimmed: what "
                 f"mattered little. Silencing the boxed part, {start + t0:.1f}–{start + t1:.1f} s at "
                 f"{f0:.0f}–{f1:.0f} Hz, lowers {genre} by {100 * self.drop:.0f} points.")
-
-
-def prepare(model) -> None:
-    """Build and trace the model's explainer now (seconds, once a process), not on the first clip."""
-    attribution.for_model(model)
 
 
 def boxes(importance: np.ndarray, count: int = CANDIDATES, size: tuple[int, int] = BOX) -> list[tuple[int, int]]:

@@ -83,6 +83,7 @@ def converted_from(keras_path: Path) -> bool:
     records the ``.keras`` file's sha256 in the JSON beside it, so a network retrained or replaced
     since is never served by its old ONNX form."""
     try:
+        # the JSON beside is cnn.meta_path's; cnn imports this module, so it is not imported here
         record = json.loads(Path(keras_path).with_suffix(".json").read_text()).get("onnx", {})
         return record.get("keras_sha256") == file_sha256(keras_path)
     except (OSError, ValueError, AttributeError):
@@ -127,8 +128,6 @@ class OnnxNetwork:
     first asked for, so serving on ONNX Runtime never imports TensorFlow.
     """
 
-    runtime = ONNXRUNTIME
-
     def __init__(self, onnx_path: Path, keras_path: Path):
         import onnxruntime as ort
 
@@ -167,8 +166,6 @@ def keras_of(network):
 class OnnxTagger:
     """The backbone on ONNX Runtime, with ``backbone.Tagger``'s interface."""
 
-    runtime = ONNXRUNTIME
-
     def __init__(self, onnx_path: Path, keras_path: Path):
         self.onnx = OnnxNetwork(onnx_path, keras_path)
         if sorted(self.onnx.outputs) != ["embedding", "tags"]:
@@ -181,13 +178,7 @@ class OnnxTagger:
 
     def __call__(self, patches: np.ndarray, batch: int = backbone.BATCH) -> tuple[np.ndarray, np.ndarray]:
         """Tag probabilities (n, 50) and embeddings (n, 200) of (n, 187, 96) patches."""
-        patches = np.asarray(patches, np.float32)
-        tags, embedding = [], []
-        for i in range(0, len(patches), batch):
-            out = self.onnx(patches[i:i + batch])
-            tags.append(out["tags"])
-            embedding.append(out["embedding"])
-        return np.concatenate(tags), np.concatenate(embedding)
+        return backbone.in_batches(self.onnx, patches, batch)
 
 
 def load_tagger(folder: Path, choice: Choice) -> backbone.Tagger | OnnxTagger:

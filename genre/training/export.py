@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import runtime, spectrogram
+from .. import backbone, runtime, spectrogram
 from ..cnn import meta_path
 from ..errors import ModelError
 from .musicnn import probe_patches
@@ -26,7 +26,7 @@ OPSET = 17  # ONNX opset: every op the networks use, and ONNX Runtime >= 1.14 ru
 
 def probe(network) -> np.ndarray:
     """Inputs to compare the two forms on: real-looking patches for the backbone, dB windows for the CNN."""
-    if network.input_shape[1:] == probe_patches().shape[1:]:
+    if network.input_shape[1:] == (backbone.PATCH_FRAMES, backbone.N_MELS):
         return probe_patches()
     rng = np.random.default_rng(0)
     shape = (4, spectrogram.N_MELS, spectrogram.CLIP_COLUMNS, 1)
@@ -49,13 +49,10 @@ def convert(network, onnx_path: Path) -> None:
 def differences(network, onnx_path: Path, keras_path: Path) -> dict[str, float]:
     """Largest |difference| of each output between Keras and ONNX Runtime on the probe inputs."""
     x = probe(network)
-    ours = network(x, training=False)
-    ours = ours if isinstance(ours, dict) else {None: ours}
-    theirs = runtime.OnnxNetwork(onnx_path, keras_path)(x)
-    if None in ours:
-        theirs = {None: next(iter(theirs.values()))}
-    return {f"max_{name or 'output'}_difference": float(np.abs(np.asarray(ours[name]) - theirs[name]).max())
-            for name in ours}
+    ours, theirs = network(x, training=False), runtime.OnnxNetwork(onnx_path, keras_path)(x)
+    if not isinstance(ours, dict):  # one unnamed output (the CNN's probabilities)
+        ours, theirs = {"output": ours}, {"output": next(iter(theirs.values()))}
+    return {f"max_{name}_difference": float(np.abs(np.asarray(ours[name]) - theirs[name]).max()) for name in ours}
 
 
 def export_one(keras_path: Path, onnx_path: Path, log=print) -> dict:
