@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # `python bench/tag.py` as the issue runs it, besides `python -m`
+    sys.path.insert(0, str(ROOT))
 
 from genre import audio, load_model
 from genre.tag import walk

@@ -1,8 +1,9 @@
 """Which runtime serves the networks: ONNX Runtime on CPUs, TensorFlow on a GPU.
 
-Measured on this project's machine with ``python -m bench.latency`` and ``python -m
-bench.firstpage`` (Intel Xeon, 2 cores; "AVX2 only" is the same cores with CPUID hiding
-AVX-512, AVX-VNNI and AMX, ``--isa avx2``, as on an AMD EPYC or any AVX2-only x86-64):
+Measured on this project's machine with ``python -m bench.runtimes``, ``bench.latency`` and
+``bench.firstpage`` (Intel(R) Xeon(R) Processor: sse4_2 avx avx2 fma f16c avx512f avx512bw
+avx512_vnni avx_vnni amx_tile, 2 cores; "AVX2 only" is the same cores with CPUID hiding AVX-512,
+AVX-VNNI and AMX, ``--isa avx2``, as on an AMD EPYC or any AVX2-only x86-64):
 
 ==========================  ==============  ==============  ==============  ==============
                             TensorFlow      ONNX Runtime    TensorFlow      ONNX Runtime
