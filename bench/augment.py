@@ -86,14 +86,15 @@ def main() -> None:
         for name, change in augs.items():
             z = np.clip(np.asarray(change(y), np.float32), -1, 1)
             starts, _ = clip_windows(z)
-            tags, emb = tagger(np.stack([backbone.patch(z[s:s + audio.CLIP_SAMPLES]) for s in starts]))
-            extra[name].append(Song(f"{item.id}~{name}", genres.index(item.genre), item.kind, emb, emb, tags))
+            h = tagger(np.stack([backbone.patch(z[s:s + audio.CLIP_SAMPLES]) for s in starts]))
+            extra[name].append(Song(f"{item.id}~{name}", genres.index(item.genre), item.kind, h.embedding,
+                                    h.embedding, h.tags, audio_pool=h.pool))
     print(f"{len(next(iter(extra.values())))} training audio files, {len(augs)} kinds, {time.time() - started:.0f} s")
     base = {"margin_above": margin_threshold(train), "k": NEIGHBOURS, "pulse_below": {}}
 
     def measure(songs: list[Song], label: str) -> None:
         fitted = {l2: fit_heads(songs, len(genres), l2=l2) for l2 in L2_CHOICES}
-        refs = {l2: reference(train, h) for l2, h in fitted.items()}  # the distance test: real songs only
+        refs = {l2: reference(train) for l2 in fitted}  # the distance test: real songs only
         report = held_out(valid, fitted, refs, base, log=lambda m: None)
         a, halves = report["audio"], " / ".join(f"{h['audio']['accuracy']:.3f}" for h in report["halves"])
         print(f"{label:<26} audio {a['accuracy']:.3f} (halves {halves}), sure {a['coverage']:.2f} "

@@ -155,8 +155,8 @@ class Attributor:
 
     def _head(self, name: str, patch):
         mean, std, kernel, bias = self.heads[name]
-        embedding = self.backbone(patch, training=False)["embedding"]
-        return self.tf.nn.log_softmax(((embedding - mean) / std) @ kernel + bias)
+        heard = self.backbone(patch, training=False)[heads.READS[name]]
+        return self.tf.nn.log_softmax(((heard - mean) / std) @ kernel + bias)
 
     def _band_patch(self, window):
         """``bands.BandMap.patch`` in the graph: dB -> power -> 96 bands -> frames -> log."""

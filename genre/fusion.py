@@ -54,6 +54,9 @@ def outside_margin(song_tags: np.ndarray) -> float:
     return float(max(song_tags[index[t]] for t in OUTSIDE_TAGS) - max(song_tags[index[t]] for t in INSIDE_TAGS))
 
 
+HEARD_WIDTH = {"embedding": backbone.EMBEDDING_UNITS, "pool": backbone.POOL_UNITS}  # what a head reads: its width
+
+
 @dataclass
 class Branches:
     """Each branch's (clip log-probs, song log-probs), and what the backbone heard on the judged path.
@@ -119,12 +122,12 @@ class GenreModel:
         if clips is None or self.meta["weights"]["audio"].get("image", 0.0) > 0:
             # the image path costs a backbone pass per clip: paid only where it has weight
             heard["image"] = self.tagger(self.band_map.patches(windows))
-            logp["image"] = head_logp(self.heads["image"], heard["image"][1])
+            logp["image"] = head_logp(self.heads["image"], heard["image"].layer(heads.READS["image"]))
         if clips is not None:
             heard["audio"] = self.tagger(np.stack([backbone.patch(c) for c in clips]))
-            logp["audio"] = head_logp(self.heads["audio"], heard["audio"][1])
+            logp["audio"] = head_logp(self.heads["audio"], heard["audio"].layer(heads.READS["audio"]))
         kind = "image" if clips is None else "audio"
-        return Branches(kind, logp, *heard[kind])
+        return Branches(kind, logp, heard[kind].tags, heard[kind].embedding)
 
     def fuse(self, parts: Branches) -> tuple[np.ndarray, np.ndarray]:
         """Fused (clip probs, song probs) from ``branches``' output."""
@@ -231,6 +234,12 @@ def load_model(path=None):
         music = detector.load(path)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"Cannot load the fused model in {path}: {exc}") from exc
+    for name, head in head_models.items():
+        width = HEARD_WIDTH[heads.READS[name]]
+        if head.kernel.shape[0] != width:  # heads trained when they read another output
+            raise ModelError(f"{path / HEAD_FILE.format(name)} reads {head.kernel.shape[0]} values, but the "
+                             f"{name} head now reads the backbone's {heads.READS[name]} ({width}): retrain it "
+                             "with `python -m genre train` (model/README.md).")
     cnn = load_cnn(path / MODEL_PATH.name, onnx=path / runtime.ONNX_FILES[MODEL_PATH.name] if onnx else None)
     model = GenreModel(cnn, tagger, band_map, head_models, meta, reference, music)
     model.runtime = choice

@@ -169,16 +169,17 @@ class OnnxTagger:
 
     def __init__(self, onnx_path: Path, keras_path: Path):
         self.onnx = OnnxNetwork(onnx_path, keras_path)
-        if sorted(self.onnx.outputs) != ["embedding", "tags"]:
-            raise ModelError(f"{onnx_path} has outputs {self.onnx.outputs}, not tags and embedding.")
+        if sorted(self.onnx.outputs) != ["embedding", "pool", "tags"]:
+            raise ModelError(f"{onnx_path} has outputs {self.onnx.outputs}, not tags, embedding and pool: "
+                             "run `python -m genre import-musicnn` and `python -m genre export-onnx`.")
 
     @property
     def network(self):
         """The Keras backbone (for gradients), loaded when first asked for."""
         return self.onnx.keras
 
-    def __call__(self, patches: np.ndarray, batch: int = backbone.BATCH) -> tuple[np.ndarray, np.ndarray]:
-        """Tag probabilities (n, 50) and embeddings (n, 200) of (n, 187, 96) patches."""
+    def __call__(self, patches: np.ndarray, batch: int = backbone.BATCH) -> backbone.Heard:
+        """What the backbone hears in (n, 187, 96) patches."""
         return backbone.in_batches(self.onnx, patches, batch)
 
 

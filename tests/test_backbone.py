@@ -34,10 +34,11 @@ def test_long_audio_gives_consecutive_patches():
     assert backbone.patches(y).shape == (3, backbone.PATCH_FRAMES, backbone.N_MELS)
 
 
-def test_build_backbone_outputs_tags_and_embedding():
+def test_build_backbone_outputs_tags_embedding_and_pool():
     net = backbone.build_backbone()
     out = net.predict(np.zeros((2, backbone.PATCH_FRAMES, backbone.N_MELS), np.float32), verbose=0)
     assert out["tags"].shape == (2, 50) and out["embedding"].shape == (2, backbone.EMBEDDING_UNITS)
+    assert out["pool"].shape == (2, backbone.POOL_UNITS)
     assert ((out["tags"] >= 0) & (out["tags"] <= 1)).all()
 
 

@@ -27,7 +27,9 @@ def tiny_fused(tiny_model_path, tmp_path_factory) -> Path:
     rng = np.random.default_rng(0)
     songs = [Song(f"s{i}", i % len(GENRES), "full" if i % 2 else "mel-image",
                   rng.normal(i % len(GENRES), 1, (3, backbone.EMBEDDING_UNITS)),
-                  rng.normal(i % len(GENRES), 1, (3, backbone.EMBEDDING_UNITS)) if i % 2 else None)
+                  rng.normal(i % len(GENRES), 1, (3, backbone.EMBEDDING_UNITS)) if i % 2 else None,
+                  image_pool=rng.normal(i % len(GENRES), 1, (3, backbone.POOL_UNITS)),
+                  audio_pool=rng.normal(i % len(GENRES), 1, (3, backbone.POOL_UNITS)) if i % 2 else None)
              for i in range(60)]
     head_models = fit_heads(songs, len(GENRES))
     meta = {"genres": list(GENRES),
@@ -35,7 +37,7 @@ def tiny_fused(tiny_model_path, tmp_path_factory) -> Path:
             "clip_temperature": {"audio": 1.0, "image": 1.0}, "song_temperature": {"audio": 0.8, "image": 1.2},
             "unsure": {"confidence_below": {"audio": 0.5, "image": 0.5},
                        "distance_above": {"audio": 1e9, "image": 1e9}, "margin_above": 1e9, "k": 3}}
-    fusion.save(folder, band_map, head_models, meta, reference(songs, head_models))
+    fusion.save(folder, band_map, head_models, meta, reference(songs))
     return folder
 
 

@@ -23,13 +23,15 @@ def made_up_songs(n: int, seed: int, spread: float = 1.0) -> list[Song]:
         cnn = np.full((3, len(GENRES)), 0.05)
         cnn[:, (label + (i % 4 == 0)) % len(GENRES)] = 0.55  # right three times in four
         songs.append(Song(f"{GENRES[label]}.{seed:02d}{i:03d}", label, kind, image, clean,
-                          rng.uniform(0, 0.3, (3, 50)), cnn={"cnn": cnn}))
+                          rng.uniform(0, 0.3, (3, 50)), cnn={"cnn": cnn}, image_pool=image,
+                          audio_pool=clean))
     return songs
 
 
 def test_halves_keep_a_recording_together_and_balance_genres():
     songs = made_up_songs(80, seed=1)
-    songs += [Song(s.id, s.label, "excerpt", s.image_emb, s.image_emb, s.tags, cnn=s.cnn) for s in songs[:20]]
+    songs += [Song(s.id, s.label, "excerpt", s.image_emb, s.image_emb, s.tags, cnn=s.cnn, image_pool=s.image_emb,
+                   audio_pool=s.image_emb) for s in songs[:20]]
     a, b = halves(songs)
     assert len(a) + len(b) == len(songs)
     assert not {s.id for s in a} & {s.id for s in b}  # an id's files all fall on one side
@@ -46,7 +48,7 @@ def test_halves_keep_a_recording_together_and_balance_genres():
 def fitted():
     train = made_up_songs(120, seed=2)
     heads = {l2: fit_heads(train, len(GENRES), l2=l2) for l2 in (L2_CHOICES[0], L2_CHOICES[-1])}
-    return heads, {l2: reference(train, h) for l2, h in heads.items()}
+    return heads, {l2: reference(train) for l2 in heads}
 
 
 BASE = {"margin_above": 1e9, "k": 3, "pulse_below": {}}
@@ -55,7 +57,7 @@ BASE = {"margin_above": 1e9, "k": 3, "pulse_below": {}}
 def test_choose_picks_among_the_fitted_l2_and_sets_every_threshold(fitted):
     heads, refs = fitted
     meta = choose(made_up_songs(60, seed=3), heads, refs, BASE)
-    assert meta["l2"] in heads
+    assert set(meta["l2"]) == {"audio", "image"} and set(meta["l2"].values()) <= set(heads)  # one L2 a head
     for domain in ("audio", "image"):
         assert sum(meta["weights"][domain].values()) == pytest.approx(1.0)
         assert 0.0 <= meta["unsure"]["confidence_below"][domain] <= 0.95

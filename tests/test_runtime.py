@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from genre import audio, backbone, heads, runtime, spectrogram
+from genre import audio, backbone, fusion, heads, runtime, spectrogram
 from genre.errors import ModelError
 from tests.support import ROOT, sounds
 
@@ -68,7 +68,7 @@ def test_a_head_read_without_keras_equals_the_keras_head():
     for name in heads.HEADS:
         path = MODEL / f"head_{name}.keras"
         read, loaded = heads.read(path), heads.linear(keras.saving.load_model(path, compile=False))
-        assert read.kernel.shape == (backbone.EMBEDDING_UNITS, 10) and read.bias.shape == (10,)
+        assert read.kernel.shape == (fusion.HEARD_WIDTH[heads.READS[name]], 10) and read.bias.shape == (10,)
         for field in ("mean", "variance", "kernel", "bias"):
             np.testing.assert_array_equal(getattr(read, field), getattr(loaded, field))
 
@@ -80,16 +80,17 @@ def test_a_head_that_is_not_a_keras_file_is_a_model_error(tmp_path):
         heads.read(bad)
 
 
-def test_the_onnx_backbone_tags_and_embeds_real_music_as_keras_does():
+def test_the_onnx_backbone_hears_real_music_as_keras_does():
     clips = sounds.music(12.0, start=20.0)
     step = audio.CLIP_SAMPLES
     patches = np.stack([backbone.patch(clips[i:i + step]) for i in range(0, 4 * step, step)])
-    tags, embedding = backbone.load_backbone(MODEL / backbone.MODEL_FILE)(patches)
-    onnx_tags, onnx_embedding = runtime.OnnxTagger(MODEL / runtime.ONNX_FILE, MODEL / backbone.MODEL_FILE)(patches)
-    assert onnx_tags.shape == (4, 50) and onnx_embedding.shape == (4, backbone.EMBEDDING_UNITS)
-    assert np.abs(onnx_tags - tags).max() < runtime.TOLERANCE
-    assert np.abs(onnx_embedding - embedding).max() < runtime.TOLERANCE
-    assert np.abs(embedding).max() > 0.1  # real activations, not a silent network
+    keras_heard = backbone.load_backbone(MODEL / backbone.MODEL_FILE)(patches)
+    onnx_heard = runtime.OnnxTagger(MODEL / runtime.ONNX_FILE, MODEL / backbone.MODEL_FILE)(patches)
+    assert onnx_heard.tags.shape == (4, 50) and onnx_heard.embedding.shape == (4, backbone.EMBEDDING_UNITS)
+    assert onnx_heard.pool.shape == (4, backbone.POOL_UNITS)
+    for name in ("tags", "embedding", "pool"):
+        assert np.abs(getattr(onnx_heard, name) - getattr(keras_heard, name)).max() < runtime.TOLERANCE
+    assert np.abs(keras_heard.embedding).max() > 0.1  # real activations, not a silent network
 
 
 def test_the_onnx_cnn_gives_the_keras_cnns_probabilities():
@@ -135,9 +136,11 @@ def test_export_writes_checked_files_and_refuses_a_conversion_that_differs(tmp_p
     written = export_onnx(tmp_path, log=lambda *a: None)
     assert sorted(p.name for p in written) == sorted(runtime.ONNX_FILES.values())
     record = json.loads((tmp_path / "musicnn.json").read_text())["onnx"]
-    assert record["max_embedding_difference"] < runtime.TOLERANCE and record["opset"] >= 13
-    tagger = runtime.OnnxTagger(tmp_path / runtime.ONNX_FILE, tmp_path / backbone.MODEL_FILE)
-    assert tagger(np.ones((1, backbone.PATCH_FRAMES, backbone.N_MELS), np.float32))[1].shape == (1, 200)
+    assert max(record[f"max_{name}_difference"] for name in ("tags", "embedding", "pool")) < runtime.TOLERANCE
+    assert record["opset"] >= 13
+    heard = runtime.OnnxTagger(tmp_path / runtime.ONNX_FILE, tmp_path / backbone.MODEL_FILE)(
+        np.ones((1, backbone.PATCH_FRAMES, backbone.N_MELS), np.float32))
+    assert heard.embedding.shape == (1, backbone.EMBEDDING_UNITS) and heard.pool.shape == (1, backbone.POOL_UNITS)
 
     for path in written:
         path.unlink()

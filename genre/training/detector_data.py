@@ -47,7 +47,8 @@ def hear(samples: np.ndarray, tagger: backbone.Tagger, cache: Path | None, name:
         with np.load(path) as z:
             tags, embedding = z["tags"], z["embedding"]
     else:
-        tags, embedding = tagger(np.stack([backbone.patch(p) for p in pieces]))
+        heard = tagger(np.stack([backbone.patch(p) for p in pieces]))
+        tags, embedding = heard.tags, heard.embedding
         if path is not None:
             save_npz(path, tags=tags, embedding=embedding)
     return detector.features(embedding, tags, windows, pieces, pulse_clarity(samples))

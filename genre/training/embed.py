@@ -14,10 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import audio, backbone, bands, fusion, spectrogram
+from .. import audio, backbone, bands, fusion, heads, spectrogram
 from . import data
 from ..prediction import clip_windows, window_starts
 from ..rhythm import pulse_clarity
+
+
+CACHED = ("image_emb", "audio_emb", "tags", "image_pool", "audio_pool")  # a Song's fields kept per file
 
 
 @dataclass
@@ -33,10 +36,17 @@ class Song:
     cnn: dict = field(default_factory=dict)  # CNN name -> (n, genres) network probabilities
     pulse: float | None = None  # rhythm.pulse_clarity of the audio (not kept in the cache)
     windows: np.ndarray | None = field(default=None, repr=False)
+    image_pool: np.ndarray | None = field(default=None, repr=False)  # (n, 1506) image-path pooled features
+    audio_pool: np.ndarray | None = field(default=None, repr=False)  # (n, 1506) clean-audio pooled features
 
     @property
     def domain(self) -> str:
         return "image" if self.audio_emb is None else "audio"
+
+    def heard(self, path: str, layer: str) -> np.ndarray:
+        """The backbone's ``layer`` ("embedding" or "pool", ``backbone.Heard``) of this song heard
+        through ``path``: "audio" (the clean audio) or "image" (the image path)."""
+        return getattr(self, f"{path}_{'pool' if layer == 'pool' else 'emb'}")
 
 
 def embed(item: data.Item, tagger: backbone.Tagger, band_map: bands.BandMap, label: int) -> Song:
@@ -45,14 +55,15 @@ def embed(item: data.Item, tagger: backbone.Tagger, band_map: bands.BandMap, lab
         levels = data.image_levels(item.path)
         starts = window_starts(levels.shape[1], spectrogram.CLIP_COLUMNS)
         windows = np.stack([spectrogram.cut_window(levels, s) for s in starts])
-        tags, image_emb = tagger(band_map.patches(windows))
-        return Song(item.id, label, item.kind, image_emb, None, tags, windows=windows)
+        image = tagger(band_map.patches(windows))
+        return Song(item.id, label, item.kind, image.embedding, None, image.tags, windows=windows,
+                    image_pool=image.pool)
     samples = audio.decode(item.path)
     starts, windows = clip_windows(samples)
-    tags, audio_emb = tagger(np.stack([backbone.patch(samples[s:s + audio.CLIP_SAMPLES]) for s in starts]))
-    _, image_emb = tagger(band_map.patches(windows))
-    return Song(item.id, label, item.kind, image_emb, audio_emb, tags, windows=windows,
-                pulse=pulse_clarity(samples))
+    clean = tagger(np.stack([backbone.patch(samples[s:s + audio.CLIP_SAMPLES]) for s in starts]))
+    image = tagger(band_map.patches(windows))
+    return Song(item.id, label, item.kind, image.embedding, clean.embedding, clean.tags, windows=windows,
+                pulse=pulse_clarity(samples), image_pool=image.pool, audio_pool=clean.pool)
 
 
 def save_npz(path: Path, **arrays) -> None:
@@ -80,15 +91,13 @@ def cached_embed(items, tagger, band_map, genres, cache: Path | None = None, log
         path = cache / f"{item.kind}-{item.id}.npz" if cache is not None else None
         if path is not None and path.exists():
             with np.load(path) as z:
-                songs.append(Song(item.id, genres.index(item.genre), item.kind, z["image_emb"],
-                                  z["audio_emb"] if "audio_emb" in z.files else None, z["tags"]))
-            continue
+                if "image_pool" in z.files:  # else cached before the audio head read the pool
+                    get = {k: z[k] if k in z.files else None for k in CACHED}
+                    songs.append(Song(item.id, genres.index(item.genre), item.kind, **get))
+                    continue
         song = embed(item, tagger, band_map, genres.index(item.genre))
         if path is not None:
-            arrays = {"image_emb": song.image_emb, "tags": song.tags}
-            if song.audio_emb is not None:
-                arrays["audio_emb"] = song.audio_emb
-            save_npz(path, **arrays)
+            save_npz(path, **{k: getattr(song, k) for k in CACHED if getattr(song, k) is not None})
         songs.append(song)
         if n % 50 == 0:
             log(f"embedded {n}/{len(items)} files ({time.time() - started:.0f} s)")
@@ -97,9 +106,9 @@ def cached_embed(items, tagger, band_map, genres, cache: Path | None = None, log
 
 def branch_logp(song: Song, head_models: dict, cnn_name: str = "cnn") -> dict:
     """Each branch's (clip log-probs, song log-probs) for a song, as ``GenreModel.branches``."""
-    out = {"image": fusion.head_logp(head_models["image"], song.image_emb)}
+    out = {"image": fusion.head_logp(head_models["image"], song.heard("image", heads.READS["image"]))}
     if cnn_name in song.cnn:
         out["cnn"] = fusion.cnn_logp(song.cnn[cnn_name])
     if song.audio_emb is not None:
-        out["audio"] = fusion.head_logp(head_models["audio"], song.audio_emb)
+        out["audio"] = fusion.head_logp(head_models["audio"], song.heard("audio", heads.READS["audio"]))
     return out

@@ -23,40 +23,45 @@ from . import data
 from .calibration import NEIGHBOURS, margin_threshold, pulse_thresholds, reference
 from .embed import Song, cached_embed
 from .export import export_onnx
-from .heldout import L2_CHOICES, choose, held_out
+from .heldout import L2_CHOICES, choose, heads_of, held_out
 from ..cnn import meta_path
 from ..errors import ModelError
 
 FUSION_CALIBRATION_KEYS = ("l2", "weights", "clip_temperature", "song_temperature")
 
 
-def fit_heads(songs: list[Song], n_classes: int, seed: int = 0, l2: float = heads.L2) -> dict:
+def fit_heads(songs: list[Song], n_classes: int, seed: int = 0, l2: float | dict = heads.L2,
+              reads: dict = heads.READS) -> dict:
     """The two heads, each standardising with its own domain's statistics.
 
     The image head learns from the mel images' song means. The audio head learns from every
     3-s clip of the clean audio and every window of the images, each standardised with its
     own domain's statistics: on the valid list that lifted it from 65 % (audio song means)
     to 69 %, 77 % on whole 30-s clips (model/README.md), since audio exists for only a
-    third of the recordings.
+    third of the recordings. Each head reads the backbone output ``reads`` names (``heads.READS``).
+    ``l2`` is one weight decay for both heads, or one per head (``{"audio": .., "image": ..}``).
     """
+    l2 = l2 if isinstance(l2, dict) else {head: l2 for head in heads.HEADS}
     audio = [s for s in songs if s.audio_emb is not None]
     images = [s for s in songs if s.kind == "mel-image"]
-    image_x = np.stack([s.image_emb.mean(0) for s in images])
+    image_x = np.stack([s.heard("image", reads["image"]).mean(0) for s in images])
     image_y = [s.label for s in images]
-    audio_means = np.stack([s.audio_emb.mean(0) for s in audio])
-    stats = {"audio": (audio_means.mean(0), audio_means.var(0) + 1e-6),
-             "image": (image_x.mean(0), image_x.var(0) + 1e-6)}
+    # the audio head's two domains, in the output it reads
+    clean = [s.heard("audio", reads["audio"]) for s in audio]
+    drawn = [s.heard("image", reads["audio"]) for s in images]
+    stats = {domain: (m.mean(0), m.var(0) + 1e-6)
+             for domain, m in (("audio", np.stack([x.mean(0) for x in clean])),
+                               ("image", np.stack([x.mean(0) for x in drawn])))}
 
     def z(x, domain):
         return (x - stats[domain][0]) / np.sqrt(stats[domain][1])
 
-    clips_x = np.concatenate([z(np.concatenate([s.audio_emb for s in audio]), "audio"),
-                              z(np.concatenate([s.image_emb for s in images]), "image")])
-    clips_y = np.concatenate([np.repeat([s.label for s in audio], [len(s.audio_emb) for s in audio]),
-                              np.repeat(image_y, [len(s.image_emb) for s in images])])
-    return {"audio": heads.fit_head(clips_x, clips_y, n_classes, l2=l2, seed=seed, name="head_audio",
+    clips_x = np.concatenate([z(np.concatenate(clean), "audio"), z(np.concatenate(drawn), "image")])
+    clips_y = np.concatenate([np.repeat([s.label for s in audio], [len(x) for x in clean]),
+                              np.repeat(image_y, [len(x) for x in drawn])])
+    return {"audio": heads.fit_head(clips_x, clips_y, n_classes, l2=l2["audio"], seed=seed, name="head_audio",
                                     standardised=stats["audio"]),
-            "image": heads.fit_head(image_x, image_y, n_classes, l2=l2, seed=seed, name="head_image")}
+            "image": heads.fit_head(image_x, image_y, n_classes, l2=l2["image"], seed=seed, name="head_image")}
 
 
 def cnn_probs(songs: list[Song], items, cnn, genres) -> None:
@@ -126,19 +131,20 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
                    "pulse_below": pulse_thresholds(train_items, genres)}
     if valid_split:
         fitted = {l2: fit_heads(train_songs, len(genres), seed=seed, l2=l2) for l2 in L2_CHOICES}
-        references = {l2: reference(train_songs, h) for l2, h in fitted.items()}
+        ref = reference(train_songs)
+        references = {l2: ref for l2 in fitted}  # the distance reads the embedding, whatever the L2
         valid_items = data.find_items(root, valid_split)
         valid_songs = cached_embed(valid_items, tagger, band_map, genres, cache, log)
         cnn_probs(valid_songs, valid_items, load_cnn(cnn_path), genres)
         figures = held_out(valid_songs, fitted, references, base_unsure, log)
         chosen = choose(valid_songs, fitted, references, base_unsure)  # what ships: all of valid
-        head_models, ref = fitted[chosen["l2"]], references[chosen["l2"]]
+        head_models, ref = heads_of(fitted, chosen["l2"]), references[chosen["l2"]["audio"]]
         meta.update({k: chosen[k] for k in FUSION_CALIBRATION_KEYS}, unsure=chosen["unsure"],
                     validation=figures)
     else:
         fitted = json.loads(Path(calibration).read_text())
         head_models = fit_heads(train_songs, len(genres), seed=seed, l2=fitted["l2"])
-        ref = reference(train_songs, head_models)
+        ref = reference(train_songs)
         meta.update({k: fitted[k] for k in FUSION_CALIBRATION_KEYS}, calibrated_by=str(calibration),
                     validation={**fitted["validation"], "measured_on": "the same recipe trained on "
                                 f"{fitted['data']['train_split']}"})
