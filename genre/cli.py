@@ -103,19 +103,34 @@ def _train_detector(args) -> int:
 
 
 def _doctor(args) -> int:
-    from . import audio, backbone, fusion
-    from .cnn import MODEL_DIR, MODEL_PATH, detect_device
+    """Every file the model needs, the runtime that will serve it and why, and whether it loads."""
+    from . import audio, backbone, detector, fusion, heads, runtime
+    from .cnn import MODEL_PATH
+    from .logs import native_logs
 
-    print(f"ffmpeg: {audio.ffmpeg_path()}")
-    needed = [MODEL_PATH, MODEL_DIR / backbone.MODEL_FILE, MODEL_DIR / fusion.FUSION_FILE]
-    for path in needed:
-        print(f"model: {path} ({'present' if path.exists() else 'MISSING'})")
-    print(f"device: {detect_device()}")
-    from . import runtime
-
-    choice = runtime.choose(MODEL_DIR)
-    print(f"backbone runtime: {choice.runtime} ({choice.why})")
-    return 0 if all(p.exists() for p in needed) else 1
+    folder, failed = args.model or fusion.MODEL_DIR, 0
+    try:
+        print(f"ffmpeg: {audio.ffmpeg_path()}")
+    except GenreError as exc:
+        failed += 1
+        print(f"ffmpeg: MISSING ({exc})")
+    needed = [MODEL_PATH.name, backbone.MODEL_FILE, backbone.LICENSE_FILE, fusion.FUSION_FILE,
+              fusion.BAND_MAP_FILE, fusion.REFERENCE_FILE, *(fusion.HEAD_FILE.format(h) for h in heads.HEADS)]
+    optional = [*runtime.ONNX_FILES.values(), detector.DETECTOR_FILE]  # without them: TensorFlow, no detector
+    for name in needed + optional:
+        state = "present" if (folder / name).exists() else ("MISSING" if name in needed else "absent")
+        print(f"model: {folder / name} ({state})")
+    failed += sum(not (folder / name).exists() for name in needed)
+    try:
+        choice = runtime.choose(folder)
+        print(f"backbone runtime: {choice.runtime} ({choice.why})")
+        with native_logs(args.verbose):
+            model = fusion.load_model(folder)  # judges a quiet clip once: the whole chain runs
+        print(f"model: loads and judges on {model.device}")
+    except GenreError as exc:
+        failed += 1
+        print(f"model: does not load: {exc}")
+    return 0 if not failed else 1
 
 
 def _import_musicnn(args) -> int:
@@ -192,7 +207,10 @@ def parser() -> argparse.ArgumentParser:
     td.add_argument("--seed", type=int, default=0)
     td.add_argument("--per-family", type=int, default=36, metavar="N", help="generated sounds a family")
     td.set_defaults(run=_train_detector)
-    sub.add_parser("doctor", help="check ffmpeg, the model and the device").set_defaults(run=_doctor)
+    dr = sub.add_parser("doctor", help="check ffmpeg, the model's files, the runtime and that the model loads")
+    dr.add_argument("--model", type=Path, help="a model folder (default: the shipped model/)")
+    dr.add_argument("--verbose", action="store_true", help="show TensorFlow's and ONNX Runtime's own log lines")
+    dr.set_defaults(run=_doctor)
     sub.add_parser("warmup", help="warm librosa's numba cache").set_defaults(run=_warmup)
     im = sub.add_parser("import-musicnn", help="port musicnn's weights from its PyPI wheel into model/ "
                                                "(then export-onnx)")

@@ -97,3 +97,26 @@ def test_the_genre_command_is_installed_and_is_the_cli():
         pytest.skip("the package is not installed in this environment (make installs it)")
     done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "predict" in done.stdout and "tag" in done.stdout
+
+
+def test_doctor_finds_every_file_the_runtime_and_a_model_that_loads():
+    done = run("doctor")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "MISSING" not in done.stdout and "backbone runtime: " in done.stdout
+    assert "model: loads and judges on" in done.stdout
+
+
+def test_doctor_says_why_a_model_does_not_load(tmp_path):
+    """A head trained when it read another backbone output (200 values, not the 1506 of the pool)
+    is named, with the command that mends it, and doctor fails without a traceback."""
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(ROOT / "model", folder)
+    shutil.copyfile(folder / "head_image.keras", folder / "head_audio.keras")
+    (folder / "detector.npz").unlink()
+    done = run("doctor", "--model", folder)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"{folder / 'detector.npz'} (absent)" in done.stdout  # optional: its absence is no failure
+    assert "model: does not load" in done.stdout and "head_audio.keras reads 200 values" in done.stdout
+    assert "python -m genre train" in done.stdout
