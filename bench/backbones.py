@@ -269,8 +269,7 @@ def main() -> None:
     for row in rows:
         tr, va = variant(train, row), variant(valid, row)
         fitted = {l2: fit_heads(tr, len(genres), l2=l2) for l2 in L2_CHOICES}
-        refs = {l2: reference(tr) for l2 in fitted}
-        line(" + ".join(row), str(tr[0].image_emb.shape[1]), held_out(va, fitted, refs, base, log=lambda m: None),
+        line(" + ".join(row), str(tr[0].image_emb.shape[1]), held_out(va, fitted, reference(tr), base, log=lambda m: None),
              " + ".join(cost.get(m, "-") for m in row))
     for m in names:
         tr, va = with_second(train, m), with_second(valid, m)
@@ -278,9 +277,9 @@ def main() -> None:
         for l2 in L2_CHOICES:  # both networks' heads with the same L2, chosen on the selection half
             second = fit_heads(variant(train, [m]), len(genres), l2=l2)
             fitted[l2] = {**shipped[l2], "audio2": second["audio"], "image2": second["image"]}
-        refs = {l2: reference(tr) for l2 in fitted}
+        ref = reference(tr)
         with two_networks():
-            report = held_out(va, fitted, refs, base, log=print)
+            report = held_out(va, fitted, ref, base, log=print)
         line(f"{SHIPPED} fused with {m}", f"200, {tr[0].second[0].shape[1]}", report,
              " + ".join(cost.get(n, "-") for n in (SHIPPED, m)))
 

@@ -80,7 +80,7 @@ def main() -> None:
             for image_layer in LAYERS:
                 heads.READS.update(audio=audio_layer, image=image_layer)
                 fitted = {l2: fit_heads(train, len(genres), l2=l2) for l2 in L2_CHOICES}
-                report = held_out(valid, fitted, {l2: ref for l2 in fitted}, base, log=lambda m: None)
+                report = held_out(valid, fitted, ref, base, log=lambda m: None)
                 a, i = report["audio"], report["image"]
                 halves = [(h["audio"]["accuracy"], h["image"]["accuracy"]) for h in report["halves"]]
                 mark = " (shipped)" if {"audio": audio_layer, "image": image_layer} == shipped else ""

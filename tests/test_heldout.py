@@ -48,15 +48,15 @@ def test_halves_keep_a_recording_together_and_balance_genres():
 def fitted():
     train = made_up_songs(120, seed=2)
     heads = {l2: fit_heads(train, len(GENRES), l2=l2) for l2 in (L2_CHOICES[0], L2_CHOICES[-1])}
-    return heads, {l2: reference(train) for l2 in heads}
+    return heads, reference(train)
 
 
 BASE = {"margin_above": 1e9, "k": 3, "pulse_below": {}}
 
 
 def test_choose_picks_among_the_fitted_l2_and_sets_every_threshold(fitted):
-    heads, refs = fitted
-    meta = choose(made_up_songs(60, seed=3), heads, refs, BASE)
+    heads, ref = fitted
+    meta = choose(made_up_songs(60, seed=3), heads, ref, BASE)
     assert set(meta["l2"]) == {"audio", "image"} and set(meta["l2"].values()) <= set(heads)  # one L2 a head
     for domain in ("audio", "image"):
         assert sum(meta["weights"][domain].values()) == pytest.approx(1.0)
@@ -67,9 +67,9 @@ def test_choose_picks_among_the_fitted_l2_and_sets_every_threshold(fitted):
 
 
 def test_held_out_reports_every_valid_song_once(fitted):
-    heads, refs = fitted
+    heads, ref = fitted
     valid = made_up_songs(60, seed=4)
-    report = held_out(valid, heads, refs, BASE, log=lambda m: None)
+    report = held_out(valid, heads, ref, BASE, log=lambda m: None)
     audio = [s for s in valid if s.audio_emb is not None]
     assert report["audio"]["n"] == len(audio) and report["image"]["n"] == len(valid) - len(audio)
     for domain in ("audio", "image"):

@@ -132,13 +132,12 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
     if valid_split:
         fitted = {l2: fit_heads(train_songs, len(genres), seed=seed, l2=l2) for l2 in L2_CHOICES}
         ref = reference(train_songs)
-        references = {l2: ref for l2 in fitted}  # the distance reads the embedding, whatever the L2
         valid_items = data.find_items(root, valid_split)
         valid_songs = cached_embed(valid_items, tagger, band_map, genres, cache, log)
         cnn_probs(valid_songs, valid_items, load_cnn(cnn_path), genres)
-        figures = held_out(valid_songs, fitted, references, base_unsure, log)
-        chosen = choose(valid_songs, fitted, references, base_unsure)  # what ships: all of valid
-        head_models, ref = heads_of(fitted, chosen["l2"]), references[chosen["l2"]["audio"]]
+        figures = held_out(valid_songs, fitted, ref, base_unsure, log)
+        chosen = choose(valid_songs, fitted, ref, base_unsure)  # what ships: all of valid
+        head_models = heads_of(fitted, chosen["l2"])
         meta.update({k: chosen[k] for k in FUSION_CALIBRATION_KEYS}, unsure=chosen["unsure"],
                     validation=figures)
     else:

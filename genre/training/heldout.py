@@ -38,31 +38,31 @@ def halves(songs: list[Song], seed: int = HALVES_SEED) -> tuple[list[Song], list
     return [s for s in songs if s.id in first], [s for s in songs if s.id not in first]
 
 
-def choose(select: list[Song], fitted: dict[float, dict], references: dict[float, dict],
-           base_unsure: dict) -> dict:
+def choose(select: list[Song], fitted: dict[float, dict], reference: dict, base_unsure: dict) -> dict:
     """The fusion's meta chosen on ``select``: each head's L2 (the pair whose heads fuse to the
     lowest log-loss), the weights and temperatures, and the confidence and distance thresholds.
 
-    ``fitted`` and ``references`` map each L2 to its heads and their training reference;
+    ``fitted`` maps each L2 to its heads; ``reference`` is the training songs' embeddings
+    (``calibration.reference``) for the distance test;
     ``base_unsure`` holds the rules fitted on the training list (tag margin, beats, k). The two
     heads read different outputs (``heads.READS``: 1506 against 200 values), so each gets its own L2.
     """
     scored = []
     for audio_l2 in fitted:
         for image_l2 in fitted:
-            pair = {"audio": fitted[audio_l2]["audio"], "image": fitted[image_l2]["image"]}
-            chosen = choose_fusion(select, pair)
+            chosen = choose_fusion(select, heads_of(fitted, {"audio": audio_l2, "image": image_l2}))
             scored.append((sum(chosen["nll"].values()), {"audio": audio_l2, "image": image_l2}, chosen))
     _, l2, chosen = min(scored, key=lambda t: t[0])
     unsure = {**base_unsure, **chosen["unsure"],
-              "distance_above": distance_thresholds(references[l2["audio"]], select)}
+              "distance_above": distance_thresholds(reference, select)}
     return {"l2": l2, "weights": chosen["weights"], "clip_temperature": chosen["clip_temperature"],
             "song_temperature": chosen["song_temperature"], "unsure": unsure}
 
 
 def heads_of(fitted: dict[float, dict], l2: dict) -> dict:
-    """The heads ``choose`` picked: each head from the fit with its own L2."""
-    return {head: fitted[l2[head]][head] for head in l2}
+    """The heads of the L2 pair ``l2`` ({"audio": .., "image": ..}): the image head from its fit,
+    every other head (the audio head, and any a bench adds) from the audio head's fit."""
+    return {**fitted[l2["audio"]], "image": fitted[l2["image"]]["image"]}
 
 
 def judge_with(meta: dict, head_models: dict, reference: dict) -> GenreModel:
@@ -74,7 +74,7 @@ def judge_with(meta: dict, head_models: dict, reference: dict) -> GenreModel:
     return GenreModel(stand_in, None, None, head_models, meta, reference)
 
 
-def held_out(valid: list[Song], fitted: dict[float, dict], references: dict[float, dict],
+def held_out(valid: list[Song], fitted: dict[float, dict], reference: dict,
              base_unsure: dict, log=print) -> dict:
     """Figures per input kind, each valid song judged by numbers chosen on the other half.
 
@@ -83,9 +83,9 @@ def held_out(valid: list[Song], fitted: dict[float, dict], references: dict[floa
     songs, models, each = [], [], []
     first, second = halves(valid)
     for n, (select, report) in enumerate(((first, second), (second, first)), 1):
-        meta = choose(select, fitted, references, base_unsure)
+        meta = choose(select, fitted, reference, base_unsure)
         songs += report
-        model = judge_with(meta, heads_of(fitted, meta["l2"]), references[meta["l2"]["audio"]])
+        model = judge_with(meta, heads_of(fitted, meta["l2"]), reference)
         models += [model] * len(report)
         each.append(measure(report, [model] * len(report)))
         log(f"half {n}: chosen on {len(select)} files: L2 {meta['l2']}, weights {meta['weights']}, "
