@@ -5,7 +5,7 @@ Branches (each gives log-probabilities of the ten genres, per clip and per song)
 =========  ==========================================================  ===============
 branch     input                                                        sees
 =========  ==========================================================  ===============
-``audio``  the backbone's embedding of the clean 3-s clip (16 kHz)      audio only
+``audio``  the backbone's pooled features of the clean 3-s clip (16 kHz) audio only
 ``image``  the backbone's embedding of the 128-band dB window           audio, images
 ``cnn``    the small CNN on the 128-band dB window                      audio, images
 =========  ==========================================================  ===============
@@ -15,7 +15,8 @@ valid list, one set for audio and one for images), softmaxed at a temperature fi
 valid songs. A song is called ``unsure`` when the music detector (``detector.py``, audio only)
 says it is not music at all (``not_music``), when the fused confidence is under a threshold
 chosen on valid, or when its embedding lies far from every song the heads were trained on (a tone, noise, speech,
-music of another kind): "not one of the ten".
+music of another kind): "not one of the ten". Which backbone output each head reads is
+``heads.READS`` (the audio head the 1506 pooled values, the image head the 200-d embedding).
 """
 from __future__ import annotations
 
