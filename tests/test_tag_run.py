@@ -254,3 +254,36 @@ def test_undo_needs_the_results_file(tmp_path, capsys):
     assert usage.value.code == 2 and "--undo needs --out FILE" in capsys.readouterr().err
     assert cli.main(["tag", "--undo", "--out", str(tmp_path / "none.jsonl")]) == 1
     assert "nothing to undo" in capsys.readouterr().err
+
+
+def test_undo_takes_back_what_a_ray_run_recorded_in_parquet(tmp_path, tiny_model_path, capsys):
+    """``tag --ray --out *.parquet`` keeps its rows in Parquet parts (``ParquetResults``); ``--undo``
+    reads them back, restores the songs and records the undone rows as a new part."""
+    pytest.importorskip("pyarrow")
+    from genre.tag.ray import ParquetResults
+
+    lib = tmp_path / "library"
+    lib.mkdir()
+    songs = [make_song(name, lib, seconds=3.0, seed=i) for i, name in enumerate(["tone.mp3", "noise.flac", "melody.ogg"])]
+    heard = {p: sound(p) for p in songs}
+    plain = tmp_path / "plain.jsonl"
+    done = tag(lib, "--out", plain, "--write-tags", "--workers", 1, "--model", tiny_model_path)
+    assert done.returncode == 0, done.stderr
+    written = {r["path"] for r in rows(plain) if r.get("tag", {}).get("action") == "written"}
+    assert written and all(write.read_genre(p) is not None for p in written)
+    parquet = tmp_path / "ray.parquet"
+    results = ParquetResults(parquet)  # the rows as a --ray run keeps them
+    for row in rows(plain):
+        results.append(row)
+    results.close()
+
+    assert cli.main(["tag", "--undo", "--out", str(parquet)]) == 0
+    assert f"undo: {len(written)} restored" in capsys.readouterr().err
+    for path in written:
+        assert write.read_genre(path) is None and write.read_source(path) is None, path
+    assert all(sound(p) == heard[p] for p in songs)  # the audio is untouched
+    again = ParquetResults(parquet, write=False)
+    assert {again.row(p)["tag"]["action"] for p in written} == {"undone"}
+    assert len(list(parquet.glob("*.parquet"))) == 2  # the run's part, then the undo's
+    assert cli.main(["tag", "--undo", "--out", str(parquet)]) == 0  # twice: nothing left to undo
+    assert "undo: 0 restored" in capsys.readouterr().err

@@ -121,7 +121,8 @@ class ParquetResults:
     Each part is written under a temporary name and renamed, so a folder only ever holds whole
     parts; resuming reads the fingerprint columns of every part, in the order they were written
     (a song analysed again after it changed: its latest row wins). The rows buffered for the next
-    part (at most ``PARQUET_ROWS_PER_PART``) are what an interruption loses.
+    part (at most ``PARQUET_ROWS_PER_PART``) are what an interruption loses. ``row`` reads a song's
+    latest record back, so ``tag --undo`` takes back what a Ray run wrote, as for a results file.
     """
 
     def __init__(self, path, *, write: bool = True):
@@ -129,6 +130,7 @@ class ParquetResults:
 
         self.path, self.write = Path(path), write
         self.index: dict[str, Done] = {}
+        self._where: dict[str, tuple[Path, int]] = {}  # path -> the part and row of its latest record
         self._rows: list[dict] = []
         self._fd = None
         if write:  # one run per folder, as for a results file (lock.py)
@@ -139,6 +141,14 @@ class ParquetResults:
                 table = pq.read_table(part, columns=["path", "size", "mtime", "sha256"])
                 for i, row in enumerate(table.to_pylist()):
                     self.index[row["path"]] = Done(row["size"], row["mtime"], row["sha256"], i)
+                    self._where[row["path"]] = (part, i)
+
+    def row(self, path: str) -> dict:
+        """``path``'s latest record, as the run wrote it."""
+        import pyarrow.parquet as pq
+
+        part, i = self._where[path]
+        return json.loads(pq.read_table(part, columns=["record"]).column("record")[i].as_py())
 
     def known(self, path: str, size: int, mtime: float) -> bool:
         done = self.index.get(path)

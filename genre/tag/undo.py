@@ -1,5 +1,8 @@
 """``python -m genre tag --undo --out FILE``: take back the genre tags the runs recorded in FILE wrote.
 
+FILE is a plain run's JSON Lines or CSV, or a ``--ray`` run's Parquet folder (``ray.ParquetResults``,
+which needs pyarrow from ``requirements-scale.txt``; the undone rows become a new part).
+
 Every row whose tag was 'written' holds what the write replaced (the genre field's values and any
 ``GENRE_SOURCE``). A file whose genre is still the one written, with this project's
 ``GENRE_SOURCE`` beside it, gets those values back (none: the genre is removed), through the same
@@ -43,16 +46,20 @@ def undo(args, genres: list[str]) -> int:
 
     ``genres`` are the model's, for a CSV whose header does not say them.
     """
-    if args.out is None or str(args.out).lower().endswith(".parquet"):
-        args.usage_error("--undo needs --out FILE, the .jsonl or .csv results of the runs to take back")
+    if args.out is None:
+        args.usage_error("--undo needs --out FILE, the .jsonl, .csv or .parquet results of the runs to take back")
     if not os.path.exists(args.out):
         print(f"error: {args.out} does not exist: nothing to undo", file=sys.stderr)
         return EXIT_FAILED
     try:
-        ledger = Ledger(args.out, results_genres(args.out, genres), write=not args.dry_run)
+        ledger = _results(args.out, genres, write=not args.dry_run)
     except LedgerBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    except ImportError as exc:
+        print(f"error: reading {args.out} needs pyarrow: pip install -r requirements-scale.txt ({exc})",
+              file=sys.stderr)
+        return EXIT_FAILED
     counts, stopped = collections.Counter(), None
     roots = [os.path.abspath(p) for p in args.paths]
     with replace.stop_signals():
@@ -74,6 +81,15 @@ def undo(args, genres: list[str]) -> int:
     if stopped:
         return 128 + stopped
     return EXIT_FAILED if counts["failed"] else EXIT_OK
+
+
+def _results(out, genres: list[str], write: bool):
+    """The results of the runs to take back, locked (unless a dry run): a ``Ledger``, or a Parquet folder."""
+    if str(out).lower().endswith(".parquet"):
+        from .ray import ParquetResults  # imports neither Ray nor pyarrow until it reads
+
+        return ParquetResults(out, write=write)
+    return Ledger(out, results_genres(out, genres), write=write)
 
 
 def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool) -> str:
