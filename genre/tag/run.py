@@ -207,6 +207,12 @@ def _tag(args, results) -> int:
             if args.ray is not None:
                 from .ray import ray_rows
 
+                if args.timeout != DEFAULT_TIMEOUT:  # Ray Data has no per-row deadline to enforce it
+                    from ..audio import FFMPEG_TIMEOUT
+
+                    warn(f"--timeout is not applied with --ray: there each decode is bounded by ffmpeg's "
+                         f"own {FFMPEG_TIMEOUT} s limit, and no song is abandoned")
+
                 rows = ray_rows(todo, args.model, args.workers, options, args.ray)
             else:
                 from .pool import Pool
@@ -282,7 +288,7 @@ def add_arguments(parser) -> None:
                              "(default: the cores; with --ray: the actors)")
     parser.add_argument("--timeout", type=_positive(float), default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help="abandon a song that takes longer, with an error row "
-                             f"(default: {DEFAULT_TIMEOUT:g})")
+                             f"(default: {DEFAULT_TIMEOUT:g}; not with --ray, where each decode is bounded instead)")
     parser.add_argument("--write-tags", action="store_true",
                         help="write the genre (and GENRE_SOURCE) into each song's metadata when the model is sure")
     parser.add_argument("--overwrite", action="store_true", help="with --write-tags: replace a genre tag already there")
