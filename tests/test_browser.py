@@ -141,10 +141,13 @@ def whole_page(page, path: Path) -> Path:
     """A screenshot of the whole page once it is idle and its charts are drawn."""
     from playwright.sync_api import expect
 
-    # Streamlit scrolls inside its own container, so grow the window to the whole page.
+    # idle: no status widget and no "Stop" in the toolbar (the run's own indicator in Streamlit 1.67)
+    expect(page.locator("[data-testid=stStatusWidget]")).to_have_count(0, timeout=60_000)
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_have_count(0, timeout=120_000)
+    # Streamlit scrolls inside its own container, so grow the window to the whole page, measured
+    # once the run has ended (measured before, a page still being written was cut short).
     height = page.locator("[data-testid=stMainBlockContainer]").bounding_box()["height"]
     page.set_viewport_size({"width": 1280, "height": int(height)})
-    expect(page.locator("[data-testid=stStatusWidget]")).to_have_count(0, timeout=60_000)  # idle
     page.wait_for_timeout(1500)  # let the charts finish drawing
     page.screenshot(path=str(path), full_page=True)
     return path

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..errors import GenreError
 from .ledger import Done
 from .lock import open_locked
+from .pool import DEFAULT_TIMEOUT
 from .job import Options
 from ..logs import QUIET_LEVEL
 
@@ -93,8 +94,18 @@ def actor_plan(resources: dict, local: bool, workers: int | None) -> tuple[int, 
     return workers or max(1, cpus - spare), {"num_cpus": 1}
 
 
-def ray_rows(todo, model_path, workers: int | None, options: Options, address: str):
-    """Rows for the songs in ``todo``, analysed by Ray actors, in the order they finish."""
+def ray_rows(todo, model_path, workers: int | None, options: Options, address: str,
+             timeout: float = DEFAULT_TIMEOUT, warn=print):
+    """Rows for the songs in ``todo``, analysed by Ray actors, in the order they finish.
+
+    Ray Data has no per-row deadline, so a ``timeout`` other than the default is not applied:
+    ``warn`` says so (each decode is still bounded by ffmpeg's own ``audio.FFMPEG_TIMEOUT``).
+    """
+    if timeout != DEFAULT_TIMEOUT:
+        from ..audio import FFMPEG_TIMEOUT
+
+        warn(f"--timeout is not applied with --ray: there each decode is bounded by ffmpeg's own "
+             f"{FFMPEG_TIMEOUT} s limit, and no song is abandoned")
     ray = start(address)
     try:
         actors, ask = actor_plan(ray.cluster_resources(), not address, workers)

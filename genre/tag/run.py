@@ -207,13 +207,7 @@ def _tag(args, results) -> int:
             if args.ray is not None:
                 from .ray import ray_rows
 
-                if args.timeout != DEFAULT_TIMEOUT:  # Ray Data has no per-row deadline to enforce it
-                    from ..audio import FFMPEG_TIMEOUT
-
-                    warn(f"--timeout is not applied with --ray: there each decode is bounded by ffmpeg's "
-                         f"own {FFMPEG_TIMEOUT} s limit, and no song is abandoned")
-
-                rows = ray_rows(todo, args.model, args.workers, options, args.ray)
+                rows = ray_rows(todo, args.model, args.workers, options, args.ray, args.timeout, warn)
             else:
                 from .pool import Pool
 
