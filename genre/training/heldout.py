@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .. import heads
 from ..fusion import GenreModel
 from ..verdict import GENRES
 from .calibration import choose_fusion, distance_thresholds
@@ -48,9 +49,10 @@ def choose(select: list[Song], fitted: dict[float, dict], reference: dict, base_
     heads read different outputs (``heads.READS``: 1506 against 200 values), so each gets its own L2.
     """
     scored = []
-    for audio_l2 in fitted:
+    numbers = {l2: {name: heads.linear(h) for name, h in pair.items()} for l2, pair in fitted.items()}
+    for audio_l2 in fitted:  # each head's numbers read once, not once a song for every pair
         for image_l2 in fitted:
-            chosen = choose_fusion(select, heads_of(fitted, {"audio": audio_l2, "image": image_l2}))
+            chosen = choose_fusion(select, heads_of(numbers, {"audio": audio_l2, "image": image_l2}))
             scored.append((sum(chosen["nll"].values()), {"audio": audio_l2, "image": image_l2}, chosen))
     _, l2, chosen = min(scored, key=lambda t: t[0])
     unsure = {**base_unsure, **chosen["unsure"],
