@@ -142,6 +142,7 @@ class ParquetResults:
         self.path, self.write = Path(path), write
         self.index: dict[str, Done] = {}
         self._where: dict[str, tuple[Path, int]] = {}  # path -> the part and row of its latest record
+        self._records: tuple[Path | None, list[str]] = (None, [])  # the last part ``row`` read, decoded
         self._rows: list[dict] = []
         self._fd = None
         if write:  # one run per folder, as for a results file (lock.py)
@@ -155,11 +156,13 @@ class ParquetResults:
                     self._where[row["path"]] = (part, i)
 
     def row(self, path: str) -> dict:
-        """``path``'s latest record, as the run wrote it."""
+        """``path``'s latest record, as the run wrote it (read in index order, each part is read once)."""
         import pyarrow.parquet as pq
 
         part, i = self._where[path]
-        return json.loads(pq.read_table(part, columns=["record"]).column("record")[i].as_py())
+        if self._records[0] != part:
+            self._records = (part, pq.read_table(part, columns=["record"]).column("record").to_pylist())
+        return json.loads(self._records[1][i])
 
     def known(self, path: str, size: int, mtime: float) -> bool:
         done = self.index.get(path)
