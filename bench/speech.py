@@ -74,14 +74,14 @@ def recordings(archive: Path, folder: Path) -> list[Path]:
     return sorted(out)
 
 
-def detector_score(model, path: Path) -> float | None:
-    """The music detector's not-music probability for a file, as ``predict`` computes it."""
+def detector_score(model, path: Path) -> tuple[float, float | None]:
+    """A file's seconds and the music detector's not-music probability, as ``predict`` computes it."""
     samples = audio.decode(path)
     starts, windows = clip_windows(samples)
     clips = [samples[s:s + audio.CLIP_SAMPLES] for s in starts]
     parts = model.branches(windows, clips)
     hearing = model.hear(parts, windows, clips, pulse_clarity(samples))
-    return None if hearing is None else hearing.score
+    return len(samples) / audio.SAMPLE_RATE, None if hearing is None else hearing.score
 
 
 def main() -> None:
@@ -98,9 +98,8 @@ def main() -> None:
         caught = 0
         for path in files:
             r = predict(path, model)
-            score = detector_score(model, path)
+            seconds, score = detector_score(model, path)
             caught += r.reason == "not_music"
-            seconds = len(audio.decode(path)) / audio.SAMPLE_RATE
             print(f"| {path.stem} | {seconds:.1f} | {r.genre} {r.confidence:.0%}{' (unsure)' if r.unsure else ''} "
                   f"| {r.reason} | {'-' if score is None else f'{score:.2f}'} |", flush=True)
         print(f"\n{caught} of {len(files)} real speech recordings called not music"
