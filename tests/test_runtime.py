@@ -148,3 +148,16 @@ def test_export_writes_checked_files_and_refuses_a_conversion_that_differs(tmp_p
     with pytest.raises(ModelError, match="not saved"):
         export_onnx(tmp_path, log=lambda *a: None)
     assert not list(tmp_path.glob("*.onnx")) and not list(tmp_path.glob(".*"))  # nothing left behind
+
+
+@pytest.mark.slow
+def test_export_without_tf2onnx_says_how_to_install_it_and_writes_nothing(tmp_path, monkeypatch):
+    """``train`` catches this ModelError and goes on; a bare ImportError would end it."""
+    from genre.training.export import export_onnx
+
+    for name in runtime.ONNX_FILES:
+        shutil.copy(MODEL / name, tmp_path / name)
+    monkeypatch.setitem(sys.modules, "tf2onnx", None)  # as where requirements-dev.txt is not installed
+    with pytest.raises(ModelError, match="needs tf2onnx"):
+        export_onnx(tmp_path, log=lambda *a: None)
+    assert not list(tmp_path.glob("*.onnx")) and not list(tmp_path.glob(".*"))

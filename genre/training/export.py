@@ -59,7 +59,6 @@ def export_one(keras_path: Path, onnx_path: Path, log=print) -> dict:
     """Convert ``keras_path``, check it, write ``onnx_path`` and record the check in the JSON beside."""
     import keras
     import onnxruntime
-    import tf2onnx
 
     network = keras.saving.load_model(keras_path, compile=False)
     fd, tmp = tempfile.mkstemp(prefix=f".{onnx_path.stem}-", suffix=".onnx", dir=onnx_path.parent)
@@ -75,6 +74,8 @@ def export_one(keras_path: Path, onnx_path: Path, log=print) -> dict:
         os.replace(tmp, onnx_path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+    import tf2onnx  # convert imported it (or said, as a ModelError, how to install it)
+
     record = {"file": onnx_path.name, "keras_sha256": runtime.file_sha256(keras_path), "opset": OPSET,
               "tf2onnx": tf2onnx.__version__,
               "checked_with_onnxruntime": onnxruntime.__version__, "tolerance": runtime.TOLERANCE, **found}
