@@ -16,7 +16,8 @@ from tests.support.sounds import encode
 from genre import audio, detector, fusion, predict
 from genre.errors import AudioError
 from genre.training import sounds
-from genre.training.detector import fit_logistic, folds_of
+from genre.training.detector import fit_logistic, folds_of, other_artists
+from genre.training.detector_data import MUSIC, Example
 from genre.verdict import GENRES, NOT_MUSIC, Judgement, not_music_sentence
 
 SR = audio.SAMPLE_RATE
@@ -66,6 +67,23 @@ def test_logistic_fit_separates_and_folds_keep_recordings_together():
     fold = folds_of(groups, 5, seed=0)
     assert all(len(set(fold[[g == name for g in groups]])) == 1 for name in set(groups))
     assert set(fold) == set(range(5))
+
+
+def test_other_artists_counts_false_alarms_on_the_list_left_out():
+    # the valid list's artists play music halfway to the noise; the train list's do not
+    rng = np.random.default_rng(1)
+    examples = [Example(f"noise-{i}", f"noise-{i}", "noise", None, rng.normal(4, 1, 3)) for i in range(60)]
+    for split, shift in (("train", 0.0), ("valid", 2.0)):
+        for i in range(40):
+            x = rng.normal(shift if i % 2 else 0.0, 1, 3)
+            examples.append(Example(f"music-{split}-{i}", f"{split}.{i:05d}", MUSIC, "rock", x, split))
+    found = other_artists(examples, "logistic")
+    assert found["lists"] == ["train", "valid"]
+    assert 0.0 <= found["false_alarm_originals"] <= 1.0
+    assert found["false_alarm_views"] == found["false_alarm_originals"]  # no crops here
+    assert found["false_alarm_originals"] > 0.1  # the shifted half of valid, never heard in training
+    unlabelled = [Example(e.name, e.group, e.family, e.genre, e.x) for e in examples]
+    assert other_artists(unlabelled, "logistic") is None
 
 
 def test_crops_of_music_are_shorter_quieter_and_named_exactly():

@@ -36,6 +36,7 @@ class Example:
     family: str  # MUSIC, or one of ``sounds.FAMILIES``
     genre: str | None  # for music
     x: np.ndarray  # detector.features, (d,)
+    split: str = ""  # music: the list its recording is on (train or valid; artist-disjoint), if known
 
 
 def hear(samples: np.ndarray, tagger: backbone.Tagger, cache: Path | None, name: str) -> np.ndarray:
@@ -77,7 +78,7 @@ def music_examples(root, tagger, cache: Path | None, seed: int = 0, log=print) -
             views[f"-crop{label}"] = y
         for suffix, y in views.items():
             name = f"music-{item.kind}-{item.id}{suffix}"
-            out.append(Example(name, item.id, MUSIC, item.genre, hear(y, tagger, cache, name)))
+            out.append(Example(name, item.id, MUSIC, item.genre, hear(y, tagger, cache, name), item.split))
         if n % 50 == 0:
             log(f"music: heard {n}/{len(items)} files ({time.time() - started:.0f} s)")
     return out

@@ -1,0 +1,87 @@
+"""Music from outside GTZAN: is it still heard as music, and which genre does it get?
+
+Prints figures; asserts nothing. Run: ``python -m bench.outside [MODEL_DIR]``.
+
+The music detector learned music from GTZAN alone (about 2000-era productions of ten genres), so
+its weak side is music of another production. A few recordings of other origins travel in audio
+packages' sources on the registry, fetched by pinned version and checked against the registry's
+sha256 into a temporary folder, never kept:
+
+- ``audiocraft==1.3.0``: 10 s of Bach and 10 s of Ravel's *Boléro* (its melody-conditioning
+  examples; performers not stated), and two 5-s sound effects its AudioGen model generated
+  (birds with a duck, sirens with an engine): not music;
+- ``librosa==0.7.2``: Kevin MacLeod's "Vibe Ace" (CC BY 3.0; 61 s, a jazz lounge tune), the
+  library's example track before it moved to downloads;
+- ``demucs==4.1.0`` and ``encodec==0.1.1``: the short mixes their tests separate and encode
+  (15-20 s; genre not stated).
+
+Genres are given only where the recording says it; the others are counted for the detector only.
+Six recordings are far too few to measure accuracy: this shows what kind of mistake happens.
+"""
+from __future__ import annotations
+
+import argparse
+import tarfile
+import tempfile
+from pathlib import Path
+
+from genre import load_model, predict
+
+from bench.animals import fetch
+from bench.speech import detector_score
+from tests.support import machine
+
+# (requirement, member path inside the source, genre or None, music?)
+RECORDINGS = (
+    ("audiocraft==1.3.0", "assets/bach.mp3", "classical", True),
+    ("audiocraft==1.3.0", "assets/bolero_ravel.mp3", "classical", True),
+    ("librosa==0.7.2", "librosa/util/example_data/Kevin_MacLeod_-_Vibe_Ace.ogg", "jazz", True),
+    ("demucs==4.1.0", "test.mp3", None, True),
+    ("encodec==0.1.1", "test_24k.wav", None, True),
+    ("encodec==0.1.1", "test_48k.wav", None, True),
+    ("audiocraft==1.3.0", "assets/a_duck_quacking_as_birds_chirp_and_a_pigeon_cooing.mp3", None, False),
+    ("audiocraft==1.3.0", "assets/sirens_and_a_humming_engine_approach_and_pass.mp3", None, False),
+)
+
+
+def extract(archive: Path, member: str, folder: Path) -> Path:
+    """One file of a source distribution (``<name>-<version>/<member>``), written into ``folder``."""
+    with tarfile.open(archive) as tar:
+        found = tar.extractfile(f"{archive.name.removesuffix('.tar.gz')}/{member}")
+        path = folder / f"{archive.name.split('-')[0]}_{Path(member).name}"
+        path.write_bytes(found.read())
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", type=Path, default=None)
+    args = parser.parse_args()
+    model = load_model(args.model)
+    print(f"measured on {machine.cpu()}; sources {', '.join(sorted({r[0] for r in RECORDINGS}))}")
+    with tempfile.TemporaryDirectory(prefix="genre-outside-") as tmp:
+        tmp = Path(tmp)
+        archives = {req: fetch(req, tmp) for req in sorted({r[0] for r in RECORDINGS})}
+        print("| recording | music? | genre | seconds | verdict | reason | detector score |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        heard = {True: 0, False: 0}
+        right = labelled = 0
+        for req, member, genre, music in RECORDINGS:
+            path = extract(archives[req], member, tmp)
+            r = predict(path, model)
+            seconds, score = detector_score(model, path)
+            heard[music] += (r.reason != "not_music") == music
+            if genre is not None:
+                labelled += 1
+                right += r.genre == genre
+            print(f"| {path.name} | {'yes' if music else 'no'} | {genre or '-'} | {seconds:.1f} "
+                  f"| {r.genre} {r.confidence:.0%}{' (unsure)' if r.unsure else ''} | {r.reason} "
+                  f"| {'-' if score is None else f'{score:.2f}'} |", flush=True)
+        n_music = sum(r[3] for r in RECORDINGS)
+        print(f"\nmusic heard as music: {heard[True]} of {n_music}; sound effects called not music: "
+              f"{heard[False]} of {len(RECORDINGS) - n_music}; genre right: {right} of {labelled} labelled"
+              f" (detector threshold {model.music.threshold:.3f})")
+
+
+if __name__ == "__main__":
+    main()
