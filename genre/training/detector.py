@@ -89,13 +89,18 @@ def _raw_fit(train: list[Example], method: str) -> detector.Detector:
     return found
 
 
+def threshold_folds(music: list[Example], seed: int) -> np.ndarray:
+    """The folds whose out-of-fold scores set the threshold: ``FOLDS``, grouped by recording."""
+    return folds_of([e.group for e in music], FOLDS, seed + 1)
+
+
 def fit(train: list[Example], method: str, seed: int = 0, rate: float = FALSE_ALARM) -> detector.Detector:
     """A detector fitted on ``train``, its thresholds from out-of-fold scores of its own music."""
     found = _raw_fit(train, method)
     music = [e for e in train if e.family == MUSIC]
-    fold = folds_of([e.group for e in music], FOLDS, seed + 1)
+    fold = threshold_folds(music, seed)
     scores, distances = np.zeros(len(music)), np.zeros(len(music))
-    for k in range(FOLDS):
+    for k in np.unique(fold):
         inner = _raw_fit([e for e in train if e.family != MUSIC] + [e for e, f in zip(music, fold) if f != k], method)
         x = np.stack([e.x for e, f in zip(music, fold) if f == k])
         scores[fold == k] = inner.score(x)
