@@ -62,14 +62,15 @@ HEARD_WIDTH = {"embedding": backbone.EMBEDDING_UNITS, "pool": backbone.POOL_UNIT
 class Branches:
     """Each branch's (clip log-probs, song log-probs), and what the backbone heard on the judged path.
 
-    ``tags`` and ``embedding`` come from the clean audio when there is audio (``kind`` "audio"),
-    else from the image path (``kind`` "image").
+    ``tags``, ``embedding`` and ``pool`` come from the clean audio when there is audio (``kind``
+    "audio"), else from the image path (``kind`` "image").
     """
 
     kind: str  # "audio" or "image": which weights, temperatures and thresholds apply
     logp: dict[str, tuple[np.ndarray, np.ndarray]]  # branch name (BRANCHES) -> (clip, song)
     tags: np.ndarray  # (n, 50)
     embedding: np.ndarray  # (n, 200)
+    pool: np.ndarray  # (n, 1506)
 
 
 def softmax(logp: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -128,7 +129,7 @@ class GenreModel:
             heard["audio"] = self.tagger(np.stack([backbone.patch(c) for c in clips]))
             logp["audio"] = head_logp(self.heads["audio"], heard["audio"].layer(heads.READS["audio"]))
         kind = "image" if clips is None else "audio"
-        return Branches(kind, logp, heard[kind].tags, heard[kind].embedding)
+        return Branches(kind, logp, heard[kind].tags, heard[kind].embedding, heard[kind].pool)
 
     def fuse(self, parts: Branches) -> tuple[np.ndarray, np.ndarray]:
         """Fused (clip probs, song probs) from ``branches``' output."""
@@ -156,7 +157,7 @@ class GenreModel:
         """The music detector's view of an audio song (None for images, or without a detector)."""
         if self.music is None or clips is None:
             return None
-        return self.music.hear(detector.features(parts.embedding, parts.tags, windows, clips, pulse))
+        return self.music.hear(detector.features(parts.embedding, parts.pool, parts.tags, windows, clips, pulse))
 
     def distance(self, embeddings: np.ndarray, kind: str) -> float:
         """``knn_distance`` of a song's clip embeddings from the training songs of its domain."""

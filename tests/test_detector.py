@@ -14,7 +14,7 @@ import pytest
 from tests.support import ROOT
 from tests.support.sounds import encode
 from genre import audio, detector, fusion, predict
-from genre.errors import AudioError
+from genre.errors import AudioError, ModelError
 from genre.training import sounds
 from genre.training.detector import fit_logistic, folds_of, other_artists
 from genre.training.detector_data import MUSIC, Example
@@ -39,21 +39,32 @@ def test_every_family_makes_sounds_of_1_to_30_s_the_same_for_a_seed():
 def test_features_have_one_value_a_name_and_are_finite_for_short_and_long_songs():
     rng = np.random.default_rng(0)
     for n, length in ((1, 30000), (4, audio.CLIP_SAMPLES)):
-        x = detector.features(rng.normal(size=(n, 200)), rng.uniform(size=(n, 50)),
+        x = detector.features(rng.normal(size=(n, 200)), rng.normal(size=(n, 1506)), rng.uniform(size=(n, 50)),
                               rng.uniform(-80, 0, (n, 128, 39)), [rng.normal(size=length) for _ in range(n)],
                               None if n == 1 else 0.4)
-        assert x.shape == (200 + 50 + len(detector.STATS),) and np.isfinite(x).all()
+        assert x.shape == (detector.FEATURES,) == (200 + 1506 + 50 + len(detector.STATS),)
+        assert np.isfinite(x).all()
 
 
 def test_detector_saves_loads_and_decides(tmp_path):
     assert detector.load(tmp_path) is None  # no file: no detector, the old behaviour
-    d = 5
-    found = detector.Detector(np.zeros(d), np.ones(d), np.array([1.0, 0, 0, 0, 0]), 0.0, threshold=0.5)
+    d = detector.FEATURES
+    coef = np.zeros(d)
+    coef[0] = 1.0
+    found = detector.Detector(np.zeros(d), np.ones(d), coef, 0.0, threshold=0.5)
     detector.save(found, tmp_path / detector.DETECTOR_FILE)
     again = detector.load(tmp_path)
     assert again.threshold == 0.5 and again.centres is None
-    assert again.hear(np.array([3.0, 0, 0, 0, 0])).not_music
-    assert not again.hear(np.array([-3.0, 0, 0, 0, 0])).not_music
+    assert again.hear(np.r_[3.0, np.zeros(d - 1)]).not_music
+    assert not again.hear(np.r_[-3.0, np.zeros(d - 1)]).not_music
+
+
+def test_a_detector_of_other_features_is_refused_with_the_command_that_mends_it(tmp_path):
+    d = 261  # the detector of before the pooled features
+    detector.save(detector.Detector(np.zeros(d), np.ones(d), np.zeros(d), 0.0, threshold=0.5),
+                  tmp_path / detector.DETECTOR_FILE)
+    with pytest.raises(ModelError, match="train-detector"):
+        detector.load(tmp_path)
 
 
 def test_logistic_fit_separates_and_folds_keep_recordings_together():

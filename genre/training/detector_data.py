@@ -44,15 +44,17 @@ def hear(samples: np.ndarray, tagger: backbone.Tagger, cache: Path | None, name:
     starts, windows = clip_windows(samples)
     pieces = [samples[s:s + audio.CLIP_SAMPLES] for s in starts]
     path = cache / f"{name}.npz" if cache is not None else None
+    found = None
     if path is not None and path.exists():
         with np.load(path) as z:
-            tags, embedding = z["tags"], z["embedding"]
-    else:
+            found = {k: z[k] for k in z.files}
+    if found is None or "pool" not in found:  # a cache from before the pooled features: heard again
         heard = tagger(np.stack([backbone.patch(p) for p in pieces]))
-        tags, embedding = heard.tags, heard.embedding
+        found = {"tags": heard.tags, "embedding": heard.embedding, "pool": heard.pool}
         if path is not None:
-            save_npz(path, tags=tags, embedding=embedding)
-    return detector.features(embedding, tags, windows, pieces, pulse_clarity(samples))
+            save_npz(path, **found)
+    return detector.features(found["embedding"], found["pool"], found["tags"], windows, pieces,
+                             pulse_clarity(samples))
 
 
 def crop(samples: np.ndarray, span: tuple[float, float], rng) -> tuple[np.ndarray, str]:

@@ -19,8 +19,8 @@ from .embed import Song, branch_logp, embed
 
 def parts_of(song: Song, model: GenreModel) -> Branches:
     """A song's branch outputs, as ``GenreModel.branches`` gives them to ``fuse`` and ``doubt``."""
-    embedding = song.audio_emb if song.audio_emb is not None else song.image_emb
-    return Branches(song.domain, branch_logp(song, model.heads), song.tags, embedding)
+    return Branches(song.domain, branch_logp(song, model.heads), song.tags,
+                    song.heard(song.domain, "embedding"), song.heard(song.domain, "pool"))
 
 
 def evaluate_fusion(items: list[data.Item], model: GenreModel, log=print) -> dict:
