@@ -24,9 +24,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from genre import load_model, predict
+from genre import load_model
 
-from bench.sources import SHORTEST, detector_score, fetch
+from bench.sources import SHORTEST, fetch, judge_all
 from tests.support import machine
 
 SOURCES = ("pykanto==0.1.8", "vocalpy==0.11.1", "opensoundscape==0.13.2")
@@ -61,18 +61,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="genre-animals-") as tmp:
         tmp = Path(tmp)
         files = [p for s in SOURCES for p in recordings(fetch(s, tmp), tmp)]
-        print("| recording | seconds | verdict | reason | detector score |")
-        print("| --- | --- | --- | --- | --- |")
-        caught, scores = 0, []
-        for path in files:
-            r = predict(path, model)
-            seconds, score = detector_score(model, path)
-            caught += r.reason == "not_music"
-            scores += [] if score is None else [score]
-            print(f"| {path.stem} | {seconds:.1f} | {r.genre} {r.confidence:.0%}{' (unsure)' if r.unsure else ''} "
-                  f"| {r.reason} | {'-' if score is None else f'{score:.2f}'} |", flush=True)
-        print(f"\n{caught} of {len(files)} real animal recordings called not music"
-              f" (detector scores {min(scores):.2f}-{max(scores):.2f}, threshold {model.music.threshold:.3f})")
+        judge_all(model, files, "real animal recordings")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from genre import audio
+from genre import audio, predict
 from genre.prediction import clip_windows
 from genre.rhythm import pulse_clarity
 
@@ -48,3 +48,19 @@ def detector_score(model, path: Path) -> tuple[float, float | None]:
     parts = model.branches(windows, clips)
     hearing = model.hear(parts, windows, clips, pulse_clarity(samples))
     return len(samples) / audio.SAMPLE_RATE, None if hearing is None else hearing.score
+
+
+def judge_all(model, files: list[Path], what: str) -> None:
+    """Judge each of ``files`` as an upload, print a table row each, then how many were not music."""
+    print("| recording | seconds | verdict | reason | detector score |")
+    print("| --- | --- | --- | --- | --- |")
+    caught, scores = 0, []
+    for path in files:
+        r = predict(path, model)
+        seconds, score = detector_score(model, path)
+        caught += r.reason == "not_music"
+        scores += [] if score is None else [score]
+        print(f"| {path.stem} | {seconds:.1f} | {r.genre} {r.confidence:.0%}{' (unsure)' if r.unsure else ''} "
+              f"| {r.reason} | {'-' if score is None else f'{score:.2f}'} |", flush=True)
+    print(f"\n{caught} of {len(files)} {what} called not music"
+          f" (detector scores {min(scores):.2f}-{max(scores):.2f}, threshold {model.music.threshold:.3f})")

@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from genre import load_model, predict
+from genre import load_model
 
-from bench.sources import SHORTEST, detector_score, fetch as fetch_sdist
+from bench.sources import SHORTEST, fetch as fetch_sdist, judge_all
 from tests.support import machine
 
 SOURCE = "pocketsphinx==5.1.1"
@@ -115,18 +115,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="genre-speech-") as tmp:
         tmp = Path(tmp)
         files = recordings(fetch(tmp), tmp) + more_recordings(tmp)
-        print("| recording | seconds | verdict | reason | detector score |")
-        print("| --- | --- | --- | --- | --- |")
-        caught, scores = 0, []
-        for path in files:
-            r = predict(path, model)
-            seconds, score = detector_score(model, path)
-            caught += r.reason == "not_music"
-            scores += [] if score is None else [score]
-            print(f"| {path.stem} | {seconds:.1f} | {r.genre} {r.confidence:.0%}{' (unsure)' if r.unsure else ''} "
-                  f"| {r.reason} | {'-' if score is None else f'{score:.2f}'} |", flush=True)
-        print(f"\n{caught} of {len(files)} real speech recordings called not music"
-              f" (detector scores {min(scores):.2f}-{max(scores):.2f}, threshold {model.music.threshold:.3f})")
+        judge_all(model, files, "real speech recordings")
 
 
 if __name__ == "__main__":
