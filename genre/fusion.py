@@ -62,15 +62,13 @@ HEARD_WIDTH = {"embedding": backbone.EMBEDDING_UNITS, "pool": backbone.POOL_UNIT
 class Branches:
     """Each branch's (clip log-probs, song log-probs), and what the backbone heard on the judged path.
 
-    ``tags``, ``embedding`` and ``pool`` come from the clean audio when there is audio (``kind``
-    "audio"), else from the image path (``kind`` "image").
+    ``heard`` is the backbone's output on the clean audio when there is audio (``kind`` "audio"),
+    else on the image path (``kind`` "image").
     """
 
     kind: str  # "audio" or "image": which weights, temperatures and thresholds apply
     logp: dict[str, tuple[np.ndarray, np.ndarray]]  # branch name (BRANCHES) -> (clip, song)
-    tags: np.ndarray  # (n, 50)
-    embedding: np.ndarray  # (n, 200)
-    pool: np.ndarray  # (n, 1506)
+    heard: backbone.Heard  # tags (n, 50), embedding (n, 200), pooled features (n, 1506)
 
 
 def softmax(logp: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -129,7 +127,7 @@ class GenreModel:
             heard["audio"] = self.tagger(np.stack([backbone.patch(c) for c in clips]))
             logp["audio"] = head_logp(self.heads["audio"], heard["audio"].layer(heads.READS["audio"]))
         kind = "image" if clips is None else "audio"
-        return Branches(kind, logp, heard[kind].tags, heard[kind].embedding, heard[kind].pool)
+        return Branches(kind, logp, heard[kind])
 
     def fuse(self, parts: Branches) -> tuple[np.ndarray, np.ndarray]:
         """Fused (clip probs, song probs) from ``branches``' output."""
@@ -148,8 +146,9 @@ class GenreModel:
         """
         parts = self.branches(windows, clips)
         clip_probs, song_probs = self.fuse(parts)
-        verdict = Judgement(clip_probs, song_probs, parts.tags, parts.tags.mean(axis=0))
-        self.doubt(verdict, parts.embedding, parts.kind, pulse, self.hear(parts, windows, clips, pulse))
+        tags = parts.heard.tags
+        verdict = Judgement(clip_probs, song_probs, tags, tags.mean(axis=0))
+        self.doubt(verdict, parts.heard.embedding, parts.kind, pulse, self.hear(parts, windows, clips, pulse))
         return verdict
 
     def hear(self, parts: Branches, windows: np.ndarray, clips: list[np.ndarray] | None,
@@ -157,7 +156,8 @@ class GenreModel:
         """The music detector's view of an audio song (None for images, or without a detector)."""
         if self.music is None or clips is None:
             return None
-        return self.music.hear(detector.features(parts.embedding, parts.pool, parts.tags, windows, clips, pulse))
+        heard = parts.heard
+        return self.music.hear(detector.features(heard.embedding, heard.pool, heard.tags, windows, clips, pulse))
 
     def distance(self, embeddings: np.ndarray, kind: str) -> float:
         """``knn_distance`` of a song's clip embeddings from the training songs of its domain."""

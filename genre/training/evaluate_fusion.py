@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import data
+from ..backbone import Heard
 from ..fusion import BRANCHES, Branches, GenreModel, softmax
 from ..verdict import NOT_MUSIC, OUTSIDE_TEN, Judgement
 from .calibration import figures
@@ -19,8 +20,8 @@ from .embed import Song, branch_logp, embed
 
 def parts_of(song: Song, model: GenreModel) -> Branches:
     """A song's branch outputs, as ``GenreModel.branches`` gives them to ``fuse`` and ``doubt``."""
-    return Branches(song.domain, branch_logp(song, model.heads), song.tags,
-                    song.heard(song.domain, "embedding"), song.heard(song.domain, "pool"))
+    heard = Heard(song.tags, song.heard(song.domain, "embedding"), song.heard(song.domain, "pool"))
+    return Branches(song.domain, branch_logp(song, model.heads), heard)
 
 
 def evaluate_fusion(items: list[data.Item], model: GenreModel, log=print) -> dict:
@@ -60,9 +61,9 @@ def measure(songs: list[Song], models: list[GenreModel]) -> dict:
         song_probs = np.stack([f[1] for f in fused])
         clip_probs = np.concatenate([f[0] for f in fused])
         fig = figures(song_probs, clip_probs, labels, clip_labels)
-        doubts = [Judgement(f[0], f[1], p.tags, p.tags.mean(0)) for f, p in zip(fused, parts)]
+        doubts = [Judgement(f[0], f[1], p.heard.tags, p.heard.tags.mean(0)) for f, p in zip(fused, parts)]
         for verdict, p, (s, m) in zip(doubts, parts, group):
-            m.doubt(verdict, p.embedding, domain, s.pulse)
+            m.doubt(verdict, p.heard.embedding, domain, s.pulse)
         sure = ~np.array([d.unsure for d in doubts])
         right = song_probs.argmax(1) == labels
         fig.update(coverage=float(sure.mean()),
