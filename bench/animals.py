@@ -19,15 +19,11 @@ is kept: the sources and the recordings live in a temporary folder.
 """
 from __future__ import annotations
 
-import argparse
 import tarfile
-import tempfile
 from pathlib import Path
 
-from genre import load_model
-
-from bench.sources import SHORTEST, fetch, judge_all
-from tests.support import machine
+from bench import sources
+from bench.sources import SHORTEST, fetch
 
 SOURCES = ("pykanto==0.1.8", "vocalpy==0.11.1", "opensoundscape==0.13.2")
 HIGHEST_RATE = 96_000  # Hz: recordings sampled faster hold ultrasonic calls a 16-kHz model cannot hear
@@ -52,16 +48,13 @@ def recordings(archive: Path, folder: Path) -> list[Path]:
     return sorted(out)
 
 
+def collect(folder: Path) -> list[Path]:
+    """Every recording of every source, in ``folder``."""
+    return [path for source in SOURCES for path in recordings(fetch(source, folder), folder)]
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", type=Path, default=None)
-    args = parser.parse_args()
-    model = load_model(args.model)
-    print(f"measured on {machine.cpu()}; sources {', '.join(SOURCES)}")
-    with tempfile.TemporaryDirectory(prefix="genre-animals-") as tmp:
-        tmp = Path(tmp)
-        files = [p for s in SOURCES for p in recordings(fetch(s, tmp), tmp)]
-        judge_all(model, files, "real animal recordings")
+    sources.main(__doc__, list(SOURCES), collect, "real animal recordings")
 
 
 if __name__ == "__main__":

@@ -5,15 +5,18 @@ The recordings are never kept: each bench works in a temporary folder.
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import tempfile
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from genre import audio, predict
+from genre import audio, load_model, predict
 from genre.prediction import clip_windows
 from genre.rhythm import pulse_clarity
+from tests.support import machine
 
 REGISTRY = "https://pypi.org/pypi/{name}/json"  # every release's files, by version
 SHORTEST = 1.0  # s: shorter audio is refused by the app
@@ -64,3 +67,14 @@ def judge_all(model, files: list[Path], what: str) -> None:
               f"| {r.reason} | {'-' if score is None else f'{score:.2f}'} |", flush=True)
     print(f"\n{caught} of {len(files)} {what} called not music"
           f" (detector scores {min(scores):.2f}-{max(scores):.2f}, threshold {model.music.threshold:.3f})")
+
+
+def main(doc: str, sources: list[str], collect, what: str) -> None:
+    """A bench's command line: ``[MODEL_DIR]``; ``collect(folder)`` fetches its recordings into a
+    temporary folder, and each is judged (``judge_all``)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("model", nargs="?", type=Path, default=None)
+    model = load_model(parser.parse_args().model)
+    print(f"measured on {machine.cpu()}; sources {', '.join(sources)}")
+    with tempfile.TemporaryDirectory(prefix="genre-bench-") as tmp:
+        judge_all(model, collect(Path(tmp)), what)

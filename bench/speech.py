@@ -22,20 +22,16 @@ temporary folder.
 """
 from __future__ import annotations
 
-import argparse
 import io
 import subprocess
 import sys
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from genre import load_model
-
-from bench.sources import SHORTEST, fetch as fetch_sdist, judge_all
-from tests.support import machine
+from bench import sources
+from bench.sources import SHORTEST, fetch as fetch_sdist
 
 SOURCE = "pocketsphinx==5.1.1"
 RAW_RATE = 16000  # Hz: the .raw recordings are 16-bit mono at 16 kHz
@@ -106,16 +102,13 @@ def more_recordings(folder: Path) -> list[Path]:
     return sorted(out)
 
 
+def collect(folder: Path) -> list[Path]:
+    """Every recording of every source, in ``folder``."""
+    return recordings(fetch(folder), folder) + more_recordings(folder)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", type=Path, default=None)
-    args = parser.parse_args()
-    model = load_model(args.model)
-    print(f"measured on {machine.cpu()}; sources {SOURCE}, {', '.join(r for r, _ in MORE)}")
-    with tempfile.TemporaryDirectory(prefix="genre-speech-") as tmp:
-        tmp = Path(tmp)
-        files = recordings(fetch(tmp), tmp) + more_recordings(tmp)
-        judge_all(model, files, "real speech recordings")
+    sources.main(__doc__, [SOURCE, *(r for r, _ in MORE)], collect, "real speech recordings")
 
 
 if __name__ == "__main__":
