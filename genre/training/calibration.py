@@ -18,9 +18,9 @@ from ..rhythm import pulse_clarity
 
 WEIGHT_STEP = 0.1  # grid of fusion weights, each in [0, 1] summing to 1
 TEMPERATURES = np.round(np.arange(0.3, 3.001, 0.05), 2)
-TARGET_ACCURACY = 0.88  # "unsure" threshold: the lowest confidence keeping this accuracy on the sure
-# verdicts of the selection songs; 3 points above the 85 % promised on unseen music, since a half of
-# the valid list (about 50 songs) measures accuracy only to about +-5 points
+TARGET_ACCURACY = 0.86  # "unsure" threshold: the lowest confidence keeping this accuracy on the sure
+# verdicts of the selection songs (the bar the product promises); held out, chosen on one half of valid
+# and measured on the other, it gives 88 % right on 66 % of songs (0.88 gave 89 % on 62 %: model card)
 DISTANCE_QUANTILE = 0.99  # songs farther than this share of the training music are "not one of the ten"
 PULSE_SLACK = 0.9  # a beat under 90 % of the weakest training clip's of that genre is no beat
 PULSE_FLOOR = 0.25  # genres whose training clips ever fall under this have no reliable beat
@@ -78,8 +78,10 @@ def choose_fusion(songs: list[Song], head_models: dict) -> dict:
     return chosen
 
 
-def sure_above(probs: np.ndarray, labels: np.ndarray, target: float = TARGET_ACCURACY) -> float:
-    """The lowest confidence above which the verdicts reach ``target`` accuracy."""
+def sure_above(probs: np.ndarray, labels: np.ndarray, target: float | None = None) -> float:
+    """The lowest confidence above which the verdicts reach ``target`` accuracy
+    (``TARGET_ACCURACY``, read at call time, when not given)."""
+    target = TARGET_ACCURACY if target is None else target
     conf, right = probs.max(1), probs.argmax(1) == labels
     for t in np.round(np.arange(0.0, 0.951, 0.01), 2):
         sure = conf >= t
