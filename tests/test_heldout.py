@@ -79,3 +79,36 @@ def test_held_out_reports_every_valid_song_once(fitted):
         assert set(r["branches"]) >= {"image", "cnn"}
     assert "valid list" in report["protocol"]
     assert sum(h["audio"]["n"] for h in report["halves"]) == report["audio"]["n"]
+
+
+@pytest.mark.parametrize("target", [0.75, 0.86, 0.95])
+def test_sure_above_is_the_lowest_threshold_that_reaches_the_target(target):
+    from genre.training.calibration import sure_above
+
+    rng = np.random.default_rng(3)
+    conf = rng.uniform(0.5, 1.0, 400)
+    right = rng.random(400) < conf  # more confident verdicts are right more often
+    probs = np.zeros((400, len(GENRES)))
+    probs[:, 0], probs[:, 1] = conf, 1 - conf  # the verdict is always genre 0, at ``conf``
+    labels = np.where(right, 0, 1)
+    t = sure_above(probs, labels, target)
+    assert 0.0 <= t <= 0.95
+    sure = probs.max(1) >= t
+    if t < 0.95:
+        assert right[sure].mean() >= target and sure.sum() >= 10
+    lower = probs.max(1) >= round(t - 0.01, 2)
+    assert t == 0.0 or right[lower].mean() < target or lower.sum() < 10  # no lower step reaches it
+
+
+def test_sure_above_reads_the_module_target_at_call_time(monkeypatch):
+    from genre.training import calibration
+
+    rng = np.random.default_rng(4)
+    conf = rng.uniform(0.5, 1.0, 400)
+    probs = np.stack([conf, 1 - conf], 1)
+    labels = (rng.random(400) >= conf).astype(int)  # genre 0 right with probability ``conf``
+    monkeypatch.setattr(calibration, "TARGET_ACCURACY", 0.7)
+    loose = calibration.sure_above(probs, labels)
+    monkeypatch.setattr(calibration, "TARGET_ACCURACY", 0.9)
+    strict = calibration.sure_above(probs, labels)
+    assert loose < strict
