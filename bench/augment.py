@@ -17,20 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from genre import audio, backbone, bands, fusion
-from genre.cnn import load_model as load_cnn
+from genre import audio, backbone
 from genre.prediction import clip_windows
-from genre.training import data
-from genre.training.calibration import NEIGHBOURS, margin_threshold, reference
-from genre.training.embed import Song, cached_embed
-from genre.training.fusion import cnn_probs, fit_heads
+from genre.training.embed import Song
+from genre.training.fusion import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
-from genre.verdict import GENRES
-from tests.support import ROOT
 
-DATA = ROOT.parent / "shared" / "data" / "gtzan"
-CACHE = ROOT / "runs" / "emb-cache" / "train"  # the validation run's embeddings and band map
-CNN = ROOT / "runs" / "ens3" / "genre_cnn.keras"  # the validation run's CNN
+from . import validation
+
 MP3_BITRATE = "64k"
 SNR_DB = 30
 GAIN_DB = -9
@@ -70,16 +64,11 @@ def augmentations(rng: np.random.Generator) -> dict:
 
 
 def main() -> None:
-    genres = list(GENRES)
-    tagger = backbone.load_backbone(fusion.MODEL_DIR / backbone.MODEL_FILE)
-    band_map = bands.BandMap.load(CACHE / fusion.BAND_MAP_FILE)
-    train_items, valid_items = data.find_items(DATA, "train"), data.find_items(DATA, "valid")
-    train = cached_embed(train_items, tagger, band_map, genres, CACHE, log=lambda m: None)
-    valid = cached_embed(valid_items, tagger, band_map, genres, CACHE, log=lambda m: None)
-    cnn_probs(valid, valid_items, load_cnn(CNN), genres)
+    run = validation.load()
+    genres, tagger, train, valid = run.genres, run.tagger, run.train, run.valid
     augs, started = augmentations(np.random.default_rng(0)), time.time()
     extra: dict[str, list[Song]] = {name: [] for name in augs}
-    for item in train_items:
+    for item in run.train_items:
         if item.kind == "mel-image" or item.genre not in genres:
             continue
         y = audio.decode(item.path)
@@ -90,11 +79,11 @@ def main() -> None:
             extra[name].append(Song(f"{item.id}~{name}", genres.index(item.genre), item.kind, h.embedding,
                                     h.embedding, h.tags, audio_pool=h.pool))
     print(f"{len(next(iter(extra.values())))} training audio files, {len(augs)} kinds, {time.time() - started:.0f} s")
-    base = {"margin_above": margin_threshold(train), "k": NEIGHBOURS, "pulse_below": {}}
+    base = run.base_unsure()
 
     def measure(songs: list[Song], label: str) -> None:
         fitted = {l2: fit_heads(songs, len(genres), l2=l2) for l2 in L2_CHOICES}
-        report = held_out(valid, fitted, reference(train), base, log=lambda m: None)  # distances: real songs only
+        report = held_out(valid, fitted, run.reference(), base, log=lambda m: None)  # distances: real songs only
         a, halves = report["audio"], " / ".join(f"{h['audio']['accuracy']:.3f}" for h in report["halves"])
         print(f"{label:<26} audio {a['accuracy']:.3f} (halves {halves}), sure {a['coverage']:.2f} "
               f"at {a['accuracy_sure']:.3f}; images {report['image']['accuracy']:.3f}", flush=True)

@@ -39,21 +39,20 @@ from pathlib import Path
 import numpy as np
 
 from genre import audio, backbone, bands, fusion, spectrogram
-from genre.cnn import load_model as load_cnn
 from genre.prediction import clip_windows, window_starts
 from genre.training import data
 from genre.training import musicnn as mi
 from genre.training import calibration, evaluate_fusion
-from genre.training.calibration import NEIGHBOURS, margin_threshold, reference
-from genre.training.embed import Song, branch_logp, cached_embed, save_npz
-from genre.training.fusion import cnn_probs, fit_heads
+from genre.training.calibration import reference
+from genre.training.embed import Song, branch_logp, save_npz
+from genre.training.fusion import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
 from genre.verdict import GENRES
 from tests.support import ROOT, machine
 
-DATA = ROOT.parent / "shared" / "data" / "gtzan"
-CACHE = ROOT / "runs" / "emb-cache" / "train"  # the validation run's MSD_musicnn embeddings and band map
-CNN = ROOT / "runs" / "ens3" / "genre_cnn.keras"  # the validation run's CNN
+from . import validation
+from .validation import CACHE, DATA
+
 OUT = ROOT / "runs" / "backbones"  # <network>/<kind>-<id>.npz
 SHIPPED = "MSD_musicnn"
 POOL5 = "model/max_pooling2d_4/MaxPool:0"  # the VGG's last pooling: (n, 2, 1, 128)
@@ -241,11 +240,8 @@ def main() -> None:
         cost = timings(names, wheel, tmp) if args.time else {}
     os.nice(19 - os.nice(0))  # what follows is no timing: let every other process go first
 
-    tagger = backbone.load_backbone(fusion.MODEL_DIR / backbone.MODEL_FILE)  # every file is cached: never run
-    train = cached_embed(train_items, tagger, band_map, genres, CACHE, log=lambda m: None)
-    valid = cached_embed(valid_items, tagger, band_map, genres, CACHE, log=lambda m: None)
-    cnn_probs(valid, valid_items, load_cnn(CNN), genres)
-    base = {"margin_above": margin_threshold(train), "k": NEIGHBOURS, "pulse_below": {}}
+    run = validation.load(args.data)  # every file is cached: the backbone never runs
+    train, valid, base = run.train, run.valid, run.base_unsure()
     print(f"{sum(s.audio_emb is not None for s in valid)} valid audio files, "
           f"{sum(s.kind == 'mel-image' for s in valid)} valid images; {PROTOCOL_NOTE}")
     print("| variant | width | audio % (halves) | images % (halves) | audio: sure of / right when sure "

@@ -22,19 +22,14 @@ import argparse
 
 import numpy as np
 
-from genre import backbone, bands, fusion, heads
-from genre.cnn import load_model as load_cnn
-from genre.training import data
-from genre.training.calibration import NEIGHBOURS, margin_threshold, reference
-from genre.training.embed import cached_embed
-from genre.training.fusion import cnn_probs, fit_heads
+from genre import fusion, heads
+from genre.training.fusion import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
 from genre.verdict import GENRES
-from tests.support import ROOT, machine
+from tests.support import machine
 
-DATA = ROOT.parent / "shared" / "data" / "gtzan"
-CACHE = ROOT / "runs" / "emb-cache" / "train"  # the validation run's per-file outputs and band map
-CNN = ROOT / "runs" / "ens3" / "genre_cnn.keras"  # the validation run's CNN
+from . import validation
+
 LAYERS = ("embedding", "pool")
 
 
@@ -50,16 +45,11 @@ def alone(train, valid, layer: str, l2: float) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--data", default=str(validation.DATA))
     args = parser.parse_args()
-    genres = list(GENRES)
     print(f"measured on {machine.cpu()}")
-    band_map = bands.BandMap.load(CACHE / fusion.BAND_MAP_FILE)
-    train_items, valid_items = data.find_items(args.data, "train"), data.find_items(args.data, "valid")
-    tagger = backbone.load_backbone(fusion.MODEL_DIR / backbone.MODEL_FILE)  # runs only for files not cached
-    train = cached_embed(train_items, tagger, band_map, genres, CACHE, log=lambda m: None)
-    valid = cached_embed(valid_items, tagger, band_map, genres, CACHE, log=lambda m: None)
-    cnn_probs(valid, valid_items, load_cnn(CNN), genres)
+    run = validation.load(args.data)
+    genres, train, valid = run.genres, run.train, run.valid
 
     print("\n1. each head alone (train list -> valid list, per recording)\n")
     print("| output read | L2 | audio head, 101 audio files | image head, 197 images |")
@@ -72,8 +62,7 @@ def main() -> None:
     print("\n2. fused, held out (chosen on one half of valid, reported on the other, swapped)\n")
     print("| audio head reads | image head reads | audio (halves) | images (halves) | audio: sure of / right when sure |")
     print("| --- | --- | --- | --- | --- |")
-    base = {"margin_above": margin_threshold(train), "k": NEIGHBOURS, "pulse_below": {}}
-    ref = reference(train)
+    base, ref = run.base_unsure(), run.reference()
     shipped = dict(heads.READS)
     try:
         for audio_layer in LAYERS:

@@ -16,37 +16,24 @@ from __future__ import annotations
 
 import argparse
 
-from genre import backbone, bands, fusion
-from genre.cnn import load_model as load_cnn
-from genre.training import calibration, data
-from genre.training.calibration import NEIGHBOURS, margin_threshold, reference
-from genre.training.embed import cached_embed
-from genre.training.fusion import cnn_probs, fit_heads
+from genre.training import calibration
+from genre.training.fusion import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
-from genre.verdict import GENRES
-from tests.support import ROOT, machine
+from tests.support import machine
 
-DATA = ROOT.parent / "shared" / "data" / "gtzan"
-CACHE = ROOT / "runs" / "emb-cache" / "train"  # the validation run's per-file outputs and band map
-CNN = ROOT / "runs" / "ens3" / "genre_cnn.keras"  # the validation run's CNN
+from . import validation
+
 TARGETS = (0.84, 0.85, 0.86, 0.87, 0.88, 0.90)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--data", default=str(validation.DATA))
     args = parser.parse_args()
-    genres = list(GENRES)
     print(f"measured on {machine.cpu()}")
-    band_map = bands.BandMap.load(CACHE / fusion.BAND_MAP_FILE)
-    train_items, valid_items = data.find_items(args.data, "train"), data.find_items(args.data, "valid")
-    tagger = backbone.load_backbone(fusion.MODEL_DIR / backbone.MODEL_FILE)  # runs only for files not cached
-    train = cached_embed(train_items, tagger, band_map, genres, CACHE, log=lambda m: None)
-    valid = cached_embed(valid_items, tagger, band_map, genres, CACHE, log=lambda m: None)
-    cnn_probs(valid, valid_items, load_cnn(CNN), genres)
-    base = {"margin_above": margin_threshold(train), "k": NEIGHBOURS, "pulse_below": {}}
-    fitted = {l2: fit_heads(train, len(genres), l2=l2) for l2 in L2_CHOICES}
-    ref = reference(train)
+    run = validation.load(args.data)
+    fitted = {l2: fit_heads(run.train, len(run.genres), l2=l2) for l2 in L2_CHOICES}
+    base, ref = run.base_unsure(), run.reference()
 
     print("\n| target on the selection half | audio: sure of / right when sure (halves) | images: sure of / right when sure |")
     print("| --- | --- | --- |")
@@ -54,7 +41,7 @@ def main() -> None:
     try:
         for target in TARGETS:
             calibration.TARGET_ACCURACY = target
-            report = held_out(valid, fitted, ref, base, log=lambda m: None)
+            report = held_out(run.valid, fitted, ref, base, log=lambda m: None)
             a, i = report["audio"], report["image"]
             halves = ", ".join(f"{100 * h['audio']['coverage']:.0f} % / {100 * h['audio']['accuracy_sure']:.1f} %"
                                for h in report["halves"])
