@@ -18,15 +18,12 @@ artist-filtered split (heads on the train list, figures on the valid list, by re
 """
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 from genre import fusion, heads
 from genre.training.fusion import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
 from genre.verdict import GENRES
-from tests.support import machine
 
 from . import validation
 
@@ -44,11 +41,7 @@ def alone(train, valid, layer: str, l2: float) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(validation.DATA))
-    args = parser.parse_args()
-    print(f"measured on {machine.cpu()}")
-    run = validation.load(args.data)
+    run = validation.from_command_line(__doc__)
     genres, train, valid = run.genres, run.train, run.valid
 
     print("\n1. each head alone (train list -> valid list, per recording)\n")

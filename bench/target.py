@@ -14,12 +14,9 @@ it measures each row.
 """
 from __future__ import annotations
 
-import argparse
-
 from genre.training import calibration
 from genre.training.fusion import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
-from tests.support import machine
 
 from . import validation
 
@@ -27,11 +24,7 @@ TARGETS = (0.84, 0.85, 0.86, 0.87, 0.88, 0.90)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(validation.DATA))
-    args = parser.parse_args()
-    print(f"measured on {machine.cpu()}")
-    run = validation.load(args.data)
+    run = validation.from_command_line(__doc__)
     fitted = {l2: fit_heads(run.train, len(run.genres), l2=l2) for l2 in L2_CHOICES}
     base, ref = run.base_unsure(), run.reference()
 

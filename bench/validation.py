@@ -16,7 +16,7 @@ from genre.training.calibration import NEIGHBOURS, margin_threshold, reference
 from genre.training.embed import Song, cached_embed
 from genre.training.fusion import cnn_probs
 from genre.verdict import GENRES
-from tests.support import ROOT
+from tests.support import ROOT, machine
 
 DATA = ROOT.parent / "shared" / "data" / "gtzan"
 CACHE = ROOT / "runs" / "emb-cache" / "train"  # the validation run's per-file outputs and band map
@@ -54,3 +54,14 @@ def load(root: Path | str = DATA) -> ValidationRun:
     valid = cached_embed(valid_items, tagger, band_map, genres, CACHE, log=lambda m: None)
     cnn_probs(valid, valid_items, load_cnn(CNN), genres)
     return ValidationRun(genres, tagger, band_map, train_items, valid_items, train, valid)
+
+
+def from_command_line(doc: str) -> ValidationRun:
+    """Parse a bench's ``--data``, say which CPU measures, and ``load`` the run."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--data", default=str(DATA))
+    args = parser.parse_args()
+    print(f"measured on {machine.cpu()}")
+    return load(args.data)
