@@ -19,11 +19,11 @@ is kept: the sources and the recordings live in a temporary folder.
 """
 from __future__ import annotations
 
-import tarfile
+from functools import partial
 from pathlib import Path
 
 from bench import sources
-from bench.sources import SHORTEST, fetch
+from bench.sources import extract_recordings, fetch, judge_all
 
 SOURCES = ("pykanto==0.1.8", "vocalpy==0.11.1", "opensoundscape==0.13.2")
 HIGHEST_RATE = 96_000  # Hz: recordings sampled faster hold ultrasonic calls a 16-kHz model cannot hear
@@ -32,20 +32,11 @@ AUDIO = (".wav",)
 
 def recordings(archive: Path, folder: Path) -> list[Path]:
     """The audible recordings of 1 s or longer in a source distribution, extracted into ``folder``."""
-    import soundfile as sf
+    def name(member: str) -> str:
+        parts = Path(member).parts  # package-version/.../species/recording.wav
+        return f"{parts[0].rsplit('-', 1)[0]}_{parts[-2]}_{parts[-1]}"
 
-    out = []
-    with tarfile.open(archive) as tar:
-        for member in tar.getmembers():
-            if not (member.isfile() and member.name.lower().endswith(AUDIO)):
-                continue
-            parts = Path(member.name).parts  # package-version/.../species/recording.wav
-            path = folder / f"{parts[0].rsplit('-', 1)[0]}_{parts[-2]}_{parts[-1]}"
-            path.write_bytes(tar.extractfile(member).read())
-            info = sf.info(path)
-            if info.samplerate <= HIGHEST_RATE and info.duration >= SHORTEST:
-                out.append(path)
-    return sorted(out)
+    return extract_recordings(archive, folder, lambda m: m.lower().endswith(AUDIO), name, HIGHEST_RATE)
 
 
 def collect(folder: Path) -> list[Path]:
@@ -54,7 +45,7 @@ def collect(folder: Path) -> list[Path]:
 
 
 def main() -> None:
-    sources.main(__doc__, list(SOURCES), collect, "real animal recordings")
+    sources.main(__doc__, list(SOURCES), collect, partial(judge_all, what="real animal recordings"))
 
 
 if __name__ == "__main__":

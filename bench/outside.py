@@ -20,15 +20,13 @@ Six recordings are far too few to measure accuracy: this shows what kind of mist
 """
 from __future__ import annotations
 
-import argparse
 import tarfile
-import tempfile
 from pathlib import Path
 
-from genre import load_model, predict
+from genre import predict
 
+from bench import sources
 from bench.sources import detector_score, fetch
-from tests.support import machine
 
 # (requirement, member path inside the source, genre or None, music?)
 RECORDINGS = (
@@ -41,6 +39,7 @@ RECORDINGS = (
     ("audiocraft==1.3.0", "assets/a_duck_quacking_as_birds_chirp_and_a_pigeon_cooing.mp3", None, False),
     ("audiocraft==1.3.0", "assets/sirens_and_a_humming_engine_approach_and_pass.mp3", None, False),
 )
+SOURCES = sorted({r[0] for r in RECORDINGS})
 
 
 def extract(archive: Path, member: str, folder: Path) -> Path:
@@ -52,34 +51,36 @@ def extract(archive: Path, member: str, folder: Path) -> Path:
     return path
 
 
+def collect(folder: Path) -> list[Path]:
+    """Each of ``RECORDINGS``, in its order, extracted into ``folder``."""
+    archives = {req: fetch(req, folder) for req in SOURCES}
+    return [extract(archives[req], member, folder) for req, member, _, _ in RECORDINGS]
+
+
+def judge(model, files: list[Path]) -> None:
+    """A table row for each of ``RECORDINGS`` (``files`` in its order), then the counts."""
+    print("| recording | music? | genre | seconds | verdict | reason | detector score |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    heard = {True: 0, False: 0}
+    right = labelled = 0
+    for path, (_, _, genre, music) in zip(files, RECORDINGS):
+        r = predict(path, model)
+        seconds, score = detector_score(model, path)
+        heard[music] += (r.reason != "not_music") == music
+        if genre is not None:
+            labelled += 1
+            right += r.genre == genre
+        print(f"| {path.name} | {'yes' if music else 'no'} | {genre or '-'} | {seconds:.1f} "
+              f"| {r.genre} {r.confidence:.0%}{' (unsure)' if r.unsure else ''} | {r.reason} "
+              f"| {'-' if score is None else f'{score:.2f}'} |", flush=True)
+    n_music = sum(r[3] for r in RECORDINGS)
+    print(f"\nmusic heard as music: {heard[True]} of {n_music}; sound effects called not music: "
+          f"{heard[False]} of {len(RECORDINGS) - n_music}; genre right: {right} of {labelled} labelled"
+          f" (detector threshold {model.music.threshold:.3f})")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", type=Path, default=None)
-    args = parser.parse_args()
-    model = load_model(args.model)
-    print(f"measured on {machine.cpu()}; sources {', '.join(sorted({r[0] for r in RECORDINGS}))}")
-    with tempfile.TemporaryDirectory(prefix="genre-outside-") as tmp:
-        tmp = Path(tmp)
-        archives = {req: fetch(req, tmp) for req in sorted({r[0] for r in RECORDINGS})}
-        print("| recording | music? | genre | seconds | verdict | reason | detector score |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
-        heard = {True: 0, False: 0}
-        right = labelled = 0
-        for req, member, genre, music in RECORDINGS:
-            path = extract(archives[req], member, tmp)
-            r = predict(path, model)
-            seconds, score = detector_score(model, path)
-            heard[music] += (r.reason != "not_music") == music
-            if genre is not None:
-                labelled += 1
-                right += r.genre == genre
-            print(f"| {path.name} | {'yes' if music else 'no'} | {genre or '-'} | {seconds:.1f} "
-                  f"| {r.genre} {r.confidence:.0%}{' (unsure)' if r.unsure else ''} | {r.reason} "
-                  f"| {'-' if score is None else f'{score:.2f}'} |", flush=True)
-        n_music = sum(r[3] for r in RECORDINGS)
-        print(f"\nmusic heard as music: {heard[True]} of {n_music}; sound effects called not music: "
-              f"{heard[False]} of {len(RECORDINGS) - n_music}; genre right: {right} of {labelled} labelled"
-              f" (detector threshold {model.music.threshold:.3f})")
+    sources.main(__doc__, list(SOURCES), collect, judge)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import tarfile
 import tempfile
 import urllib.parse
 import urllib.request
@@ -43,6 +44,24 @@ def fetch(requirement: str, folder: Path) -> Path:
     return path
 
 
+def extract_recordings(archive: Path, folder: Path, wanted, name, highest_rate: float = float("inf")) -> list[Path]:
+    """The members of ``archive`` that ``wanted(member name)`` picks, written into ``folder`` as
+    ``name(member name)``; kept (and listed, sorted) when 1 s or longer and sampled at most at
+    ``highest_rate`` Hz."""
+    import soundfile as sf
+
+    out = []
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and wanted(member.name):
+                path = folder / name(member.name)
+                path.write_bytes(tar.extractfile(member).read())
+                info = sf.info(path)
+                if info.duration >= SHORTEST and info.samplerate <= highest_rate:
+                    out.append(path)
+    return sorted(out)
+
+
 def detector_score(model, path: Path) -> tuple[float, float | None]:
     """A file's seconds and the music detector's not-music probability, as ``predict`` computes it."""
     samples = audio.decode(path)
@@ -69,12 +88,12 @@ def judge_all(model, files: list[Path], what: str) -> None:
           f" (detector scores {min(scores):.2f}-{max(scores):.2f}, threshold {model.music.threshold:.3f})")
 
 
-def main(doc: str, sources: list[str], collect, what: str) -> None:
+def main(doc: str, sources: list[str], collect, judge) -> None:
     """A bench's command line: ``[MODEL_DIR]``; ``collect(folder)`` fetches its recordings into a
-    temporary folder, and each is judged (``judge_all``)."""
+    temporary folder, and ``judge(model, files)`` judges them (``judge_all``, or a table of its own)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("model", nargs="?", type=Path, default=None)
     model = load_model(parser.parse_args().model)
     print(f"measured on {machine.cpu()}; sources {', '.join(sources)}")
     with tempfile.TemporaryDirectory(prefix="genre-bench-") as tmp:
-        judge_all(model, collect(Path(tmp)), what)
+        judge(model, collect(Path(tmp)))

@@ -26,12 +26,14 @@ import io
 import subprocess
 import sys
 import tarfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from bench import sources
-from bench.sources import SHORTEST, fetch as fetch_sdist
+from bench.sources import SHORTEST, extract_recordings, judge_all
+from bench.sources import fetch as fetch_sdist
 
 SOURCE = "pocketsphinx==5.1.1"
 RAW_RATE = 16000  # Hz: the .raw recordings are 16-bit mono at 16 kHz
@@ -86,19 +88,14 @@ def recordings(archive: Path, folder: Path) -> list[Path]:
 
 def more_recordings(folder: Path) -> list[Path]:
     """The WAV recordings of 1 s or longer that ``MORE`` names, extracted into ``folder``."""
-    import soundfile as sf
+    def inner(member: str) -> str:  # the path inside "<name>-<version>/"
+        return member.split("/", 1)[-1]
 
     out = []
     for requirement, prefixes in MORE:
-        archive = fetch_sdist(requirement, folder)
-        with tarfile.open(archive) as tar:
-            for member in tar.getmembers():
-                inner = member.name.split("/", 1)[-1]
-                if member.isfile() and inner.endswith(".wav") and inner.startswith(prefixes):
-                    path = folder / f"{requirement.split('==')[0]}_{Path(inner).name}"
-                    path.write_bytes(tar.extractfile(member).read())
-                    if sf.info(path).duration >= SHORTEST:
-                        out.append(path)
+        out += extract_recordings(fetch_sdist(requirement, folder), folder,
+                                  lambda m: inner(m).endswith(".wav") and inner(m).startswith(prefixes),
+                                  lambda m: f"{requirement.split('==')[0]}_{Path(inner(m)).name}")
     return sorted(out)
 
 
@@ -108,7 +105,8 @@ def collect(folder: Path) -> list[Path]:
 
 
 def main() -> None:
-    sources.main(__doc__, [SOURCE, *(r for r, _ in MORE)], collect, "real speech recordings")
+    sources.main(__doc__, [SOURCE, *(r for r, _ in MORE)], collect,
+                 partial(judge_all, what="real speech recordings"))
 
 
 if __name__ == "__main__":
