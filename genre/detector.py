@@ -98,9 +98,9 @@ class Detector:
     coef: np.ndarray  # (d,) logistic weights on standardised features; positive leans "not music"
     bias: float
     threshold: float  # not music when the score is above this
+    # the Gaussian distance reads the first 200 features (the mean embedding):
     centres: np.ndarray | None = None  # (genres, 200) mean embeddings, for the Gaussian distance
     precision: np.ndarray | None = None  # (200, 200) inverse of the shrunk pooled covariance
-    # the Gaussian reads the first 200 features: the mean embedding
     distance_above: float = np.inf  # not music when the nearest genre is farther than this
 
     def score(self, x: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from .embed import Song, branch_logp, embed
 
 def parts_of(song: Song, model: GenreModel) -> Branches:
     """A song's branch outputs, as ``GenreModel.branches`` gives them to ``fuse`` and ``doubt``."""
-    heard = Heard(song.tags, song.heard(song.domain, "embedding"), song.heard(song.domain, "pool"))
+    heard = Heard(tags=song.tags, embedding=song.heard(song.domain, "embedding"), pool=song.heard(song.domain, "pool"))
     return Branches(song.domain, branch_logp(song, model.heads), heard)
 
 
