@@ -140,8 +140,9 @@ def with_second(songs: list[Song], name: str) -> list[Song]:
     """``songs`` (MSD_musicnn's) carrying ``name``'s embeddings as ``second`` = (image, audio)."""
     out = []
     for s, o in zip(songs, variant(songs, [name])):
-        s = Song(s.id, s.label, s.kind, s.image_emb, s.audio_emb, s.tags, cnn=s.cnn, image_pool=s.image_emb,
-                 audio_pool=s.audio_emb)
+        # MSD_musicnn's heads stay as shipped, each reading its own output (the audio head the pool)
+        s = Song(s.id, s.label, s.kind, s.image_emb, s.audio_emb, s.tags, cnn=s.cnn, image_pool=s.image_pool,
+                 audio_pool=s.audio_pool)
         s.second = (o.image_emb, o.audio_emb)
         out.append(s)
     return out
