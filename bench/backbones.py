@@ -38,13 +38,14 @@ from pathlib import Path
 
 import numpy as np
 
-from genre import audio, backbone, bands, fusion, spectrogram
-from genre.prediction import clip_windows, window_starts
+from genre import audio, backbone, bands, fusion
+from genre.prediction import clip_windows
 from genre.training import data
 from genre.training import musicnn as mi
 from genre.training import calibration, evaluate_fusion
 from genre.training.calibration import reference
 from genre.training.embed import Song, branch_logp, save_npz
+from genre.training.evaluate import windows_of
 from genre.training.fusion import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
 from genre.verdict import GENRES
@@ -79,10 +80,7 @@ def graph(wheel: Path, name: str, tmp: Path, threads: int | None = THREADS) -> m
 def views(item: data.Item, band_map: bands.BandMap) -> tuple[np.ndarray | None, np.ndarray]:
     """(clean-audio patches or None, image-path patches) of a file, as ``embed.embed`` makes them."""
     if item.kind == "mel-image":
-        levels = data.image_levels(item.path)
-        starts = window_starts(levels.shape[1], spectrogram.CLIP_COLUMNS)
-        windows = np.stack([spectrogram.cut_window(levels, s) for s in starts])
-        return None, band_map.patches(windows)
+        return None, band_map.patches(windows_of(item))
     samples = audio.decode(item.path)
     starts, windows = clip_windows(samples)
     clean = np.stack([backbone.patch(samples[s:s + audio.CLIP_SAMPLES]) for s in starts])

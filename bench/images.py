@@ -18,15 +18,13 @@ cross-validation over the train list alone, where valid plays no part.
 """
 from __future__ import annotations
 
-import pickle
 import time
 
 import numpy as np
 
 from genre import bands, fusion, heads, spectrogram
-from genre.prediction import window_starts
-from genre.training import data
-from genre.training.embed import Song
+from genre.training.embed import Song, save_npz
+from genre.training.evaluate import windows_of
 from genre.training.fusion import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
 
@@ -38,7 +36,7 @@ CONTRASTS = (0.8, 1.25)  # as genre.training.cnn.CONTRAST
 BAND_SHIFTS = (1, 2)  # bands, each way
 CV_FOLDS = 5
 CV_L2 = (0.03, 0.1)  # the audio head's L2 on the two halves of the valid list (the card)
-CACHE = ROOT / "runs" / "images" / "changed.pkl"  # every changed image's backbone outputs (a rerun embeds nothing)
+CACHE = ROOT / "runs" / "images"  # every changed image's backbone outputs (a rerun embeds nothing)
 
 
 def shift_bands(windows: np.ndarray, k: int) -> np.ndarray:
@@ -60,12 +58,6 @@ def changes(band_map: bands.BandMap) -> dict:
         out |= {f"bands +{k}": (band_map, lambda w, k=k: shift_bands(w, k)),
                 f"bands -{k}": (band_map, lambda w, k=k: shift_bands(w, -k))}
     return out
-
-
-def image_windows(item: data.Item) -> np.ndarray:
-    """An image's dB windows, as prediction cuts them."""
-    levels = data.image_levels(item.path)
-    return np.stack([spectrogram.cut_window(levels, s) for s in window_starts(levels.shape[1], spectrogram.CLIP_COLUMNS)])
 
 
 def pooled(song: Song, more: list[Song]) -> Song:
@@ -93,26 +85,35 @@ def cross_validated(run: validation.ValidationRun, changed: dict, names: list[st
     return f"{right}/{total} ({100 * right / total:.1f} %)"
 
 
+def hear_changed(run: validation.ValidationRun, kinds: dict) -> dict[str, dict[str, dict[str, Song]]]:
+    """Change -> split -> recording id -> the changed image as a song. Each image's outputs are
+    cached per change in ``CACHE`` (``<change>/<id>.npz``), so an interrupted run resumes."""
+    changed = {name: {"train": {}, "valid": {}} for name in kinds}
+    for split, items in (("train", run.train_items), ("valid", run.valid_items)):
+        for item in items:
+            if item.kind != "mel-image" or item.genre not in run.genres:
+                continue
+            windows = None
+            for name, (band_map, change) in kinds.items():
+                path = CACHE / name.replace(" ", "_") / f"{item.id}.npz"
+                if not path.exists():
+                    windows = windows_of(item) if windows is None else windows
+                    h = run.tagger(band_map.patches(change(windows)))
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    save_npz(path, embedding=h.embedding, pool=h.pool, tags=h.tags)
+                with np.load(path) as z:  # keyed by recording: one image each
+                    changed[name][split][item.id] = Song(f"{item.id}~{name}", run.genres.index(item.genre), item.kind,
+                                                         z["embedding"], None, z["tags"], image_pool=z["pool"])
+    return changed
+
+
 def main() -> None:
     run = validation.from_command_line(__doc__)
-    genres, tagger = run.genres, run.tagger
+    genres = run.genres
     kinds, started = changes(run.band_map), time.time()
-    changed: dict[str, dict[str, dict[str, Song]]] = {name: {"train": {}, "valid": {}} for name in kinds}
-    if CACHE.exists():
-        changed = pickle.loads(CACHE.read_bytes())
-    for split, items in (("train", run.train_items), ("valid", run.valid_items)) if not CACHE.exists() else ():
-        for item in items:
-            if item.kind != "mel-image" or item.genre not in genres:
-                continue
-            windows = image_windows(item)
-            for name, (band_map, change) in kinds.items():  # keyed by recording: one image each
-                h = tagger(band_map.patches(change(windows)))
-                changed[name][split][item.id] = Song(f"{item.id}~{name}", genres.index(item.genre), item.kind,
-                                                     h.embedding, None, h.tags, image_pool=h.pool)
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    CACHE.write_bytes(pickle.dumps(changed))
+    changed = hear_changed(run, kinds)
     print(f"{len(run.train_items)} train and {len(run.valid_items)} valid files, {len(kinds)} changes, "
-          f"{time.time() - started:.0f} s")
+          f"{time.time() - started:.0f} s (cached in {CACHE.relative_to(ROOT)})")
     base, reference = run.base_unsure(), run.reference()
 
     def measure(train: list[Song], valid: list[Song], label: str) -> None:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import audio, backbone, bands, fusion, heads, spectrogram
+from .. import audio, backbone, bands, fusion, heads
 from . import data
-from ..prediction import clip_windows, window_starts
+from .evaluate import windows_of
+from ..prediction import clip_windows
 from ..rhythm import pulse_clarity
 
 
@@ -52,9 +53,7 @@ class Song:
 def embed(item: data.Item, tagger: backbone.Tagger, band_map: bands.BandMap, label: int) -> Song:
     """Every backbone view of one file, as prediction computes them."""
     if item.kind == "mel-image":
-        levels = data.image_levels(item.path)
-        starts = window_starts(levels.shape[1], spectrogram.CLIP_COLUMNS)
-        windows = np.stack([spectrogram.cut_window(levels, s) for s in starts])
+        windows = windows_of(item)
         image = tagger(band_map.patches(windows))
         return Song(item.id, label, item.kind, image.embedding, None, image.tags, windows=windows,
                     image_pool=image.pool)
