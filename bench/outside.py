@@ -13,10 +13,12 @@ sha256 into a temporary folder, never kept:
 - ``librosa==0.7.2``: Kevin MacLeod's "Vibe Ace" (CC BY 3.0; 61 s, a jazz lounge tune), the
   library's example track before it moved to downloads;
 - ``demucs==4.1.0`` and ``encodec==0.1.1``: the short mixes their tests separate and encode
-  (15-20 s; genre not stated).
+  (15-20 s; genre not stated);
+- ``arcade==3.3.3``: the two music tracks its game examples play (172 and 224 s; genre not stated);
+- ``pygame==2.6.1``: the 7-s house loop of its examples (house: music outside the ten).
 
 Genres are given only where the recording says it; the others are counted for the detector only.
-Six recordings are far too few to measure accuracy: this shows what kind of mistake happens.
+Nine recordings are far too few to measure accuracy: this shows what kind of mistake happens.
 """
 from __future__ import annotations
 
@@ -36,6 +38,9 @@ RECORDINGS = (
     ("demucs==4.1.0", "test.mp3", None, True),
     ("encodec==0.1.1", "test_24k.wav", None, True),
     ("encodec==0.1.1", "test_48k.wav", None, True),
+    ("arcade==3.3.3", "arcade/resources/assets/music/funkyrobot.mp3", None, True),
+    ("arcade==3.3.3", "arcade/resources/assets/music/1918.mp3", None, True),
+    ("pygame==2.6.1", "examples/data/house_lo.wav", None, True),
     ("audiocraft==1.3.0", "assets/a_duck_quacking_as_birds_chirp_and_a_pigeon_cooing.mp3", None, False),
     ("audiocraft==1.3.0", "assets/sirens_and_a_humming_engine_approach_and_pass.mp3", None, False),
 )
