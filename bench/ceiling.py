@@ -17,7 +17,6 @@ Prints figures; asserts nothing. Run after the card's validation run (``runs/ens
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -133,12 +132,7 @@ def finetune(run: validation.ValidationRun) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(validation.DATA))
-    parser.add_argument("--finetune", action="store_true", help="also fine-tune the backbone (15 min)")
-    args = parser.parse_args()
-    print(f"measured on {validation.machine.cpu()}")
-    run = validation.load(args.data)
+    run, args = validation.from_command_line(__doc__, {"finetune": "also fine-tune the backbone (15 min)"})
     more_songs(run)
     time_detail(run)
     if args.finetune:

@@ -108,7 +108,7 @@ def hear_changed(run: validation.ValidationRun, kinds: dict) -> dict[str, dict[s
 
 
 def main() -> None:
-    run = validation.from_command_line(__doc__)
+    run, _ = validation.from_command_line(__doc__)
     genres = run.genres
     kinds, started = changes(run.band_map), time.time()
     changed = hear_changed(run, kinds)

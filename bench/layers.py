@@ -41,7 +41,7 @@ def alone(train, valid, layer: str, l2: float) -> tuple[float, float]:
 
 
 def main() -> None:
-    run = validation.from_command_line(__doc__)
+    run, _ = validation.from_command_line(__doc__)
     genres, train, valid = run.genres, run.train, run.valid
 
     print("\n1. each head alone (train list -> valid list, per recording)\n")

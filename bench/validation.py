@@ -56,12 +56,15 @@ def load(root: Path | str = DATA) -> ValidationRun:
     return ValidationRun(genres, tagger, band_map, train_items, valid_items, train, valid)
 
 
-def from_command_line(doc: str) -> ValidationRun:
-    """Parse a bench's ``--data``, say which CPU measures, and ``load`` the run."""
+def from_command_line(doc: str, flags: dict[str, str] | None = None):
+    """Parse a bench's ``--data`` and its on/off ``flags`` (name -> help), say which CPU measures,
+    and ``load`` the run: returns (the run, the parsed arguments)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--data", default=str(DATA))
+    for name, help_text in (flags or {}).items():
+        parser.add_argument(f"--{name}", action="store_true", help=help_text)
     args = parser.parse_args()
     print(f"measured on {machine.cpu()}")
-    return load(args.data)
+    return load(args.data), args
