@@ -24,7 +24,7 @@ TARGETS = (0.84, 0.85, 0.86, 0.87, 0.88, 0.90)
 
 
 def main() -> None:
-    run = validation.from_command_line(__doc__)
+    run, _ = validation.from_command_line(__doc__)
     fitted = {l2: fit_heads(run.train, len(run.genres), l2=l2) for l2 in L2_CHOICES}
     base, ref = run.base_unsure(), run.reference()
 
