@@ -11,6 +11,7 @@ from tests.support import ROOT
 from tests.support.sounds import encode, tone
 from genre import GENRES, GenreModel, audio, backbone, bands, fusion, load_model, predict
 from genre.errors import AudioError
+from genre.verdict import OUTSIDE_TEN
 from genre.training.calibration import reference
 from genre.training.embed import Song
 from genre.training.fusion import fit_heads
@@ -80,13 +81,17 @@ def test_fusion_is_the_weighted_sum_of_branch_log_probabilities(fused):
     assert image_only.song_probs.shape == (len(GENRES),) and image_only.clip_tags.shape == (2, 50)
 
 
-def test_far_from_the_training_music_is_unsure(fused, media):
-    fused.meta["unsure"]["distance_above"]["audio"] = 0.0  # everything is far
+def test_an_image_far_from_the_training_images_is_unsure_and_audio_is_left_to_the_other_rules(fused, media):
+    assert set(fused.reference) == set(fusion.FAR_KINDS) == {"image"}
+    windows = np.random.default_rng(1).uniform(-80, 0, (3, 128, 39)).astype(np.float32)
+    fused.meta["unsure"]["distance_above"] = {"audio": 0.0, "image": 0.0}  # everything is far
     try:
-        result = predict(media["wav"], fused)
+        image = fused.judge(windows)
+        heard = predict(media["wav"], fused)
     finally:
-        fused.meta["unsure"]["distance_above"]["audio"] = 1e9
-    assert result.unsure and "not sound like" in result.why_unsure
+        fused.meta["unsure"]["distance_above"] = {"audio": 1e9, "image": 1e9}
+    assert image.unsure and image.reason == OUTSIDE_TEN and "not sound like" in image.why_unsure
+    assert heard.reason != OUTSIDE_TEN  # audio: the detector and the tag margin decide, not the distance
 
 
 # --- The shipped model on things that are not music ------------------------------------
