@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from genre import GENRES, backbone
-from genre.training.calibration import reference
+from genre.training.calibration import choose_fusion, reference
 from genre.training.embed import Song
 from genre.training.fusion import fit_heads
 from genre.training.heldout import L2_CHOICES, choose, halves, held_out
@@ -64,6 +64,21 @@ def test_choose_picks_among_the_fitted_l2_and_sets_every_threshold(fitted):
         assert meta["song_temperature"][domain] > 0
     assert set(meta["unsure"]["distance_above"]) == {"image"} and meta["unsure"]["distance_above"]["image"] > 0
     assert meta["unsure"]["k"] == 3 and meta["unsure"]["margin_above"] == 1e9
+
+
+def test_each_head_l2_is_the_best_for_its_own_input_kind(fitted):
+    heads, ref = fitted
+    select = made_up_songs(60, seed=5)
+    meta = choose(select, heads, ref, BASE)
+    l2s = sorted(heads)
+
+    def nll(audio_l2, image_l2, domain):
+        pair = {**heads[audio_l2], "image": heads[image_l2]["image"]}
+        return choose_fusion(select, pair)["nll"][domain]
+
+    # the images' fusion has no audio head: their log-loss alone picks the image head
+    assert meta["l2"]["image"] == min(l2s, key=lambda l2: nll(l2s[-1], l2, "image"))
+    assert meta["l2"]["audio"] == min(l2s, key=lambda l2: nll(l2, meta["l2"]["image"], "audio"))
 
 
 def test_held_out_reports_every_valid_song_once(fitted):

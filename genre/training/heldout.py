@@ -40,21 +40,26 @@ def halves(songs: list[Song], seed: int = HALVES_SEED) -> tuple[list[Song], list
 
 
 def choose(select: list[Song], fitted: dict[float, dict], reference: dict, base_unsure: dict) -> dict:
-    """The fusion's meta chosen on ``select``: each head's L2 (the pair whose heads fuse to the
-    lowest log-loss), the weights and temperatures, and the confidence and distance thresholds.
+    """The fusion's meta chosen on ``select``: each head's L2, the weights and temperatures, and
+    the confidence and distance thresholds.
 
     ``fitted`` maps each L2 to its heads; ``reference`` is the training songs' embeddings
     (``calibration.reference``) for the distance test;
     ``base_unsure`` holds the rules fitted on the training list (tag margin, beats, k). The two
-    heads read different outputs (``heads.READS``: 1506 against 200 values), so each gets its own L2.
+    heads read different outputs (``heads.READS``: 1506 against 200 values), so each gets its own L2:
+    the image head's by the mel images' fused log-loss (their fusion has no audio head), then the
+    audio head's by the audio's, with that image head (audio's fusion may give it weight). Chosen
+    jointly, on the sum of both, audio's log-loss could pick the image head the images fit worse.
     """
-    scored = []
     numbers = {l2: {name: heads.linear(h) for name, h in pair.items()} for l2, pair in fitted.items()}
-    for audio_l2 in fitted:  # each head's numbers read once, not once a song for every pair
-        for image_l2 in fitted:
-            chosen = choose_fusion(select, heads_of(numbers, {"audio": audio_l2, "image": image_l2}))
-            scored.append((sum(chosen["nll"].values()), {"audio": audio_l2, "image": image_l2}, chosen))
-    _, l2, chosen = min(scored, key=lambda t: t[0])
+
+    def fused(audio_l2: float, image_l2: float) -> dict:
+        return choose_fusion(select, heads_of(numbers, {"audio": audio_l2, "image": image_l2}))
+
+    first = min(fitted)
+    image_l2 = min(fitted, key=lambda l2: fused(first, l2)["nll"]["image"])
+    audio_l2 = min(fitted, key=lambda l2: fused(l2, image_l2)["nll"]["audio"])
+    l2, chosen = {"audio": audio_l2, "image": image_l2}, fused(audio_l2, image_l2)
     unsure = {**base_unsure, **chosen["unsure"],
               "distance_above": distance_thresholds(reference, select)}
     return {"l2": l2, "weights": chosen["weights"], "clip_temperature": chosen["clip_temperature"],
