@@ -27,7 +27,7 @@ import numpy as np
 
 from genre import audio, backbone, fusion
 from genre.prediction import clip_windows
-from genre.training.calibration import DISTANCE_QUANTILE, NEIGHBOURS
+from genre.training.calibration import NEIGHBOURS, distance_thresholds, reference
 from genre.training.embed import branch_logp
 from genre.training.fusion import fit_heads
 from genre.training.heldout import halves
@@ -39,13 +39,12 @@ L2 = 0.1  # the shipped audio head's
 
 def audio_reference(songs) -> dict:
     """Standardised mean clean-audio embeddings of ``songs`` (as the distance test kept them)."""
-    emb = np.stack([s.audio_emb.mean(0) for s in songs if s.audio_emb is not None])
-    mean, std = emb.mean(0), np.sqrt(emb.var(0) + 1e-6)
-    return {"mean": mean, "std": std, "songs": (emb - mean) / std}
+    return reference(songs, kinds=("audio",))["audio"]
 
 
 def threshold(songs, ref: dict) -> float:
-    return float(np.quantile([fusion.knn_distance(s.audio_emb, ref, NEIGHBOURS) for s in songs], DISTANCE_QUANTILE))
+    """The distance ``DISTANCE_QUANTILE`` of ``songs``' audio stays under."""
+    return distance_thresholds({"audio": ref}, songs)["audio"]
 
 
 def direction(fit, test, n_genres: int) -> str:

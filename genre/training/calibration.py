@@ -101,16 +101,16 @@ def figures(probs, clip_probs, labels, clip_labels) -> dict:
            "largest_share": float(np.bincount(pred, minlength=probs.shape[1]).max() / len(pred))}
 
 
-def reference(songs: list[Song]) -> dict:
-    """Standardised mean embeddings of the training songs, per kind the distance test doubts
-    (``fusion.FAR_KINDS``).
+def reference(songs: list[Song], kinds=fusion.FAR_KINDS) -> dict:
+    """Standardised mean embeddings of the training songs, per kind of input in ``kinds`` (by
+    default those the distance test doubts, ``fusion.FAR_KINDS``).
 
     Each domain is standardised with its own songs' statistics (the statistics the heads used
     when both read the embedding; the audio head now reads the pooled features, ``heads.READS``,
     while the distance stays on the 200-d embedding, where it was validated).
     """
     out = {}
-    for domain in fusion.FAR_KINDS:
+    for domain in kinds:
         emb = np.stack([(s.audio_emb if domain == "audio" else s.image_emb).mean(0) for s in songs
                         if (s.audio_emb is not None if domain == "audio" else s.kind == "mel-image")])
         mean, std = emb.mean(0), np.sqrt(emb.var(0) + 1e-6)

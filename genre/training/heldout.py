@@ -58,8 +58,9 @@ def choose(select: list[Song], fitted: dict[float, dict], reference: dict, base_
 
     first = min(fitted)
     image_l2 = min(fitted, key=lambda l2: fused(first, l2)["nll"]["image"])
-    audio_l2 = min(fitted, key=lambda l2: fused(l2, image_l2)["nll"]["audio"])
-    l2, chosen = {"audio": audio_l2, "image": image_l2}, fused(audio_l2, image_l2)
+    by_audio = {l2: fused(l2, image_l2) for l2 in fitted}
+    audio_l2 = min(by_audio, key=lambda l2: by_audio[l2]["nll"]["audio"])
+    l2, chosen = {"audio": audio_l2, "image": image_l2}, by_audio[audio_l2]
     unsure = {**base_unsure, **chosen["unsure"],
               "distance_above": distance_thresholds(reference, select)}
     return {"l2": l2, "weights": chosen["weights"], "clip_temperature": chosen["clip_temperature"],
