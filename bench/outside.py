@@ -77,7 +77,7 @@ def judge(model, files: list[Path]) -> None:
             right += r.genre == genre
         print(f"| {path.name} | {'yes' if music else 'no'} | {genre or '-'} | {seconds:.1f} "
               f"| {r.genre} {r.confidence:.0%}{' (unsure)' if r.unsure else ''} | {r.reason} "
-              f"| {'-' if score is None else f'{score:.2f}'} |", flush=True)
+              f"| {score} |", flush=True)
     n_music = sum(r[3] for r in RECORDINGS)
     print(f"\nmusic heard as music: {heard[True]} of {n_music}; sound effects called not music: "
           f"{heard[False]} of {len(RECORDINGS) - n_music}; genre right: {right} of {labelled} labelled"

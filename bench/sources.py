@@ -62,30 +62,34 @@ def extract_recordings(archive: Path, folder: Path, wanted, name, highest_rate: 
     return sorted(out)
 
 
-def detector_score(model, path: Path) -> tuple[float, float | None]:
-    """A file's seconds and the music detector's not-music probability, as ``predict`` computes it."""
+def detector_score(model, path: Path) -> tuple[float, str]:
+    """A file's seconds and the music detector's not-music probability, as ``predict`` computes it
+    (and, for a quiet song it heard again louder, the lift and its probability there)."""
     samples = audio.decode(path)
     starts, windows = clip_windows(samples)
     clips = [samples[s:s + audio.CLIP_SAMPLES] for s in starts]
     parts = model.branches(windows, clips)
     hearing = model.hear(parts, windows, clips, pulse_clarity(samples))
-    return len(samples) / audio.SAMPLE_RATE, None if hearing is None else hearing.score
+    seconds = len(samples) / audio.SAMPLE_RATE
+    if hearing is None:
+        return seconds, "-"
+    if hearing.lifted_db is None:
+        return seconds, f"{hearing.score:.2f}"
+    return seconds, f"{hearing.score:.2f}, {hearing.lifted_score:.2f} at +{hearing.lifted_db:.0f} dB"
 
 
 def judge_all(model, files: list[Path], what: str) -> None:
     """Judge each of ``files`` as an upload, print a table row each, then how many were not music."""
     print("| recording | seconds | verdict | reason | detector score |")
     print("| --- | --- | --- | --- | --- |")
-    caught, scores = 0, []
+    caught = 0
     for path in files:
         r = predict(path, model)
         seconds, score = detector_score(model, path)
         caught += r.reason == "not_music"
-        scores += [] if score is None else [score]
         print(f"| {path.stem} | {seconds:.1f} | {r.genre} {r.confidence:.0%}{' (unsure)' if r.unsure else ''} "
-              f"| {r.reason} | {'-' if score is None else f'{score:.2f}'} |", flush=True)
-    print(f"\n{caught} of {len(files)} {what} called not music"
-          f" (detector scores {min(scores):.2f}-{max(scores):.2f}, threshold {model.music.threshold:.3f})")
+              f"| {r.reason} | {score} |", flush=True)
+    print(f"\n{caught} of {len(files)} {what} called not music (detector threshold {model.music.threshold:.3f})")
 
 
 def main(doc: str, sources: list[str], collect, judge) -> None:

@@ -161,8 +161,19 @@ class GenreModel:
         """The music detector's view of an audio song (None for images, or without a detector)."""
         if self.music is None or clips is None:
             return None
-        heard = parts.heard
-        return self.music.hear(detector.features(heard.embedding, heard.pool, heard.tags, windows, clips, pulse))
+
+        def features(heard: backbone.Heard, pieces: list[np.ndarray]) -> np.ndarray:
+            return detector.features(heard.embedding, heard.pool, heard.tags, windows, pieces, pulse)
+
+        hearing = self.music.hear(features(parts.heard, clips))
+        if not hearing.not_music:
+            return hearing
+        gain, louder = detector.louder(clips)
+        if gain < detector.MIN_LIFT_DB:
+            return hearing
+        # a quiet song: heard again at mastered music's level (its dB windows and pulse do not change)
+        heard = self.tagger(np.stack([backbone.patch(c) for c in louder]))
+        return self.music.hear_louder(hearing, features(heard, louder), gain)
 
     def distance(self, embeddings: np.ndarray, kind: str) -> float:
         """``knn_distance`` of a song's clip embeddings from the training songs of its domain."""
