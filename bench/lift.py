@@ -4,7 +4,7 @@ Prints figures; asserts nothing. Run after ``train-detector`` filled its cache:
 ``python -m bench.lift [--data ../shared/data/gtzan] [--cache runs/detector-cache]``.
 
 ``GenreModel.hear`` hears a quiet song the detector calls not music again, lifted to
-``detector.LIFT_TO_DB`` (GTZAN's median loudest clip), and calls it not music only if it is not
+``audio.LIFT_TO_DB`` (GTZAN's median loudest clip), and calls it not music only if it is not
 music at that level too. Measured the way ``train-detector`` measures, with the shipped recipe and
 no refit: music of artists never heard (fit without one list of the split, flag the other, both
 ways: whole files, and crops of 1-20 s played up to 20 dB quieter), and each generated family left
@@ -13,6 +13,7 @@ out (5 folds), each flagged sound heard again louder exactly as prediction would
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import time
@@ -49,7 +50,7 @@ def samples_of(example: Example, files: dict) -> np.ndarray:
 def heard_louder(y: np.ndarray, tagger) -> tuple[float, np.ndarray]:
     """A sound's lift and its detector features at that level, as ``GenreModel.hear`` computes them."""
     starts, windows = clip_windows(y)
-    gain, louder = detector.louder([y[s:s + audio.CLIP_SAMPLES] for s in starts])
+    gain, louder = audio.lift([y[s:s + audio.CLIP_SAMPLES] for s in starts])
     heard = tagger(np.stack([backbone.patch(c) for c in louder]))
     return gain, detector.features(heard.embedding, heard.pool, heard.tags, windows, louder, pulse_clarity(y))
 
@@ -61,10 +62,10 @@ class Second:
         self.tagger, self.files = tagger, files
 
     def still(self, found: detector.Detector, example: Example) -> bool:
-        """Whether the example, flagged by ``found``, is still not music after the second hearing."""
-        first = found.hear(example.x)
+        """Whether the example, flagged by ``found`` as recorded, is not music as ``predict`` decides:
+        heard lifted (``audio.lift``) and, where it is not music there, as recorded too."""
         gain, x = heard_louder(samples_of(example, self.files), self.tagger)
-        return first.not_music if gain < detector.MIN_LIFT_DB else found.hear_louder(first, x, gain).not_music
+        return found.hear_as_recorded(found.hear(x), example.x, gain).not_music
 
 
 def new_artists(examples: list[Example], second: Second, l2: float) -> dict:
@@ -100,12 +101,42 @@ def families_left_out(examples: list[Example], second: Second, l2: float) -> dic
     return table
 
 
+QUIETER_DB = (0, -10, -20, -30)  # the valid audio played this much quieter
+
+
+def verdicts(model_dir: Path, root: Path) -> None:
+    """Accuracy and "sure" on the valid list's audio played quieter, lifted and as recorded."""
+    from unittest import mock
+
+    from genre import load_model
+    from genre.prediction import judge_samples
+
+    model = load_model(model_dir)
+    items = [i for i in data.find_items(root, "valid") if i.kind in detector_data.MUSIC_KINDS]
+    songs = [(i.genre, audio.decode(i.path)) for i in items]
+    print(f"\n| valid audio ({len(songs)} files) played | heard | right | sure of | right when sure |")
+    print("| --- | --- | --- | --- | --- |")
+    as_recorded = mock.patch.object(audio, "lift", lambda clips: (0.0, list(clips)))
+    for quieter in QUIETER_DB:
+        for heard, switch in (("lifted (shipped)", contextlib.nullcontext()), ("as recorded", as_recorded)):
+            with switch:
+                said = [(g, judge_samples(y * np.float32(10 ** (quieter / 20)), model)) for g, y in songs]
+            right = [r.genre == g for g, r in said]
+            sure = [not r.unsure for _, r in said]
+            n_sure = sum(sure)
+            print(f"| {quieter:+d} dB | {heard} | {np.mean(right):.1%} | {n_sure / len(said):.0%} "
+                  f"| {sum(a and b for a, b in zip(right, sure)) / max(n_sure, 1):.1%} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "gtzan")
     parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "detector-cache")
+    parser.add_argument("--model", type=Path, default=ROOT / "runs" / "fused", help="the validation run's model")
     args = parser.parse_args()
     started = time.time()
+    print(f"measured on {machine.cpu()}; lift to {audio.LIFT_TO_DB} dBFS")
+    verdicts(args.model, args.data)
     tagger = backbone.load_backbone(MODEL_DIR / backbone.MODEL_FILE)
     quiet = lambda m: None  # noqa: E731
     examples = (detector_data.music_examples(args.data, tagger, args.cache, 0, quiet)
@@ -113,7 +144,7 @@ def main() -> None:
     files = {(i.kind, i.id): i.path for i in data.find_items(args.data) if i.kind in detector_data.MUSIC_KINDS}
     second = Second(tagger, files)
     l2 = json.loads((MODEL_DIR / "detector.json").read_text())["l2"]  # what train-detector chose
-    print(f"measured on {machine.cpu()}; lift to {detector.LIFT_TO_DB} dBFS; detector L2 {l2:g}")
+    print(f"\ndetector L2 {l2:g}")
     found = new_artists(examples, second, l2)
     print("\n| music of artists never heard | files | called not music | after the second hearing |")
     print("| --- | --- | --- | --- |")

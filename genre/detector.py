@@ -16,11 +16,10 @@ nearest genre's Gaussian on the embedding) decides. Its parameters are ``model/d
 fitted by ``python -m genre train-detector`` (``genre.training.detector``); without that file the
 model has no detector and behaves as before. Audio only: mel images have no raw clips.
 
-A quiet song it would call not music is heard a second time, lifted to the level of mastered music
-(``lift_db``: one more backbone pass, for those songs only), and stays "not music" only if it is not
-music at that level too. GTZAN is mastered loud, and level is much of what the backbone hears: a
-quiet classical recording sounds to it like a room, and the detector learned from loud music.
-Noise, tones and speech stay what they are at any level (``python -m bench.lift``).
+The model hears a quiet song lifted to the level of mastered music (``audio.lift``). If the
+detector calls it not music there, it hears it once more as recorded (one more backbone pass, for
+those songs only), and says "not music" only if it is not music at both levels: it learned from
+GTZAN's music as recorded and from quieter crops of it (``python -m bench.lift``).
 """
 from __future__ import annotations
 
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import SAMPLE_RATE
+from .audio import SAMPLE_RATE, level_db
 from .backbone import EMBEDDING_UNITS, POOL_UNITS, TAGS
 from .errors import ModelError
 
@@ -40,8 +39,6 @@ FRAME = SAMPLE_RATE // 50  # 441 samples: 20-ms frames for the clip's loudness e
 GAP_DB = 30.0  # a frame this far under the clip's loudest is a pause (speech pauses, music rarely does)
 SYLLABIC_HZ = (2.0, 8.0)  # loudness modulation of syllables, against all of 0.5-20 Hz
 PEAK_FLOOR = 1e-10  # power floor under every logarithm
-LIFT_TO_DB = -14.2  # dBFS RMS: GTZAN's median loudest 3-s clip (its 334 audio files; 1st-99th percentile -25.9 to -10.0)
-MIN_LIFT_DB = 1.0  # a song within 1 dB of that level is heard as it is
 FEATURES = EMBEDDING_UNITS + POOL_UNITS + len(TAGS) + len(STATS)  # 200 + 1506 + 50 + 11 = 1767
 
 
@@ -52,27 +49,8 @@ class Hearing:
     score: float  # the logistic head's probability that it is not music
     distance: float | None  # Mahalanobis distance to the nearest genre's Gaussian, where used
     not_music: bool
-    lifted_db: float | None = None  # the lift of a second hearing (``lift_db``), where it had one
-    lifted_score: float | None = None  # ``score`` at that level
-
-
-def level_db(clip: np.ndarray) -> float:
-    """A clip's RMS level in dBFS."""
-    return float(10 * np.log10(np.mean(np.square(clip, dtype=np.float64)) + PEAK_FLOOR))
-
-
-def lift_db(clips: list[np.ndarray]) -> float:
-    """The gain in dB that brings a song's loudest clip up to ``LIFT_TO_DB`` without clipping its
-    peak, as a loudness normaliser would; 0 for a song already that loud (never turned down)."""
-    loudest = max(level_db(c) for c in clips)
-    peak = max(float(np.abs(c).max()) for c in clips)
-    return max(0.0, min(LIFT_TO_DB - loudest, -20 * np.log10(max(peak, PEAK_FLOOR))))
-
-
-def louder(clips: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
-    """``lift_db`` of a song and its clips lifted by it."""
-    gain = lift_db(clips)
-    return gain, [c * np.float32(10 ** (gain / 20)) for c in clips]
+    lift_db: float = 0.0  # how much louder than recorded the model heard the song (``audio.lift``)
+    recorded_score: float | None = None  # ``score`` as recorded, where a lifted song was heard again
 
 
 def _clip_stats(window: np.ndarray, clip: np.ndarray) -> np.ndarray:
@@ -152,11 +130,11 @@ class Detector:
         far = distance is not None and distance > self.distance_above
         return Hearing(score, distance, score > self.threshold or far)
 
-    def hear_louder(self, first: Hearing, x: np.ndarray, gain: float) -> Hearing:
-        """``first`` with the decision on ``x``, the song's features heard ``gain`` dB louder:
-        not music only if it is not music at both levels."""
+    def hear_as_recorded(self, lifted: Hearing, x: np.ndarray, gain: float) -> Hearing:
+        """``lifted`` (a song heard ``gain`` dB louder than recorded) with the decision on ``x``, its
+        features as recorded: not music only if it is not music at both levels."""
         again = self.hear(x)
-        return Hearing(first.score, first.distance, first.not_music and again.not_music, gain, again.score)
+        return Hearing(lifted.score, lifted.distance, lifted.not_music and again.not_music, gain, again.score)
 
 
 def save(detector: Detector, path) -> Path:

@@ -1,4 +1,4 @@
-"""Blues: a 12-bar shuffle in A at 100 bpm, a boogie bass riff, overdriven guitars, organ."""
+"""Blues: a 12-bar shuffle in A at 100 bpm, a boogie bass riff, distorted guitar, organ, harmonica."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from ..score import CRASH, DRUM_CHANNEL, HAT, KICK, PEDAL_HAT, RIDE, SNARE, T, S
 
 SEED = 1201
 DRIVE_DB = 2.5  # limiter drive in mastering
-DESCRIPTION = ("A 12-bar shuffle in A at 100 bpm: swung eighths, a boogie bass riff, overdriven rhythm "
-               "guitar, Hammond organ comping and a lead with bends and blue notes.")
+DESCRIPTION = ("A 12-bar shuffle in A at 100 bpm: swung eighths, a boogie bass riff, distorted rhythm "
+               "guitar, Hammond organ comping and a harmonica lead with bends and blue notes.")
 
 # one bar of intro on the V, then the twelve bars; bar 13 is the final A9
 CHORDS = ["E7", "A7", "D7", "A7", "A7", "D7", "D7", "A7", "A7", "E7", "D7", "A7", "E7"]
@@ -22,7 +22,7 @@ COMP_PATTERNS = [
 ]
 COMP_BY_BAR = [None, 0, 0, 1, 0, 3, 3, 1, 0, 2, 2, 3, 2]
 INTRO_RUN = ["E6", "D6", "B5", "A5", "G5", "E5", "D5", "B4", "A4"]  # in triplets over the V
-# lead guitar, call and response in A minor pentatonic: (bar, beat, beats, note, bend, vibrato)
+# the lead (harmonica), call and response in A minor pentatonic: (bar, beat, beats, note, bend, vibrato)
 LICKS = [
     (1, 0, 0.6, "C5", 1, 0), (1, T, 0.3, "A4", 0, 0), (1, 1, 0.6, "C5", 0, 0),
     (1, 1 + T, 0.3, "D5", 0, 0), (1, 2, 1.5, "E5", 0, 0.3),
@@ -58,10 +58,10 @@ def compose(seed: int = SEED) -> Song:
     """
     s = Song("blues", "Shuffle in A", 100, seed, timing_ms=8)
     s.band = (40.0, 5000.0)
-    gtr = s.track("Rhythm guitar", 0, 29, volume=96, pan=36, reverb=45)  # overdriven
+    gtr = s.track("Rhythm guitar", 0, 30, volume=96, pan=36, reverb=45)  # distorted
     bass = s.track("Bass", 1, 33, volume=108, pan=64, reverb=20)
     organ = s.track("Organ", 2, 16, volume=84, pan=92, reverb=50)  # Hammond
-    lead = s.track("Lead guitar", 3, 29, volume=88, pan=70, reverb=65, bendable=True)
+    lead = s.track("Harmonica", 3, 22, volume=88, pan=70, reverb=65, bendable=True)
     dr = s.track("Drums", DRUM_CHANNEL, 0, volume=100, pan=64, reverb=35)
     end = len(CHORDS)
 
