@@ -64,19 +64,19 @@ def extract_recordings(archive: Path, folder: Path, wanted, name, highest_rate: 
 
 def detector_score(model, path: Path) -> tuple[float, str]:
     """A file's seconds and the music detector's not-music probability, as ``predict`` computes it
-    (with the lift of a quiet song, and its probability as recorded where it was heard again)."""
+    (with the song's gain to the normal level, and its probability as recorded where it was heard again)."""
     samples = audio.decode(path)
     starts, windows = clip_windows(samples)
-    lift_db, clips = audio.lift([samples[s:s + audio.CLIP_SAMPLES] for s in starts])
+    gain_db, clips = audio.normalise([samples[s:s + audio.CLIP_SAMPLES] for s in starts])
     parts = model.branches(windows, clips)
-    hearing = model.hear(parts, windows, clips, pulse_clarity(samples), lift_db)
+    hearing = model.hear(parts, windows, clips, pulse_clarity(samples), gain_db)
     seconds = len(samples) / audio.SAMPLE_RATE
     if hearing is None:
         return seconds, "-"
-    lifted = f" at +{lift_db:.0f} dB" if lift_db > 0 else ""
+    gain = f" at {gain_db:+.0f} dB" if gain_db else ""
     if hearing.recorded_score is None:
-        return seconds, f"{hearing.score:.2f}{lifted}"
-    return seconds, f"{hearing.score:.2f}{lifted}, {hearing.recorded_score:.2f} as recorded"
+        return seconds, f"{hearing.score:.2f}{gain}"
+    return seconds, f"{hearing.score:.2f}{gain}, {hearing.recorded_score:.2f} as recorded"
 
 
 def judge_all(model, files: list[Path], what: str) -> None:

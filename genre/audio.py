@@ -195,8 +195,8 @@ def check_recording(samples: np.ndarray) -> None:
                          "turn the music up, and record again.")
 
 
-LIFT_TO_DB = -14.2  # dBFS RMS: GTZAN's median loudest 3-s clip (its 334 audio files; 1st-99th percentile -25.9 to -10.0)
-MIN_LIFT_DB = 1.0  # a song within 1 dB of that level is heard as it is
+NORMAL_DB = -14.2  # dBFS RMS: GTZAN's median loudest 3-s clip (its 334 audio files; 1st-99th percentile -25.9 to -10.0)
+NORMAL_TOLERANCE_DB = 1.0  # a song within 1 dB of that level is heard as it is
 LEVEL_FLOOR = 1e-10  # power floor under the level's logarithm
 
 
@@ -205,24 +205,24 @@ def level_db(clip: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(np.square(clip, dtype=np.float64)) + LEVEL_FLOOR))
 
 
-def lift(clips: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
-    """A quiet song's clips brought up to the level of mastered music, as a loudness normaliser would.
+def normalise(clips: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
+    """A song's clips at the level of the music the models learned from, as a loudness normaliser would.
 
-    The models learned from GTZAN, which is mastered loud; heard 20 dB quieter, the same songs are
-    called right a fifth less often and are not music to the music detector. So the gain brings the
-    song's loudest clip up to ``LIFT_TO_DB``, at most to a full-scale peak; a song already that loud
-    (or within ``MIN_LIFT_DB``) is never turned down.
+    The models learned from GTZAN, whose loudest clips sit near ``NORMAL_DB``; heard 20 dB quieter
+    or 6 dB louder than that, the same songs are called right far less often, and quiet music is
+    not music to the music detector. So one gain for the whole song brings its loudest clip to
+    ``NORMAL_DB``, never lifting a peak past full scale; the song's own dynamics are kept.
 
     Returns
     -------
     (float, list of numpy.ndarray)
-        The gain in dB (0 for a song heard as it is) and the clips at that level (the same objects
-        when 0).
+        The gain in dB (0 for a song within ``NORMAL_TOLERANCE_DB``, heard as it is) and the
+        clips at that level (the same objects when 0).
     """
     loudest = max(level_db(c) for c in clips)
     peak = max(float(np.abs(c).max()) for c in clips)
-    gain = min(LIFT_TO_DB - loudest, -20 * np.log10(max(peak, LEVEL_FLOOR)))
-    if gain < MIN_LIFT_DB:
+    gain = min(NORMAL_DB - loudest, -20 * np.log10(max(peak, LEVEL_FLOOR)))
+    if abs(gain) < NORMAL_TOLERANCE_DB:
         return 0.0, list(clips)
     return gain, [np.asarray(c * 10 ** (gain / 20), np.float32) for c in clips]
 

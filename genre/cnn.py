@@ -110,9 +110,9 @@ class Classifier:
         """
         return temper(self.network_probs(windows), float(self.meta.get("temperature", 1.0)))
 
-    def judge(self, windows: np.ndarray, clips=None, pulse=None, lift_db: float = 0.0) -> Judgement:
+    def judge(self, windows: np.ndarray, clips=None, pulse=None, gain_db: float = 0.0) -> Judgement:
         """The CNN alone as a model: clip and song probabilities, unsure under its threshold
-        (its dB windows do not depend on the level, so it reads neither the clips nor their lift)."""
+        (its dB windows do not depend on the level, so it reads neither the clips nor their gain)."""
         verdict = Judgement(probs := self(windows), song := self.song(probs))
         if song.max() < float(self.meta.get("unsure_below", 0.0)):
             verdict.doubt(LOW_CONFIDENCE, f"Not sure: the best guess has only {song.max():.0%}.")

@@ -16,10 +16,11 @@ nearest genre's Gaussian on the embedding) decides. Its parameters are ``model/d
 fitted by ``python -m genre train-detector`` (``genre.training.detector``); without that file the
 model has no detector and behaves as before. Audio only: mel images have no raw clips.
 
-The model hears a quiet song lifted to the level of mastered music (``audio.lift``). If the
-detector calls it not music there, it hears it once more as recorded (one more backbone pass, for
-those songs only), and says "not music" only if it is not music at both levels: it learned from
-GTZAN's music as recorded and from quieter crops of it (``python -m bench.lift``).
+The model hears every song at the level of the music it learned from (``audio.normalise``). If
+the detector calls a song whose level was changed not music, it hears it once more as recorded (one
+more backbone pass, for those songs only), and says "not music" only if it is not music at both
+levels: it learned from GTZAN's music as recorded and from quieter crops of it
+(``python -m bench.level``).
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class Hearing:
     score: float  # the logistic head's probability that it is not music
     distance: float | None  # Mahalanobis distance to the nearest genre's Gaussian, where used
     not_music: bool
-    lift_db: float = 0.0  # how much louder than recorded the model heard the song (``audio.lift``)
+    gain_db: float = 0.0  # how much louder than recorded the model heard the song (``audio.normalise``)
     recorded_score: float | None = None  # ``score`` as recorded, where a lifted song was heard again
 
 
@@ -130,11 +131,11 @@ class Detector:
         far = distance is not None and distance > self.distance_above
         return Hearing(score, distance, score > self.threshold or far)
 
-    def hear_as_recorded(self, lifted: Hearing, x: np.ndarray, gain: float) -> Hearing:
-        """``lifted`` (a song heard ``gain`` dB louder than recorded) with the decision on ``x``, its
+    def hear_as_recorded(self, heard: Hearing, x: np.ndarray, gain: float) -> Hearing:
+        """``heard`` (a song heard ``gain`` dB louder than recorded) with the decision on ``x``, its
         features as recorded: not music only if it is not music at both levels."""
         again = self.hear(x)
-        return Hearing(lifted.score, lifted.distance, lifted.not_music and again.not_music, gain, again.score)
+        return Hearing(heard.score, heard.distance, heard.not_music and again.not_music, gain, again.score)
 
 
 def save(detector: Detector, path) -> Path:

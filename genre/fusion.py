@@ -144,22 +144,22 @@ class GenreModel:
                 softmax(song, self.meta["song_temperature"][parts.kind]))
 
     def judge(self, windows: np.ndarray, clips: list[np.ndarray] | None = None,
-              pulse: float | None = None, lift_db: float = 0.0) -> Judgement:
+              pulse: float | None = None, gain_db: float = 0.0) -> Judgement:
         """Classify a song from its (n, 128, 39) dB windows and, for audio, its 3-s clips.
 
         ``pulse`` is the song's ``rhythm.pulse_clarity`` where it is long enough to have one;
-        ``lift_db`` says how much louder than recorded ``clips`` are (``audio.lift``).
+        ``gain_db`` says how much louder than recorded ``clips`` are (``audio.normalise``).
         """
         parts = self.branches(windows, clips)
         clip_probs, song_probs = self.fuse(parts)
         tags = parts.heard.tags
         verdict = Judgement(clip_probs, song_probs, tags, tags.mean(axis=0))
-        hearing = self.hear(parts, windows, clips, pulse, lift_db)
+        hearing = self.hear(parts, windows, clips, pulse, gain_db)
         self.doubt(verdict, parts.heard.embedding, parts.kind, pulse, hearing)
         return verdict
 
     def hear(self, parts: Branches, windows: np.ndarray, clips: list[np.ndarray] | None,
-             pulse: float | None, lift_db: float = 0.0) -> detector.Hearing | None:
+             pulse: float | None, gain_db: float = 0.0) -> detector.Hearing | None:
         """The music detector's view of an audio song (None for images, or without a detector)."""
         if self.music is None or clips is None:
             return None
@@ -168,12 +168,13 @@ class GenreModel:
             return detector.features(heard.embedding, heard.pool, heard.tags, windows, pieces, pulse)
 
         hearing = self.music.hear(features(parts.heard, clips))
-        if not hearing.not_music or lift_db <= 0:
+        if not hearing.not_music or gain_db == 0:
             return hearing
-        # a lifted song it calls not music: heard again as recorded (dB windows and pulse are the same)
-        recorded = [c * np.float32(10 ** (-lift_db / 20)) for c in clips]
+        # a song heard at another level and called not music: heard again as recorded (its dB windows
+        # and pulse are the same at any level)
+        recorded = [c * np.float32(10 ** (-gain_db / 20)) for c in clips]
         heard = self.tagger(np.stack([backbone.patch(c) for c in recorded]))
-        return self.music.hear_as_recorded(hearing, features(heard, recorded), lift_db)
+        return self.music.hear_as_recorded(hearing, features(heard, recorded), gain_db)
 
     def distance(self, embeddings: np.ndarray, kind: str) -> float:
         """``knn_distance`` of a song's clip embeddings from the training songs of its domain."""

@@ -25,7 +25,7 @@ class Model(Protocol):
     device: str
 
     def judge(self, windows: np.ndarray, clips: list[np.ndarray] | None = None,
-              pulse: float | None = None, lift_db: float = 0.0) -> Judgement: ...
+              pulse: float | None = None, gain_db: float = 0.0) -> Judgement: ...
 
 
 @dataclass
@@ -159,10 +159,10 @@ def judge_samples(samples: np.ndarray, model: Model, starts: list[int] | None = 
     starts, windows = clip_windows(samples, starts, offset)
     times = times or {s: offset + s / SAMPLE_RATE for s in starts}
     seconds = len(samples) / SAMPLE_RATE if seconds is None else seconds
-    # a quiet song is heard at the level of the music the models learned from (the windows are in dB
+    # the song is heard at the level of the music the models learned from (the windows are in dB
     # under their own loudest bin, the pulse is a correlation: neither changes with the level)
-    lift_db, pieces = audio.lift([samples[s:s + CLIP_SAMPLES] for s in starts])
-    verdict = model.judge(windows, pieces, pulse=rhythm.pulse_clarity(samples), lift_db=lift_db)
+    gain_db, pieces = audio.normalise([samples[s:s + CLIP_SAMPLES] for s in starts])
+    verdict = model.judge(windows, pieces, pulse=rhythm.pulse_clarity(samples), gain_db=gain_db)
     if len(starts) < MIN_AUDIBLE * asked and not verdict.unsure:
         verdict.doubt(MOSTLY_SILENCE, silence_sentence(len(starts), asked))
     tag_names = getattr(model, "tags", ())

@@ -151,20 +151,22 @@ def test_wav_bytes_round_trip(media):
     np.testing.assert_allclose(audio.decode(wav), y, atol=2 / 32768)
 
 
-def test_lift_brings_a_quiet_song_up_to_mastered_level_never_past_full_scale_and_never_down():
+def test_normalise_brings_a_song_to_the_normal_level_with_one_gain_never_past_full_scale():
     t = np.arange(3 * audio.SAMPLE_RATE) / audio.SAMPLE_RATE
     quiet = 10 ** (-30 / 20) * np.sqrt(2) * np.sin(2 * np.pi * 440 * t)  # RMS -30 dBFS, peak -27 dBFS
-    gain, louder = audio.lift([quiet, 0.5 * quiet])
-    assert gain == pytest.approx(audio.LIFT_TO_DB + 30, abs=0.01)  # the louder clip sets it
-    assert max(audio.level_db(c) for c in louder) == pytest.approx(audio.LIFT_TO_DB, abs=0.01)
-    assert audio.level_db(louder[0]) - audio.level_db(louder[1]) == pytest.approx(6.02, abs=0.01)  # one gain
-    assert all(c.dtype == np.float32 and c.shape == quiet.shape for c in louder)
+    gain, normal = audio.normalise([quiet, 0.5 * quiet])
+    assert gain == pytest.approx(audio.NORMAL_DB + 30, abs=0.01)  # the louder clip sets it
+    assert max(audio.level_db(c) for c in normal) == pytest.approx(audio.NORMAL_DB, abs=0.01)
+    assert audio.level_db(normal[0]) - audio.level_db(normal[1]) == pytest.approx(6.02, abs=0.01)  # one gain
+    assert all(c.dtype == np.float32 and c.shape == quiet.shape for c in normal)
     clicks = np.zeros(len(t))
-    clicks[::audio.SAMPLE_RATE // 2] = 0.5  # RMS far under the target, peak at -6 dBFS: the peak limits the lift
-    gain, louder = audio.lift([clicks])
-    assert gain == pytest.approx(-20 * np.log10(0.5), abs=0.01) and np.abs(louder[0]).max() == pytest.approx(1.0)
-    loud = 0.9 * np.sin(2 * np.pi * 440 * t)
-    gain, same = audio.lift([loud])
-    assert gain == 0.0 and same[0] is loud  # a loud song is heard as it is
-    near = loud * 10 ** ((audio.LIFT_TO_DB - audio.level_db(loud) - 0.5) / 20)  # 0.5 dB under: not worth it
-    assert audio.lift([near])[0] == 0.0
+    clicks[::audio.SAMPLE_RATE // 2] = 0.5  # RMS far under the level, peak at -6 dBFS: the peak limits the gain
+    gain, normal = audio.normalise([clicks])
+    assert gain == pytest.approx(-20 * np.log10(0.5), abs=0.01) and np.abs(normal[0]).max() == pytest.approx(1.0)
+    loud = 0.9 * np.sin(2 * np.pi * 440 * t)  # RMS -3.9 dBFS: turned down
+    gain, normal = audio.normalise([loud])
+    assert gain == pytest.approx(audio.NORMAL_DB - audio.level_db(loud), abs=0.01) and gain < -9
+    assert audio.level_db(normal[0]) == pytest.approx(audio.NORMAL_DB, abs=0.01)
+    near = loud * 10 ** ((audio.NORMAL_DB - audio.level_db(loud) - 0.5) / 20)  # 0.5 dB under: heard as it is
+    gain, same = audio.normalise([near])
+    assert gain == 0.0 and same[0] is near

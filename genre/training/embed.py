@@ -21,7 +21,7 @@ from ..prediction import clip_windows
 from ..rhythm import pulse_clarity
 
 
-CACHED = ("image_emb", "audio_emb", "tags", "image_pool", "audio_pool", "lift_db")  # a Song's fields kept per file
+CACHED = ("image_emb", "audio_emb", "tags", "image_pool", "audio_pool", "gain_db")  # a Song's fields kept per file
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Song:
     windows: np.ndarray | None = field(default=None, repr=False)
     image_pool: np.ndarray | None = field(default=None, repr=False)  # (n, 1506) image-path pooled features
     audio_pool: np.ndarray | None = field(default=None, repr=False)  # (n, 1506) clean-audio pooled features
-    lift_db: float | None = None  # audio: how much louder than recorded the backbone heard it (``audio.lift``)
+    gain_db: float | None = None  # audio: how much louder than recorded the backbone heard it (``audio.normalise``)
 
     @property
     def domain(self) -> str:
@@ -60,11 +60,11 @@ def embed(item: data.Item, tagger: backbone.Tagger, band_map: bands.BandMap, lab
                     image_pool=image.pool)
     samples = audio.decode(item.path)
     starts, windows = clip_windows(samples)
-    lift_db, clips = audio.lift([samples[s:s + audio.CLIP_SAMPLES] for s in starts])  # as ``judge_samples``
+    gain_db, clips = audio.normalise([samples[s:s + audio.CLIP_SAMPLES] for s in starts])  # as ``judge_samples``
     clean = tagger(np.stack([backbone.patch(c) for c in clips]))
     image = tagger(band_map.patches(windows))
     return Song(item.id, label, item.kind, image.embedding, clean.embedding, clean.tags, windows=windows,
-                pulse=pulse_clarity(samples), image_pool=image.pool, audio_pool=clean.pool, lift_db=lift_db)
+                pulse=pulse_clarity(samples), image_pool=image.pool, audio_pool=clean.pool, gain_db=gain_db)
 
 
 def save_npz(path: Path, **arrays) -> None:
@@ -92,10 +92,10 @@ def cached_embed(items, tagger, band_map, genres, cache: Path | None = None, log
         path = cache / f"{item.kind}-{item.id}.npz" if cache is not None else None
         if path is not None and path.exists():
             with np.load(path) as z:
-                # else cached before the audio head read the pool, or before quiet audio was lifted
-                if "image_pool" in z.files and ("lift_db" in z.files or "audio_emb" not in z.files):
+                # else cached before the audio head read the pool, or before audio was normalised
+                if "image_pool" in z.files and ("gain_db" in z.files or "audio_emb" not in z.files):
                     get = {k: z[k] if k in z.files else None for k in CACHED}
-                    get["lift_db"] = None if get["lift_db"] is None else float(get["lift_db"])
+                    get["gain_db"] = None if get["gain_db"] is None else float(get["gain_db"])
                     songs.append(Song(item.id, genres.index(item.genre), item.kind, **get))
                     continue
         song = embed(item, tagger, band_map, genres.index(item.genre))
