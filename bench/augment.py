@@ -75,7 +75,8 @@ def main() -> None:
         for name, change in augs.items():
             z = np.clip(np.asarray(change(y), np.float32), -1, 1)
             starts, _ = clip_windows(z)
-            h = tagger(np.stack([backbone.patch(z[s:s + audio.CLIP_SAMPLES]) for s in starts]))
+            _, heard = audio.normalise([z[s:s + audio.CLIP_SAMPLES] for s in starts])  # as ``embed.embed``
+            h = tagger(np.stack([backbone.patch(c) for c in heard]))
             extra[name].append(Song(f"{item.id}~{name}", genres.index(item.genre), item.kind, h.embedding,
                                     h.embedding, h.tags, audio_pool=h.pool))
     print(f"{len(next(iter(extra.values())))} training audio files, {len(augs)} kinds, {time.time() - started:.0f} s")

@@ -83,8 +83,8 @@ def views(item: data.Item, band_map: bands.BandMap) -> tuple[np.ndarray | None, 
         return None, band_map.patches(windows_of(item))
     samples = audio.decode(item.path)
     starts, windows = clip_windows(samples)
-    clean = np.stack([backbone.patch(samples[s:s + audio.CLIP_SAMPLES]) for s in starts])
-    return clean, band_map.patches(windows)
+    _, heard = audio.normalise([samples[s:s + audio.CLIP_SAMPLES] for s in starts])
+    return np.stack([backbone.patch(c) for c in heard]), band_map.patches(windows)
 
 
 def run(net, patches: np.ndarray) -> np.ndarray:

@@ -82,7 +82,8 @@ def main() -> None:
                 continue
             samples = audio.decode(path)
             starts, _ = clip_windows(samples)
-            clips = np.stack([backbone.patch(samples[s:s + audio.CLIP_SAMPLES]) for s in starts])
+            _, heard = audio.normalise([samples[s:s + audio.CLIP_SAMPLES] for s in starts])  # as ``predict``
+            clips = np.stack([backbone.patch(c) for c in heard])
             d = fusion.knn_distance(run.tagger(clips).embedding, ref, NEIGHBOURS)
             print(f"  {path.name}: {d:.2f}{' far' if d > line else ''}", flush=True)
 
