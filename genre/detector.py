@@ -51,7 +51,7 @@ class Hearing:
     distance: float | None  # Mahalanobis distance to the nearest genre's Gaussian, where used
     not_music: bool
     gain_db: float = 0.0  # how much louder than recorded the model heard the song (``audio.normalise``)
-    recorded_score: float | None = None  # ``score`` as recorded, where a lifted song was heard again
+    recorded_score: float | None = None  # ``score`` as recorded, where the song was heard again
 
 
 def _clip_stats(window: np.ndarray, clip: np.ndarray) -> np.ndarray:
@@ -132,8 +132,8 @@ class Detector:
         return Hearing(score, distance, score > self.threshold or far)
 
     def hear_as_recorded(self, heard: Hearing, x: np.ndarray, gain: float) -> Hearing:
-        """``heard`` (a song heard ``gain`` dB louder than recorded) with the decision on ``x``, its
-        features as recorded: not music only if it is not music at both levels."""
+        """``heard`` (a song heard ``gain`` dB louder than recorded, or quieter where negative) with
+        the decision on ``x``, its features as recorded: not music only if it is not music at both levels."""
         again = self.hear(x)
         return Hearing(heard.score, heard.distance, heard.not_music and again.not_music, gain, again.score)
 
