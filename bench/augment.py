@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from genre import audio, backbone
-from genre.prediction import clip_windows
+from genre.prediction import clip_windows, heard_clips
 from genre.training.embed import Song
 from genre.training.fusion import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
@@ -75,7 +75,7 @@ def main() -> None:
         for name, change in augs.items():
             z = np.clip(np.asarray(change(y), np.float32), -1, 1)
             starts, _ = clip_windows(z)
-            _, heard = audio.normalise([z[s:s + audio.CLIP_SAMPLES] for s in starts])  # as ``embed.embed``
+            _, heard = heard_clips(z, starts)
             h = tagger(np.stack([backbone.patch(c) for c in heard]))
             extra[name].append(Song(f"{item.id}~{name}", genres.index(item.genre), item.kind, h.embedding,
                                     h.embedding, h.tags, audio_pool=h.pool))

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from genre import audio, backbone, bands, fusion
-from genre.prediction import clip_windows
+from genre.prediction import clip_windows, heard_clips
 from genre.training import data
 from genre.training import musicnn as mi
 from genre.training import calibration, evaluate_fusion
@@ -83,7 +83,7 @@ def views(item: data.Item, band_map: bands.BandMap) -> tuple[np.ndarray | None, 
         return None, band_map.patches(windows_of(item))
     samples = audio.decode(item.path)
     starts, windows = clip_windows(samples)
-    _, heard = audio.normalise([samples[s:s + audio.CLIP_SAMPLES] for s in starts])
+    _, heard = heard_clips(samples, starts)
     return np.stack([backbone.patch(c) for c in heard]), band_map.patches(windows)
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from genre import audio, backbone, fusion
-from genre.prediction import clip_windows
+from genre.prediction import clip_windows, heard_clips
 from genre.training.calibration import NEIGHBOURS, distance_thresholds, reference
 from genre.training.embed import branch_logp
 from genre.training.fusion import fit_heads
@@ -82,7 +82,7 @@ def main() -> None:
                 continue
             samples = audio.decode(path)
             starts, _ = clip_windows(samples)
-            _, heard = audio.normalise([samples[s:s + audio.CLIP_SAMPLES] for s in starts])  # as ``predict``
+            _, heard = heard_clips(samples, starts)
             clips = np.stack([backbone.patch(c) for c in heard])
             d = fusion.knn_distance(run.tagger(clips).embedding, ref, NEIGHBOURS)
             print(f"  {path.name}: {d:.2f}{' far' if d > line else ''}", flush=True)

@@ -28,7 +28,7 @@ import numpy as np
 
 from genre import audio, backbone, detector
 from genre.cnn import MODEL_DIR
-from genre.prediction import clip_windows
+from genre.prediction import clip_windows, heard_clips
 from genre.rhythm import pulse_clarity
 from genre.training import data, detector_data, sounds
 from genre.training import detector as recipe
@@ -55,7 +55,7 @@ def samples_of(example: Example, files: dict) -> np.ndarray:
 def heard_normal(y: np.ndarray, tagger) -> tuple[float, np.ndarray]:
     """A sound's gain and its detector features at the normal level, as ``GenreModel.hear`` computes them."""
     starts, windows = clip_windows(y)
-    gain, normal = audio.normalise([y[s:s + audio.CLIP_SAMPLES] for s in starts])
+    gain, normal = heard_clips(y, starts)
     heard = tagger(np.stack([backbone.patch(c) for c in normal]))
     return gain, detector.features(heard.embedding, heard.pool, heard.tags, windows, normal, pulse_clarity(y))
 

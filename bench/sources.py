@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from genre import audio, load_model, predict
-from genre.prediction import clip_windows
+from genre.prediction import clip_windows, heard_clips
 from genre.rhythm import pulse_clarity
 from tests.support import machine
 
@@ -67,7 +67,7 @@ def detector_score(model, path: Path) -> tuple[float, str]:
     (with the song's gain to the normal level, and its probability as recorded where it was heard again)."""
     samples = audio.decode(path)
     starts, windows = clip_windows(samples)
-    gain_db, clips = audio.normalise([samples[s:s + audio.CLIP_SAMPLES] for s in starts])
+    gain_db, clips = heard_clips(samples, starts)
     parts = model.branches(windows, clips)
     hearing = model.hear(parts, windows, clips, pulse_clarity(samples), gain_db)
     seconds = len(samples) / audio.SAMPLE_RATE

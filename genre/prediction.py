@@ -147,6 +147,14 @@ def clip_windows(samples: np.ndarray, starts: list[int] | None = None,
     return starts, np.stack([spectrogram.render(samples, s) for s in starts])
 
 
+def heard_clips(samples: np.ndarray, starts: list[int]) -> tuple[float, list[np.ndarray]]:
+    """The 3-s clips of ``samples`` at ``starts`` as the models hear them, in training as here: the
+    song at the level of the music they learned from (``audio.normalise``), and the gain in dB that
+    took it there. The dB windows are under their own loudest bin and the pulse is a correlation:
+    neither changes with the level, so only the clips do."""
+    return audio.normalise([samples[s:s + CLIP_SAMPLES] for s in starts])
+
+
 def judge_samples(samples: np.ndarray, model: Model, starts: list[int] | None = None,
             offset: float = 0.0, times: dict[int, float] | None = None,
             seconds: float | None = None) -> Prediction:
@@ -159,9 +167,7 @@ def judge_samples(samples: np.ndarray, model: Model, starts: list[int] | None = 
     starts, windows = clip_windows(samples, starts, offset)
     times = times or {s: offset + s / SAMPLE_RATE for s in starts}
     seconds = len(samples) / SAMPLE_RATE if seconds is None else seconds
-    # the song is heard at the level of the music the models learned from (the windows are in dB
-    # under their own loudest bin, the pulse is a correlation: neither changes with the level)
-    gain_db, pieces = audio.normalise([samples[s:s + CLIP_SAMPLES] for s in starts])
+    gain_db, pieces = heard_clips(samples, starts)
     verdict = model.judge(windows, pieces, pulse=rhythm.pulse_clarity(samples), gain_db=gain_db)
     if len(starts) < MIN_AUDIBLE * asked and not verdict.unsure:
         verdict.doubt(MOSTLY_SILENCE, silence_sentence(len(starts), asked))

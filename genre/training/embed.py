@@ -17,7 +17,7 @@ import numpy as np
 from .. import audio, backbone, bands, fusion, heads
 from . import data
 from .evaluate import windows_of
-from ..prediction import clip_windows
+from ..prediction import clip_windows, heard_clips
 from ..rhythm import pulse_clarity
 
 
@@ -60,7 +60,7 @@ def embed(item: data.Item, tagger: backbone.Tagger, band_map: bands.BandMap, lab
                     image_pool=image.pool)
     samples = audio.decode(item.path)
     starts, windows = clip_windows(samples)
-    gain_db, clips = audio.normalise([samples[s:s + audio.CLIP_SAMPLES] for s in starts])  # as ``judge_samples``
+    gain_db, clips = heard_clips(samples, starts)
     clean = tagger(np.stack([backbone.patch(c) for c in clips]))
     image = tagger(band_map.patches(windows))
     return Song(item.id, label, item.kind, image.embedding, clean.embedding, clean.tags, windows=windows,
