@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -36,7 +37,7 @@ from tests.support import machine, sounds
 BITRATE = "192k"
 PROJECT_SONGS = 100_000
 POLL_SECONDS = 0.1
-CACHE = Path(tempfile.gettempdir()) / "genre-bench-library"
+CACHE = Path(tempfile.gettempdir()) / f"genre-bench-library-{os.getuid()}"  # this user's, kept between runs
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")  # cgroup v1: CPU time of a run and all it starts, Ray included
 
 
@@ -52,10 +53,16 @@ def make_song(path: Path, seed: int) -> Path:
 def songs(count: int) -> Path:
     """The folder of ``count`` generated songs, made once and kept in the temporary folder."""
     folder = CACHE / str(count)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     for i in range(count):
-        if not (folder / f"song{i:03d}.mp3").exists():
-            make_song(folder / f"song{i:03d}.mp3", i)
+        song = folder / f"song{i:03d}.mp3"
+        if not song.exists():  # made under a name of its own, then renamed: a killed run leaves no half song
+            fd, part = tempfile.mkstemp(prefix=".song-", suffix=".mp3", dir=folder)
+            os.close(fd)
+            try:
+                os.replace(make_song(Path(part), i), song)
+            finally:
+                Path(part).unlink(missing_ok=True)
     return folder
 
 
@@ -139,7 +146,7 @@ def timed_run(args: list[str], out: Path, namespace: bool = False) -> dict:
     """Run ``tag``, following its processes' peak memory and CPU time."""
     command = [sys.executable, "-m", "genre", "tag", *args, "--out", str(out)]
     if namespace:
-        inner = " ".join(f"'{a}'" for a in command)
+        inner = shlex.join(command)
         command = ["unshare", "-n", "sh", "-c", f"ip link set lo up && exec {inner}"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
     group = _cgroup()

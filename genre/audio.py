@@ -89,10 +89,10 @@ def ffmpeg_path() -> str:
         try:
             import imageio_ffmpeg
             return imageio_ffmpeg.get_ffmpeg_exe()
-        except Exception:  # the wheel is absent or has no binary for this platform
+        except (ImportError, RuntimeError, OSError) as exc:  # the wheel is absent or has no binary here
             if choice == "bundled":
                 raise FFmpegError("GENRE_FFMPEG=bundled, but imageio-ffmpeg has no ffmpeg here: "
-                                  "`pip install imageio-ffmpeg`, or unset GENRE_FFMPEG.") from None
+                                  "`pip install imageio-ffmpeg`, or unset GENRE_FFMPEG.") from exc
     found = shutil.which("ffmpeg")
     if found:
         return found

@@ -17,5 +17,9 @@ class FFmpegError(GenreError):
     """No ffmpeg could be found, or it misbehaved (crash, timeout)."""
 
 
+class DataError(GenreError):
+    """Training or evaluation data (or a tool that makes it, like espeak-ng) is missing or unusable."""
+
+
 class ModelError(GenreError):
     """The model file or its metadata is missing, unreadable or does not match the code."""

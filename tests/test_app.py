@@ -161,13 +161,9 @@ def test_bad_upload_shows_an_error_then_a_good_upload_works(song):
     assert_verdict(at)
 
 
-def test_too_short_and_corrupt_uploads_are_explained(song):
+def test_too_short_and_corrupt_uploads_are_explained(song, tmp_path):
     at = new_app().run()
-    short = encode(tone(0.4), Path(os.environ.get("TMPDIR", "/tmp")) / f"short-{os.getpid()}.wav")
-    try:
-        upload(at, "short.wav", short.read_bytes(), "audio/wav")
-    finally:
-        short.unlink()
+    upload(at, "short.wav", encode(tone(0.4), tmp_path / "short.wav").read_bytes(), "audio/wav")
     assert not at.exception and at.error, texts(at)
     assert "at least" in at.error[0].value
 
@@ -177,15 +173,10 @@ def test_too_short_and_corrupt_uploads_are_explained(song):
     assert at.error or at.header  # a sentence, or a verdict on the fragment: never a traceback
 
 
-def test_a_long_song_is_analysed_in_part_and_says_so():
+def test_a_long_song_is_analysed_in_part_and_says_so(tmp_path):
     piece = music(30.0)
-    long = encode(np.tile(piece, 21)[:605 * len(piece) // 30],
-                  Path(os.environ.get("TMPDIR", "/tmp")) / f"long-{os.getpid()}.mp3",
-                  args=["-b:a", "16k"])
-    try:
-        data = long.read_bytes()
-    finally:
-        long.unlink()
+    data = encode(np.tile(piece, 21)[:605 * len(piece) // 30], tmp_path / "long.mp3",
+                  args=["-b:a", "16k"]).read_bytes()
     at = new_app().run()
     began = time.perf_counter()
     upload(at, "long.mp3", data)

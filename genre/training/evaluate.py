@@ -11,6 +11,7 @@ import numpy as np
 from .. import audio, spectrogram
 from . import data
 from ..cnn import temper
+from ..errors import DataError, GenreError
 from ..prediction import clip_windows, window_starts
 
 ECE_BINS = 15
@@ -82,7 +83,7 @@ def evaluate(items, model) -> dict:
             continue
         try:
             probs = model(windows_of(item))
-        except Exception as exc:  # one unreadable file must not stop the evaluation
+        except (GenreError, OSError, ValueError) as exc:  # one unreadable file must not stop the evaluation
             failed.append(f"{item.path.name}: {exc}")
             continue
         track.append(model.song(probs))
@@ -91,7 +92,8 @@ def evaluate(items, model) -> dict:
         labels.append(genres.index(item.genre))
         kinds.append(item.kind)
     if not track:
-        raise ValueError("no file could be evaluated")
+        raise DataError(f"no file could be evaluated ({len(failed)} failed"
+                        + (f"; the first: {failed[0]})" if failed else ")"))
     track, labels, kinds = np.array(track), np.array(labels), np.array(kinds)
     per_track = clip
     clip, clip_labels = np.concatenate(clip), np.array(clip_labels)

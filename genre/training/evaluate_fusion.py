@@ -12,6 +12,7 @@ import numpy as np
 
 from . import data
 from ..backbone import Heard
+from ..errors import GenreError
 from ..fusion import BRANCHES, Branches, GenreModel, softmax
 from ..verdict import NOT_MUSIC, OUTSIDE_TEN, Judgement
 from .calibration import figures
@@ -33,7 +34,7 @@ def evaluate_fusion(items: list[data.Item], model: GenreModel, log=print) -> dic
             continue
         try:
             song = embed(item, model.tagger, model.band_map, genres.index(item.genre))
-        except Exception as exc:  # one unreadable file must not stop the evaluation
+        except (GenreError, OSError, ValueError) as exc:  # one unreadable file must not stop the evaluation
             failed.append(f"{item.path.name}: {exc}")
             continue
         song.cnn["cnn"] = model.cnn.network_probs(song.windows)

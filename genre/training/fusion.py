@@ -98,7 +98,7 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
     out.mkdir(parents=True, exist_ok=True)
     backbone_path = fusion.MODEL_DIR / backbone.MODEL_FILE
     if not backbone_path.exists():
-        raise FileNotFoundError(f"{backbone_path} is missing: run `python -m genre import-musicnn` first.")
+        raise ModelError(f"{backbone_path} is missing: run `python -m genre import-musicnn` first.")
     cnn_path = Path(cnn_path)
     copies = {cnn_path: fusion.MODEL_PATH.name, cnn_path.with_suffix(".json"): meta_path(fusion.MODEL_PATH).name,
               backbone_path: backbone_path.name, meta_path(backbone_path): meta_path(backbone_path).name,

@@ -15,6 +15,7 @@ import numpy as np
 from scipy.signal import fftconvolve, lfilter
 
 from ..audio import SAMPLE_RATE as SR
+from ..errors import DataError
 
 # espeak-ng voices and variants drawn for training; the tests use others (it, nl, sv; f5, m3)
 SPEECH_LANGS = ("en-us", "en-gb", "en-gb-scotland", "en-029", "de", "fr-fr", "es", "pt", "pl", "ru",
@@ -51,12 +52,21 @@ def bed_chord(n: int, rng) -> np.ndarray:
 
 
 def espeak(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
-    """Speech from espeak-ng (22 050 Hz) as float samples; raises FileNotFoundError without it."""
+    """Speech from espeak-ng (22 050 Hz) as float samples.
+
+    Raises
+    ------
+    DataError
+        espeak-ng is not installed, or it failed (an unknown voice).
+    """
     exe = shutil.which("espeak-ng")
     if exe is None:
-        raise FileNotFoundError("espeak-ng is not installed (apt-get install espeak-ng)")
-    wav = subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
-                         capture_output=True, check=True).stdout
+        raise DataError("espeak-ng is not installed (apt-get install espeak-ng): the detector's speech needs it.")
+    try:
+        wav = subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
+                             capture_output=True, check=True).stdout
+    except subprocess.CalledProcessError as exc:
+        raise DataError(f"espeak-ng failed for voice {voice!r}: {exc.stderr.decode(errors='replace').strip()}") from exc
     return np.frombuffer(wav[44:len(wav) - (len(wav) - 44) % 2], "<i2").astype(np.float64) / 32768
 
 
