@@ -119,7 +119,7 @@ def stage_times(mp3: Path, model, repeats: int) -> dict:
             continue
         t = time.perf_counter()
         patches = np.stack([backbone.patch(samples[s:s + audio.CLIP_SAMPLES]) for s in starts])
-        if model.meta["weights"]["audio"].get("image", 0) > 0:  # the image path, where it has weight
+        if "image" in model.fusion.used("audio"):  # the image path, where it has weight
             patches = np.concatenate([patches, model.band_map.patches(windows)])
         out["backbone patches"].append(time.perf_counter() - t)
         t = time.perf_counter()

@@ -30,7 +30,7 @@ import numpy as np
 from . import backbone, fastgrad, heads, runtime, spectrogram
 from .audio import SAMPLE_RATE
 from .bands import column_of_frame
-from .fusion import BRANCHES, GenreModel
+from .fusion import GenreModel
 
 STEPS = 2  # points on the path from silence; each costs a backbone gradient (~65 ms CPU); 4 ranked no better
 SILENT_PATCH = 0.0  # the backbone's log compression of no power: log10(1)
@@ -103,9 +103,9 @@ class Recipe:
     def of(cls, model) -> "Recipe":
         """The fused model's recipe for audio, or a lone CNN's (``cnn.Classifier``)."""
         if isinstance(model, GenreModel):
-            weights = model.meta["weights"]["audio"]
-            return cls({b: float(weights[b]) for b in BRANCHES["audio"] if weights.get(b, 0.0) > 0},
-                       float(model.meta["clip_temperature"]["audio"]))
+            fusion = model.fusion
+            return cls({b: fusion.weights["audio"][b] for b in fusion.used("audio")},
+                       fusion.clip_temperature["audio"])
         return cls({"cnn": 1.0}, float(model.meta.get("temperature", 1.0)))
 
 

@@ -30,10 +30,11 @@ import numpy as np
 from . import backbone, detector, heads, runtime
 from .audio import CLIP_SAMPLES
 from .bands import BandMap
+from .spectrogram import CLIP_COLUMNS, N_MELS
 from .cnn import MODEL_DIR, MODEL_PATH, Classifier
 from .cnn import load_model as load_cnn
 from .errors import ModelError
-from .verdict import (LOW_CONFIDENCE, NO_BEAT, NOT_MUSIC, OUTSIDE_TEN, Judgement, low_confidence_sentence,
+from .verdict import (LOW_CONFIDENCE, NO_BEAT, NOT_MUSIC, OUTSIDE_TEN, TAG_FLOOR, Judgement, low_confidence_sentence,
                       no_beat_sentence, not_music_sentence, outside_sentence)
 
 FUSION_FILE = "fusion.json"
@@ -44,6 +45,7 @@ REFERENCE_FILE = "reference.npz"  # standardised mean embeddings of the training
 # right, and none of 9 recordings from outside GTZAN (`python -m bench.distance`, model card).
 FAR_KINDS = ("image",)
 HEAD_FILE = "head_{}.keras"
+WARM_UP_DB = -40.0  # the level of the window ``load_model`` judges once, mid-way in the dB range
 BRANCHES = {"audio": ("audio", "image", "cnn"), "image": ("image", "cnn")}  # input kind -> branches
 # What the backbone says of sound outside the ten genres (noise, tones, electronic and ambient
 # music), and the tags of music inside them. A song whose strongest outside tag beats its
@@ -61,6 +63,42 @@ def outside_margin(song_tags: np.ndarray) -> float:
 
 
 HEARD_WIDTH = {"embedding": backbone.EMBEDDING_UNITS, "pool": backbone.POOL_UNITS}  # what a head reads: its width
+NAMED_TAGS = 3  # tags a "not music" or "not one of the ten" sentence names
+
+
+@dataclass(frozen=True)
+class Unsure:
+    """The rules that call a verdict unsure (``fusion.json``'s "unsure"), per input kind where they differ."""
+
+    confidence_below: dict[str, float]  # kind -> fused confidence under which a verdict is unsure
+    margin_above: float  # ``outside_margin`` over which audio is "not one of the ten"
+    k: int  # neighbours the distance test averages
+    distance_above: dict[str, float]  # kind -> ``knn_distance`` over which a song is "not one of the ten"
+    pulse_below: dict[str, float]  # genre -> pulse clarity under which that genre's verdict has "no beat"
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the branches are weighed, sharpened and doubted: ``fusion.json`` less its provenance."""
+
+    weights: dict[str, dict[str, float]]  # kind -> branch (``BRANCHES``) -> weight
+    clip_temperature: dict[str, float]  # kind -> softmax temperature of a clip's fused log-probs
+    song_temperature: dict[str, float]  # kind -> the same for the song's
+    unsure: Unsure
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> "Fusion":
+        """The numbers of a ``fusion.json`` (as read by ``json``); KeyError or TypeError where one lacks."""
+        rule = meta["unsure"]
+        floats = lambda d: {k: float(v) for k, v in d.items()}  # noqa: E731
+        return cls({kind: floats(w) for kind, w in meta["weights"].items()}, floats(meta["clip_temperature"]),
+                   floats(meta["song_temperature"]),
+                   Unsure(floats(rule["confidence_below"]), float(rule["margin_above"]), int(rule["k"]),
+                          floats(rule["distance_above"]), floats(rule.get("pulse_below", {}))))
+
+    def used(self, kind: str) -> tuple[str, ...]:
+        """The branches that carry weight for ``kind``, in ``BRANCHES``' order."""
+        return tuple(b for b in BRANCHES[kind] if self.weights[kind].get(b, 0.0) > 0)
 
 
 @dataclass
@@ -112,7 +150,9 @@ class GenreModel:
 
     def __init__(self, cnn: Classifier, tagger: backbone.Tagger | runtime.OnnxTagger, band_map: BandMap,
                  head_models: dict, meta: dict, reference: dict, music: detector.Detector | None = None):
-        self.cnn, self.tagger, self.band_map, self.heads, self.meta = cnn, tagger, band_map, head_models, meta
+        self.cnn, self.tagger, self.band_map, self.heads = cnn, tagger, band_map, head_models
+        self.meta = meta  # fusion.json as written: the numbers below, and provenance (command, data, figures)
+        self.fusion = Fusion.from_meta(meta)
         self.reference = reference  # domain -> {"mean", "std", "songs"}
         self.music = music  # the music detector (audio only), None where model/ has none
         self.genres = cnn.genres
@@ -124,7 +164,7 @@ class GenreModel:
         """Each branch's (clip log-probs, song log-probs), and the tags and embeddings heard."""
         logp = {"cnn": cnn_logp(self.cnn.network_probs(windows))}
         heard = {}
-        if clips is None or self.meta["weights"]["audio"].get("image", 0.0) > 0:
+        if clips is None or "image" in self.fusion.used("audio"):
             # the image path costs a backbone pass per clip: paid only where it has weight
             heard["image"] = self.tagger(self.band_map.patches(windows))
             logp["image"] = head_logp(self.heads["image"], heard["image"].layer(heads.READS["image"]))
@@ -136,12 +176,11 @@ class GenreModel:
 
     def fuse(self, parts: Branches) -> tuple[np.ndarray, np.ndarray]:
         """Fused (clip probs, song probs) from ``branches``' output."""
-        weights = self.meta["weights"][parts.kind]
-        used = [b for b in BRANCHES[parts.kind] if weights.get(b, 0.0) > 0]
+        weights, used = self.fusion.weights[parts.kind], self.fusion.used(parts.kind)
         clip = sum(weights[b] * parts.logp[b][0] for b in used)
         song = sum(weights[b] * parts.logp[b][1] for b in used)
-        return (softmax(clip, self.meta["clip_temperature"][parts.kind]),
-                softmax(song, self.meta["song_temperature"][parts.kind]))
+        return (softmax(clip, self.fusion.clip_temperature[parts.kind]),
+                softmax(song, self.fusion.song_temperature[parts.kind]))
 
     def judge(self, windows: np.ndarray, clips: list[np.ndarray] | None = None,
               pulse: float | None = None, gain_db: float = 0.0) -> Judgement:
@@ -178,7 +217,7 @@ class GenreModel:
 
     def distance(self, embeddings: np.ndarray, kind: str) -> float:
         """``knn_distance`` of a song's clip embeddings from the training songs of its domain."""
-        return knn_distance(embeddings, self.reference[kind], self.meta["unsure"]["k"])
+        return knn_distance(embeddings, self.reference[kind], self.fusion.unsure.k)
 
     def doubt(self, verdict: Judgement, embedding: np.ndarray, kind: str, pulse: float | None = None,
               hearing: detector.Hearing | None = None) -> None:
@@ -190,12 +229,12 @@ class GenreModel:
         images than held-out images do, or it is called a genre whose training music always had
         a beat but has none), or when the fused confidence is under the validated threshold.
         """
-        rule, song_probs, song_tags = self.meta["unsure"], verdict.song_probs, verdict.song_tags
-        outside = kind == "audio" and outside_margin(song_tags) > rule["margin_above"]
-        far = kind in FAR_KINDS and self.distance(embedding, kind) > rule["distance_above"][kind]
+        rule, song_probs, song_tags = self.fusion.unsure, verdict.song_probs, verdict.song_tags
+        outside = kind == "audio" and outside_margin(song_tags) > rule.margin_above
+        far = kind in FAR_KINDS and self.distance(embedding, kind) > rule.distance_above[kind]
         best = self.genres[int(np.argmax(song_probs))]
-        beat = rule.get("pulse_below", {}).get(best)
-        heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:3] if song_tags[i] >= 0.1]
+        beat = rule.pulse_below.get(best)
+        heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:NAMED_TAGS] if song_tags[i] >= TAG_FLOOR]
         if hearing is not None and hearing.not_music:
             verdict.doubt(NOT_MUSIC, not_music_sentence(heard))
         elif pulse is not None and beat is not None and pulse < beat:
@@ -204,7 +243,7 @@ class GenreModel:
             verdict.doubt(OUTSIDE_TEN, outside_sentence(heard if kind == "audio" else []))
         else:
             order = np.argsort(song_probs)[::-1]
-            if song_probs[order[0]] < rule["confidence_below"][kind]:
+            if song_probs[order[0]] < rule.confidence_below[kind]:
                 verdict.doubt(LOW_CONFIDENCE, low_confidence_sentence(
                     *((self.genres[i], song_probs[i]) for i in order[:2])))
 
@@ -251,16 +290,17 @@ def load_model(path=None):
             reference = {d: {k: z[f"{d}_{k}"].astype(np.float64) for k in ("mean", "std", "songs")}
                          for d in FAR_KINDS}
         music = detector.load(path)
+        cnn = load_cnn(path / MODEL_PATH.name, onnx=path / runtime.ONNX_FILES[MODEL_PATH.name] if onnx else None)
+        model = GenreModel(cnn, tagger, band_map, head_models, meta, reference, music)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"Cannot load the fused model in {path}: {exc}") from exc
+        raise ModelError(f"Cannot load the fused model in {path}: {exc!r}") from exc
     for name, head in head_models.items():
         width = HEARD_WIDTH[heads.READS[name]]
         if head.kernel.shape[0] != width:  # heads trained when they read another output
             raise ModelError(f"{path / HEAD_FILE.format(name)} reads {head.kernel.shape[0]} values, but the "
                              f"{name} head now reads the backbone's {heads.READS[name]} ({width}): retrain it "
                              "with `python -m genre train` (model/README.md).")
-    cnn = load_cnn(path / MODEL_PATH.name, onnx=path / runtime.ONNX_FILES[MODEL_PATH.name] if onnx else None)
-    model = GenreModel(cnn, tagger, band_map, head_models, meta, reference, music)
     model.runtime = choice
-    model.judge(np.full((1, 128, 39), -40.0, np.float32), [np.zeros(CLIP_SAMPLES, np.float32) + 1e-3])
+    # one judgement at load, so that a model that cannot judge fails here, and the first song is not slower
+    model.judge(np.full((1, N_MELS, CLIP_COLUMNS), WARM_UP_DB, np.float32), [np.full(CLIP_SAMPLES, 1e-3, np.float32)])
     return model

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import audio, rhythm, spectrogram, spread
 from .audio import CLIP_SAMPLES, SAMPLE_RATE
-from .verdict import MOSTLY_SILENCE, Judgement, silence_sentence
+from .verdict import MOSTLY_SILENCE, TAG_FLOOR, Judgement, silence_sentence
 
 MAX_CLIPS = 10  # a longer song is judged on this many clips spread evenly over it (every clip of 30 s)
 QUIET_DB = 40.0  # clips this far under the song's loudest clip (RMS) are silence or fades: skipped
@@ -43,7 +43,7 @@ class Clip:
     def genre(self) -> str:
         return max(self.probabilities, key=self.probabilities.get)
 
-    def top_tags(self, n: int = 5, floor: float = 0.1) -> list[tuple[str, float]]:
+    def top_tags(self, n: int = 5, floor: float = TAG_FLOOR) -> list[tuple[str, float]]:
         """The ``n`` strongest tags at or above ``floor``, strongest first."""
         return top_tags(self.tags, n, floor)
 
@@ -70,7 +70,7 @@ class Prediction:
     why_unsure: str = ""  # a sentence for people, empty when sure
     reason: str | None = None  # why it is unsure, for programs: one of verdict.REASONS, None when sure
 
-    def top_tags(self, n: int = 5, floor: float = 0.1) -> list[tuple[str, float]]:
+    def top_tags(self, n: int = 5, floor: float = TAG_FLOOR) -> list[tuple[str, float]]:
         """The ``n`` strongest tags at or above ``floor``, strongest first."""
         return top_tags(self.tags, n, floor)
 
@@ -95,7 +95,7 @@ class Prediction:
         return out.getvalue()
 
 
-def top_tags(tags: dict[str, float], n: int = 5, floor: float = 0.1) -> list[tuple[str, float]]:
+def top_tags(tags: dict[str, float], n: int = 5, floor: float = TAG_FLOOR) -> list[tuple[str, float]]:
     """The ``n`` strongest of ``tags`` at or above ``floor``, strongest first."""
     ranked = sorted(tags.items(), key=lambda item: item[1], reverse=True)
     return [(t, p) for t, p in ranked[:n] if p >= floor]

@@ -34,6 +34,7 @@ TEN_GENRE_TAGS = {"blues", "classical", "country", "disco", "hip-hop", "hiphop",
 DESCRIBING_TAGS = {"female vocalists", "female vocalist", "male vocalists", "beautiful", "mellow", "chill",
                    "sexy", "catchy", "happy", "sad", "party", "easy listening", "oldies", "instrumental",
                    "acoustic", "guitar", "60s", "70s", "80s", "90s", "00s"}  # tags that describe, not name
+TAG_FLOOR = 0.1  # a tag under this probability is not named (in a sentence, or by ``top_tags``)
 VERY_SURE, FAIRLY_SURE = 0.8, 0.6  # confidence words: "very sure" from 80 %, "fairly sure" from 60 %
 
 

@@ -128,8 +128,8 @@ def doubting_model() -> fusion.GenreModel:
     """A GenreModel with only what ``doubt`` reads: rules no song can break."""
     model = object.__new__(fusion.GenreModel)
     model.genres, model.tags = GENRES, tuple(f"tag{i}" for i in range(50))
-    model.meta = {"unsure": {"confidence_below": {"audio": 0.0}, "distance_above": {"audio": 1e9},
-                             "margin_above": 1e9, "k": 1}}
+    model.fusion = fusion.Fusion({"audio": {}}, {"audio": 1.0}, {"audio": 1.0},
+                                 fusion.Unsure({"audio": 0.0}, 1e9, 1, {"audio": 1e9}, {}))
     model.reference = {"audio": {"mean": np.zeros(200), "std": np.ones(200), "songs": np.zeros((3, 200))}}
     return model
 

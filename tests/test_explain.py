@@ -7,6 +7,7 @@ functions are tested without it.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -190,7 +191,7 @@ def test_the_map_explains_the_fused_verdict_the_page_states(model, clip):
 @shipped
 def test_branch_words_say_what_each_branch_heard(model, clip):
     why = explain.why(model, clip.samples, clip.mel, clip.genre)
-    weights = model.meta["weights"]["audio"]
+    weights = model.fusion.weights["audio"]
     assert [h.branch for h in why.heard] == [b for b in ("audio", "image", "cnn") if weights.get(b, 0) > 0]
     assert sum(h.share for h in why.heard) == pytest.approx(1.0)
     parts = model.branches(clip.mel[None], [clip.samples])
@@ -207,8 +208,8 @@ def test_branch_words_say_what_each_branch_heard(model, clip):
 @shipped
 def test_the_graph_computes_every_branch_as_fusion_does_the_image_head_too(model, clip):
     weighted = copy.copy(model)  # the same networks; the image head given a weight
-    weighted.meta = {**model.meta, "weights": {**model.meta["weights"],
-                                               "audio": {"audio": 0.5, "image": 0.2, "cnn": 0.3}}}
+    weighted.fusion = replace(model.fusion, weights={**model.fusion.weights,
+                                                     "audio": {"audio": 0.5, "image": 0.2, "cnn": 0.3}})
     explainer = attribution.Attributor(weighted)
     patch = backbone.patch(clip.samples)
     probs = explainer.probabilities(patch[None], clip.mel[None])

@@ -2,6 +2,7 @@
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from tests.support import ROOT
 from tests.support.sounds import encode, tone
 from genre import GENRES, GenreModel, audio, backbone, bands, fusion, load_model, predict
-from genre.errors import AudioError
+from genre.errors import AudioError, ModelError
 from genre.verdict import OUTSIDE_TEN
 from genre.training.calibration import reference
 from genre.training.embed import Song
@@ -74,7 +75,7 @@ def test_fusion_is_the_weighted_sum_of_branch_log_probabilities(fused):
     clips = [tone(3.0, seed=i) for i in range(2)]
     parts = fused.branches(windows, clips)
     _, song = fused.fuse(parts)
-    w = fused.meta["weights"]["audio"]
+    w = fused.fusion.weights["audio"]
     expected = fusion.softmax(sum(w[b] * parts.logp[b][1] for b in ("audio", "image", "cnn")), 0.8)
     np.testing.assert_allclose(song, expected, atol=1e-9)
     image_only = fused.judge(windows)  # a mel image: no audio branch
@@ -84,12 +85,13 @@ def test_fusion_is_the_weighted_sum_of_branch_log_probabilities(fused):
 def test_an_image_far_from_the_training_images_is_unsure_and_audio_is_left_to_the_other_rules(fused, media):
     assert set(fused.reference) == set(fusion.FAR_KINDS) == {"image"}
     windows = np.random.default_rng(1).uniform(-80, 0, (3, 128, 39)).astype(np.float32)
-    fused.meta["unsure"]["distance_above"] = {"audio": 0.0, "image": 0.0}  # everything is far
-    try:
+    shipped = fused.fusion
+    fused.fusion = replace(shipped, unsure=replace(shipped.unsure, distance_above={"audio": 0.0, "image": 0.0}))
+    try:  # everything is far
         image = fused.judge(windows)
         heard = predict(media["wav"], fused)
     finally:
-        fused.meta["unsure"]["distance_above"] = {"audio": 1e9, "image": 1e9}
+        fused.fusion = shipped
     assert image.unsure and image.reason == OUTSIDE_TEN and "not sound like" in image.why_unsure
     assert heard.reason != OUTSIDE_TEN  # audio: the detector and the tag margin decide, not the distance
 
@@ -154,3 +156,19 @@ def test_evaluate_reports_the_fusion_and_each_branch(fused, tmp_path):
     assert "image" not in report  # no mel images in this folder
     text = format_fusion_report(report)
     assert "audio: 2 files" in text and "cnn alone" in text
+
+
+@pytest.mark.parametrize("missing", ["weights", "unsure"])
+def test_a_fusion_json_without_its_numbers_is_a_model_error_at_load(tmp_path, missing):
+    for part in fusion.MODEL_DIR.iterdir():  # the shipped model, its fusion.json short of one part
+        if part.is_file() and part.name != fusion.FUSION_FILE:
+            (tmp_path / part.name).symlink_to(part)
+    meta = json.loads((fusion.MODEL_DIR / fusion.FUSION_FILE).read_text())
+    del meta[missing]
+    (tmp_path / fusion.FUSION_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match=f"Cannot load the fused model.*{missing}") as info:
+        load_model(tmp_path)
+    assert isinstance(info.value.__cause__, KeyError)
+    numbers = load_model().fusion  # the shipped one reads whole, as typed numbers
+    assert set(numbers.used("audio")) <= set(fusion.BRANCHES["audio"]) and numbers.unsure.k >= 1
+    assert all(0 < t < 10 for t in (*numbers.clip_temperature.values(), *numbers.song_temperature.values()))
