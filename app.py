@@ -30,7 +30,7 @@ MODEL_CARD = ROOT / "model" / "README.md"
 UPLOAD_TYPES = ["mp3", "wav", "flac", "ogg", "m4a"]
 BAR_COLOUR = "#b5367a"  # the theme's primary colour (.streamlit/config.toml)
 CONCURRENT_ANALYSES = 2  # per process; a burst of uploads queues instead of exhausting memory
-RECORDING_RATE = 22050  # Hz, the model's own rate: the browser resamples, the upload stays small
+RECORDING_RATE = audio.SAMPLE_RATE  # the model's own rate: the browser resamples, the upload stays small
 log = logging.getLogger("genre.app")
 
 
@@ -51,7 +51,7 @@ def analysis_slots() -> threading.BoundedSemaphore:
 
 def predict_now(digest: str, data: bytes, model: genre.Classifier, start: float | None = None):
     """The prediction for a song, or for its 3-s clip at ``start`` (``digest`` is unused)."""
-    audio.sniff_format(data[:16])  # refuse what is not audio at once, without queueing for a slot
+    audio.sniff_format(data[:audio.HEAD_BYTES])  # refuse what is not audio at once, without queueing for a slot
     with analysis_slots():
         return genre.predict(data, model, start=start)
 

@@ -30,6 +30,13 @@ SILENCE_PEAK = 1e-4  # quieter audio (a peak of about 3 steps of 16-bit PCM) is 
 MAX_SECONDS = 600  # decode at most the first 10 minutes
 MAX_BYTES = 200 * 1024 * 1024  # refuse inputs larger than 200 MiB
 FFMPEG_TIMEOUT = 60  # seconds; a decode of 10 minutes takes about 1 s
+HEAD_BYTES = 16  # the first bytes ``sniff_format`` reads: enough for every signature in _MAGIC
+PCM_SCALE = 32768.0  # 16-bit PCM full scale: samples / PCM_SCALE lie in [-1, 1)
+RECORDING_SECONDS = (5, 15)  # what a person is asked to record from a microphone
+QUIET_RECORDING_DBFS = -50.0  # a recording whose loudest second is quieter than this heard no music
+NORMAL_DB = -14.2  # dBFS RMS: GTZAN's median loudest 3-s clip (its 334 audio files; 1st-99th percentile -25.9 to -10.0)
+NORMAL_TOLERANCE_DB = 1.0  # a song within 1 dB of that level is heard as it is
+LEVEL_FLOOR = 1e-10  # power floor under every level's logarithm
 
 # Leading bytes -> ffmpeg demuxer. Anything else is refused before ffmpeg sees it.
 _MAGIC = [
@@ -124,7 +131,7 @@ def decode(source, *, start: float = 0.0, duration: float | None = None) -> np.n
         ffmpeg is missing, or ran past ``FFMPEG_TIMEOUT``.
     """
     data, path = read_source(source)
-    fmt = sniff_format(data[:16] if data is not None else read_head(path))
+    fmt = sniff_format(data[:HEAD_BYTES] if data is not None else read_head(path))
     duration = MAX_SECONDS if duration is None else min(duration, MAX_SECONDS)
     if data is None:
         pcm = _decode_pcm(fmt, path, start, duration)
@@ -142,7 +149,7 @@ def decode(source, *, start: float = 0.0, duration: float | None = None) -> np.n
         raise AudioError("The file holds no audio that could be decoded.")
     segment = AudioSegment(data=pcm, sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
     samples = np.asarray(segment.get_array_of_samples(), dtype=np.float32)
-    return samples / 32768.0
+    return samples / PCM_SCALE
 
 
 def load_clip(source, start: float = 0.0) -> np.ndarray:
@@ -162,10 +169,6 @@ def check_audible(samples: np.ndarray, start: float = 0.0) -> None:
     if not len(samples) or float(np.max(np.abs(samples))) < SILENCE_PEAK:
         where = f" from {start:g} s" if start else ""
         raise AudioError(f"The audio{where} is silent: there is nothing to judge.")
-
-
-RECORDING_SECONDS = (5, 15)  # what a person is asked to record from a microphone
-QUIET_RECORDING_DBFS = -50.0  # a recording whose loudest second is quieter than this heard no music
 
 
 def check_recording(samples: np.ndarray) -> None:
@@ -190,14 +193,11 @@ def check_recording(samples: np.ndarray) -> None:
                             f"({low}-{high} s is best) with the music playing.")
     frames = samples[: len(samples) // SAMPLE_RATE * SAMPLE_RATE].reshape(-1, SAMPLE_RATE)
     loudest = float(np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)).max())
-    if 20 * np.log10(max(loudest, 1e-10)) < QUIET_RECORDING_DBFS:
+    if 20 * np.log10(max(loudest, LEVEL_FLOOR)) < QUIET_RECORDING_DBFS:
         raise AudioError("The recording is almost silent: hold the microphone close to the speaker, "
                          "turn the music up, and record again.")
 
 
-NORMAL_DB = -14.2  # dBFS RMS: GTZAN's median loudest 3-s clip (its 334 audio files; 1st-99th percentile -25.9 to -10.0)
-NORMAL_TOLERANCE_DB = 1.0  # a song within 1 dB of that level is heard as it is
-LEVEL_FLOOR = 1e-10  # power floor under the level's logarithm
 
 
 def level_db(clip: np.ndarray) -> float:
@@ -256,10 +256,10 @@ def read_source(source):
 
 
 def read_head(path: Path) -> bytes:
-    """The first 16 bytes of a file, enough for ``sniff_format``."""
+    """The first ``HEAD_BYTES`` bytes of a file, enough for ``sniff_format``."""
     try:
         with open(path, "rb") as f:
-            return f.read(16)
+            return f.read(HEAD_BYTES)
     except OSError as exc:
         raise AudioError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
 

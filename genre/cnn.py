@@ -55,7 +55,7 @@ def build_model(n_classes: int, filters=FILTERS, dropout: float = DROPOUT, name:
     from keras import layers
 
     inputs = keras.Input((spectrogram.N_MELS, spectrogram.CLIP_COLUMNS, 1), name="mel_db")
-    x = layers.Rescaling(1 / 40.0, offset=1.0)(inputs)  # [-80, 0] dB -> [-1, 1]
+    x = layers.Rescaling(2 / spectrogram.TOP_DB, offset=1.0)(inputs)  # [-80, 0] dB -> [-1, 1]
     for i, width in enumerate(filters):
         x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)

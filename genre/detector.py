@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, level_db
+from .audio import LEVEL_FLOOR, SAMPLE_RATE, level_db
 from .backbone import EMBEDDING_UNITS, POOL_UNITS, TAGS
 from .errors import ModelError
 
@@ -39,7 +39,6 @@ STATS = ("flatness", "flatness_spread", "flux", "loudness_spread", "peakiness", 
 FRAME = SAMPLE_RATE // 50  # 441 samples: 20-ms frames for the clip's loudness envelope
 GAP_DB = 30.0  # a frame this far under the clip's loudest is a pause (speech pauses, music rarely does)
 SYLLABIC_HZ = (2.0, 8.0)  # loudness modulation of syllables, against all of 0.5-20 Hz
-PEAK_FLOOR = 1e-10  # power floor under every logarithm
 FEATURES = EMBEDDING_UNITS + POOL_UNITS + len(TAGS) + len(STATS)  # 200 + 1506 + 50 + 11 = 1767
 
 
@@ -56,13 +55,13 @@ class Hearing:
 
 def _clip_stats(window: np.ndarray, clip: np.ndarray) -> np.ndarray:
     """Seven statistics of one clip: from its dB window (128, 39) and its raw samples."""
-    power = np.maximum(10 ** (window / 10.0), PEAK_FLOOR)  # (bands, frames)
+    power = np.maximum(10 ** (window / 10.0), LEVEL_FLOOR)  # (bands, frames)
     log_flat = np.log(power).mean(axis=0) - np.log(power.mean(axis=0))  # 0 for white, very negative for a tone
     frame_db = 10 * np.log10(power.mean(axis=0))
     flux = np.abs(np.diff(window, axis=1)).mean() / 10 if window.shape[1] > 1 else 0.0
     peak = (window.max(axis=0) - np.median(window, axis=0)).mean() / 10
     frames = np.asarray(clip[:len(clip) // FRAME * FRAME], np.float64).reshape(-1, FRAME)
-    rms_db = 10 * np.log10((frames ** 2).mean(axis=1) + PEAK_FLOOR)
+    rms_db = 10 * np.log10((frames ** 2).mean(axis=1) + LEVEL_FLOOR)
     gaps = float((rms_db < rms_db.max() - GAP_DB).mean())
     envelope = 10 ** (rms_db / 20)
     spectrum = np.abs(np.fft.rfft(envelope - envelope.mean())) ** 2

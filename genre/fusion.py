@@ -47,6 +47,8 @@ FAR_KINDS = ("image",)
 HEAD_FILE = "head_{}.keras"
 WARM_UP_DB = -40.0  # the level of the window ``load_model`` judges once, mid-way in the dB range
 BRANCHES = {"audio": ("audio", "image", "cnn"), "image": ("image", "cnn")}  # input kind -> branches
+HEARD_WIDTH = {"embedding": backbone.EMBEDDING_UNITS, "pool": backbone.POOL_UNITS}  # what a head reads: its width
+NAMED_TAGS = 3  # tags a "not music" or "not one of the ten" sentence names
 # What the backbone says of sound outside the ten genres (noise, tones, electronic and ambient
 # music), and the tags of music inside them. A song whose strongest outside tag beats its
 # strongest inside tag by more than GTZAN music ever does is "not one of the ten".
@@ -60,10 +62,6 @@ def outside_margin(song_tags: np.ndarray) -> float:
     """Strongest outside tag minus strongest inside tag (positive: it sounds outside the ten)."""
     index = backbone.tag_index()
     return float(max(song_tags[index[t]] for t in OUTSIDE_TAGS) - max(song_tags[index[t]] for t in INSIDE_TAGS))
-
-
-HEARD_WIDTH = {"embedding": backbone.EMBEDDING_UNITS, "pool": backbone.POOL_UNITS}  # what a head reads: its width
-NAMED_TAGS = 3  # tags a "not music" or "not one of the ten" sentence names
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def decode_spans(fmt: str, path: Path, spans: list[tuple[float, float]]) -> np.n
     command += ["-filter_complex", f"{joined}concat=n={len(spans)}:v=0:a=1[out]", "-map", "[out]",
                 "-ac", "1", "-ar", str(audio.SAMPLE_RATE), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
     pcm = audio.run_ffmpeg(command).stdout
-    return np.frombuffer(pcm[:len(pcm) // 2 * 2], "<i2").astype(np.float32) / 32768.0
+    return np.frombuffer(pcm[:len(pcm) // 2 * 2], "<i2").astype(np.float32) / audio.PCM_SCALE
 
 
 def decode_spread(source, plan) -> tuple[np.ndarray, list[tuple[float, float]], float] | None:
@@ -73,7 +73,7 @@ def decode_spread(source, plan) -> tuple[np.ndarray, list[tuple[float, float]], 
         The spans' samples one after another, the spans, and the song's length.
     """
     data, path = audio.read_source(source)
-    fmt = audio.sniff_format(data[:16] if data is not None else audio.read_head(path))
+    fmt = audio.sniff_format(data[:audio.HEAD_BYTES] if data is not None else audio.read_head(path))
     # Bytes need a file for ffmpeg: a private, random folder, as audio.decode uses for uploads. A path
     # needs none, so a worker killed mid-song (tag --timeout) leaves no empty folder behind.
     folder = tempfile.TemporaryDirectory(prefix="genre-") if data is not None else contextlib.nullcontext()

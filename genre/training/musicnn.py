@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import backbone
+from ..audio import SAMPLE_RATE
 from ..errors import ModelError
 
 WHEEL = "musicnn==0.1.0"
@@ -154,7 +155,7 @@ def front_end() -> dict:
 def probe_patches(seed: int = 0) -> np.ndarray:
     """Patches to compare the port with the original: two made-up songs and random log-mels."""
     rng = np.random.default_rng(seed)
-    t = np.arange(backbone.PATCH_SAMPLES * 22050 // backbone.SAMPLE_RATE) / 22050
+    t = np.arange(backbone.PATCH_SAMPLES * SAMPLE_RATE // backbone.SAMPLE_RATE) / SAMPLE_RATE
     chord = sum(np.sin(2 * np.pi * f * t) for f in (110, 220, 277.2, 329.6)) / 4
     beat = (np.sin(2 * np.pi * 2 * t) > 0.95) * rng.standard_normal(len(t))
     songs = [backbone.patch((0.5 * chord + 0.3 * beat).astype(np.float32)),
