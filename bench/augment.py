@@ -20,7 +20,7 @@ import numpy as np
 from genre import audio, backbone
 from genre.prediction import clip_windows, heard_clips
 from genre.training.embed import Song
-from genre.training.fusion import fit_heads
+from genre.training.heads import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
 
 from . import validation

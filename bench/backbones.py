@@ -46,7 +46,7 @@ from genre.training import calibration, evaluate_fusion
 from genre.training.calibration import reference
 from genre.training.embed import Song, branch_logp, save_npz
 from genre.training.evaluate import windows_of
-from genre.training.fusion import fit_heads
+from genre.training.heads import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
 from genre.verdict import GENRES
 from tests.support import ROOT, machine

@@ -23,7 +23,7 @@ import numpy as np
 
 from genre import backbone, fusion, heads
 from genre.training.evaluate import windows_of
-from genre.training.fusion import fit_heads
+from genre.training.heads import fit_head, fit_heads
 
 from . import validation
 
@@ -57,7 +57,7 @@ def more_songs(run: validation.ValidationRun) -> None:
         for _ in range(DRAWS if frac < 1 else 1):
             idx = np.concatenate([rng.permutation(np.flatnonzero(y == g))[:round(frac * (y == g).sum())]
                                   for g in range(len(run.genres))])
-            scores.append(accuracy(heads.fit_head(x[idx], y[idx], len(run.genres), l2=IMAGE_L2), xv, yv))
+            scores.append(accuracy(fit_head(x[idx], y[idx], len(run.genres), l2=IMAGE_L2), xv, yv))
         print(f"   {len(idx):>3} songs: {np.mean(scores):.3f} +- {np.std(scores):.3f}", flush=True)
 
 
@@ -99,7 +99,7 @@ def finetune(run: validation.ValidationRun) -> None:
         return np.concatenate([embed(x[i:i + 4].reshape(-1, *x.shape[2:]), training=False).numpy()
                                .reshape(-1, WINDOWS, backbone.EMBEDDING_UNITS).mean(1) for i in range(0, len(x), 4)])
 
-    head = heads.fit_head(means(xt), yt, len(run.genres), l2=IMAGE_L2)
+    head = fit_head(means(xt), yt, len(run.genres), l2=IMAGE_L2)
 
     def report(label):
         logp = np.log(np.asarray(head(means(xv))) + 1e-9)

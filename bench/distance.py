@@ -29,7 +29,7 @@ from genre import audio, backbone, fusion
 from genre.prediction import clip_windows, heard_clips
 from genre.training.calibration import NEIGHBOURS, distance_thresholds, reference
 from genre.training.embed import branch_logp
-from genre.training.fusion import fit_heads
+from genre.training.heads import fit_heads
 from genre.training.heldout import halves
 
 from . import outside, validation

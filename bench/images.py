@@ -25,7 +25,7 @@ import numpy as np
 from genre import bands, fusion, heads, spectrogram
 from genre.training.embed import Song, save_npz
 from genre.training.evaluate import windows_of
-from genre.training.fusion import fit_heads
+from genre.training.heads import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
 
 from . import validation

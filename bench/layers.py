@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from genre import fusion, heads
-from genre.training.fusion import fit_heads
+from genre.training.heads import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
 from genre.verdict import GENRES
 

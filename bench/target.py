@@ -15,7 +15,7 @@ it measures each row.
 from __future__ import annotations
 
 from genre.training import calibration
-from genre.training.fusion import fit_heads
+from genre.training.heads import fit_heads
 from genre.training.heldout import L2_CHOICES, held_out
 
 from . import validation

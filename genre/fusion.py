@@ -87,12 +87,11 @@ class Fusion:
     @classmethod
     def from_meta(cls, meta: dict) -> "Fusion":
         """The numbers of a ``fusion.json`` (as read by ``json``); KeyError or TypeError where one lacks."""
-        rule = meta["unsure"]
-        floats = lambda d: {k: float(v) for k, v in d.items()}  # noqa: E731
+        rule, floats = meta["unsure"], (lambda d: {k: float(v) for k, v in d.items()})
         return cls({kind: floats(w) for kind, w in meta["weights"].items()}, floats(meta["clip_temperature"]),
-                   floats(meta["song_temperature"]),
-                   Unsure(floats(rule["confidence_below"]), float(rule["margin_above"]), int(rule["k"]),
-                          floats(rule["distance_above"]), floats(rule.get("pulse_below", {}))))
+                   floats(meta["song_temperature"]), Unsure(floats(rule["confidence_below"]), float(rule["margin_above"]),
+                                                            int(rule["k"]), floats(rule["distance_above"]),
+                                                            floats(rule.get("pulse_below", {}))))
 
     def used(self, kind: str) -> tuple[str, ...]:
         """The branches that carry weight for ``kind``, in ``BRANCHES``' order."""
@@ -124,8 +123,8 @@ def log_of(probs: np.ndarray) -> np.ndarray:
 
 def head_logp(head, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A head's (clip log-probs, song log-probs): each clip's embedding, and their mean."""
-    return (heads.logits(head, embeddings),
-            heads.logits(head, np.asarray(embeddings).mean(axis=0, keepdims=True))[0])
+    return (heads.log_probs(head, embeddings),
+            heads.log_probs(head, np.asarray(embeddings).mean(axis=0, keepdims=True))[0])
 
 
 def cnn_logp(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -134,11 +133,8 @@ def cnn_logp(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def knn_distance(embeddings: np.ndarray, ref: dict, k: int) -> float:
-    """How far a song's mean embedding lies from the training songs of its domain.
-
-    The mean squared standardised distance to the ``k`` nearest training songs, in the
-    head's own standardisation: about 1 inside the training music, far more outside.
-    """
+    """How far a song's mean embedding lies from the training songs of its domain: the mean squared
+    standardised distance to the ``k`` nearest (about 1 inside the training music, far more outside)."""
     z = (np.asarray(embeddings, np.float64).mean(axis=0) - ref["mean"]) / ref["std"]
     return float(np.sort(((ref["songs"] - z) ** 2).mean(axis=1))[:k].mean())
 

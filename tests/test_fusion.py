@@ -15,7 +15,7 @@ from genre.errors import AudioError, ModelError
 from genre.verdict import OUTSIDE_TEN
 from genre.training.calibration import reference
 from genre.training.embed import Song
-from genre.training.fusion import fit_heads
+from genre.training.heads import fit_heads
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 import numpy as np
 
 from genre import heads
+from genre.training.heads import fit_head
 from genre.backbone import EMBEDDING_UNITS
 
 
@@ -14,17 +15,17 @@ def blobs(n_per_class=20, classes=3, seed=0):
 
 def test_head_learns_separable_songs():
     x, y = blobs()
-    head = heads.fit_head(x, y, 3)
+    head = fit_head(x, y, 3)
     xt, yt = blobs(seed=0)  # same centres, fresh noise drawn below
     rng = np.random.default_rng(5)
     xt = xt + rng.normal(0, 0.5, xt.shape).astype(np.float32)
-    assert (heads.logits(head, xt).argmax(1) == yt).mean() > 0.9
+    assert (heads.log_probs(head, xt).argmax(1) == yt).mean() > 0.9
 
 
-def test_numpy_logits_equal_the_keras_model():
+def test_numpy_log_probs_equal_the_keras_model():
     x, y = blobs()
-    head = heads.fit_head(x, y, 3)
-    lp = heads.logits(head, x[:7])
+    head = fit_head(x, y, 3)
+    lp = heads.log_probs(head, x[:7])
     np.testing.assert_allclose(np.exp(lp), head.predict(x[:7], verbose=0), atol=1e-5)
     np.testing.assert_allclose(np.exp(lp).sum(1), 1.0, atol=1e-9)
 
@@ -32,9 +33,9 @@ def test_numpy_logits_equal_the_keras_model():
 def test_linear_head_mean_embedding_is_mean_logit():
     """Why a song's verdict is the head of its mean embedding: the mean of its clips' logits."""
     x, y = blobs()
-    head = heads.fit_head(x, y, 3)
+    head = fit_head(x, y, 3)
     song = x[:10]
-    z_mean = heads.logits(head, song.mean(0, keepdims=True))[0]
-    z_clips = heads.logits(head, song).mean(0)
+    z_mean = heads.log_probs(head, song.mean(0, keepdims=True))[0]
+    z_clips = heads.log_probs(head, song).mean(0)
     # equal up to the log-softmax's normalising constant
     np.testing.assert_allclose(z_mean - z_mean.mean(), z_clips - z_clips.mean(), atol=1e-6)

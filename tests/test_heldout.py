@@ -5,7 +5,7 @@ import pytest
 from genre import GENRES, backbone
 from genre.training.calibration import choose_fusion, reference
 from genre.training.embed import Song
-from genre.training.fusion import fit_heads
+from genre.training.heads import fit_heads
 from genre.training.heldout import L2_CHOICES, choose, halves, held_out
 
 UNITS = backbone.EMBEDDING_UNITS

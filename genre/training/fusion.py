@@ -15,53 +15,19 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
-from .. import audio, backbone, bands, fusion, heads
+from .. import audio, backbone, bands, fusion
 from ..verdict import GENRES
 from . import data
 from .calibration import NEIGHBOURS, margin_threshold, pulse_thresholds, reference
 from .embed import Song, cached_embed
 from .export import export_onnx
+from .heads import fit_heads
 from .heldout import L2_CHOICES, choose, heads_of, held_out
 from ..cnn import meta_path
 from ..errors import ModelError
 
 FUSION_CALIBRATION_KEYS = ("l2", "weights", "clip_temperature", "song_temperature")
-
-
-def fit_heads(songs: list[Song], n_classes: int, seed: int = 0, l2: float | dict = heads.L2,
-              reads: dict = heads.READS) -> dict:
-    """The two heads, each standardising with its own domain's statistics.
-
-    The image head learns from the mel images' song means. The audio head learns from every
-    3-s clip of the clean audio and every window of the images, each standardised with its
-    own domain's statistics: on the valid list that lifted it from 65 % (audio song means)
-    to 69 %, 77 % on whole 30-s clips (model/README.md), since audio exists for only a
-    third of the recordings. Each head reads the backbone output ``reads`` names (``heads.READS``).
-    ``l2`` is one weight decay for both heads, or one per head (``{"audio": .., "image": ..}``).
-    """
-    l2 = l2 if isinstance(l2, dict) else {head: l2 for head in heads.HEADS}
-    audio = [s for s in songs if s.audio_emb is not None]
-    images = [s for s in songs if s.kind == "mel-image"]
-    image_x = np.stack([s.heard("image", reads["image"]).mean(0) for s in images])
-    image_y = [s.label for s in images]
-    # the audio head's two domains, in the output it reads
-    clean = [s.heard("audio", reads["audio"]) for s in audio]
-    drawn = [s.heard("image", reads["audio"]) for s in images]
-    stats = {domain: (m.mean(0), m.var(0) + 1e-6)
-             for domain, m in (("audio", np.stack([x.mean(0) for x in clean])),
-                               ("image", np.stack([x.mean(0) for x in drawn])))}
-
-    def z(x, domain):
-        return (x - stats[domain][0]) / np.sqrt(stats[domain][1])
-
-    clips_x = np.concatenate([z(np.concatenate(clean), "audio"), z(np.concatenate(drawn), "image")])
-    clips_y = np.concatenate([np.repeat([s.label for s in audio], [len(x) for x in clean]),
-                              np.repeat(image_y, [len(x) for x in drawn])])
-    return {"audio": heads.fit_head(clips_x, clips_y, n_classes, l2=l2["audio"], seed=seed, name="head_audio",
-                                    standardised=stats["audio"]),
-            "image": heads.fit_head(image_x, image_y, n_classes, l2=l2["image"], seed=seed, name="head_image")}
 
 
 def cnn_probs(songs: list[Song], items, cnn, genres) -> None:
