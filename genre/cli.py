@@ -7,7 +7,10 @@ Package errors are caught here, at the edge, and printed as one line each.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -37,10 +40,13 @@ def _predict(args) -> int:
             print(json.dumps({"file": name, **result.to_dict()}), flush=True)
         else:
             heard = ", ".join(t for t, _ in result.top_tags(3))
-            verdict = (f"unsure (best guess {result.genre}, {result.confidence:.0%}): {result.why_unsure}"
-                       if result.unsure else f"{result.genre} ({result.confidence:.0%})")
-            print(f"{name}: {verdict} over {len(result.clips)} clip(s) on {result.device}"
-                  + (f"; sounds like {heard}" if heard and not result.unsure else ""), flush=True)
+            clips = f"{len(result.clips)} clip(s) on {result.device}"
+            if result.unsure:
+                print(f"{name}: unsure (best guess {result.genre}, {result.confidence:.0%}; {clips}): "
+                      f"{result.why_unsure}", flush=True)
+            else:
+                print(f"{name}: {result.genre} ({result.confidence:.0%}) over {clips}"
+                      + (f"; sounds like {heard}" if heard else ""), flush=True)
     return 1 if failed else 0
 
 
@@ -225,10 +231,23 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    if getattr(args, "start", None) is not None and args.start < 0:
-        parser().error("--start must be 0 or more")
+    if getattr(args, "start", None) is not None and not (math.isfinite(args.start) and args.start >= 0):
+        parser().error("--start must be a number of seconds, 0 or more")
     try:
         return args.run(args)
     except GenreError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (``| head``): nothing more to say, and no one to say it to
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit must not fail
+        return 1
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = exc.filename or "the output"
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what could not be written is lost
+        print(f"error: no space left on the device to write {where}", file=sys.stderr)
         return 1

@@ -55,10 +55,28 @@ def test_predict_start_analyses_one_clip(media, tiny_model_path):
 
 
 @pytest.mark.parametrize("args", [[], ["predict"], ["predict", "x.mp3", "--start", "abc"],
-                                  ["predict", "x.mp3", "--start", "-3"], ["bogus"]])
+                                  ["predict", "x.mp3", "--start", "-3"], ["predict", "x.mp3", "--start", "nan"],
+                                  ["predict", "x.mp3", "--start", "inf"], ["tag", "x.mp3", "--overwrite"],
+                                  ["bogus"]])
 def test_bad_usage_exits_2(args):
     done = run(*args)
     assert done.returncode == 2 and "usage" in done.stderr
+
+
+def test_a_reader_that_goes_away_or_a_full_disk_is_no_traceback(media, tiny_model_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "genre", "predict", "--json", "--model", str(tiny_model_path),
+               *[str(media["mp3"])] * 3]
+    reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env)
+    reader.stdout.read(5)  # `| head -c 5`: read a little, then go away
+    reader.stdout.close()
+    assert reader.wait(timeout=300) == 1 and b"Traceback" not in reader.stderr.read()
+    reader.stderr.close()
+    if Path("/dev/full").exists():
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+                                  timeout=300)
+        assert done.returncode == 1 and done.stderr.strip() == "error: no space left on the device to write the output"
 
 
 def test_a_missing_model_is_one_line_and_exit_1(media, tmp_path):

@@ -11,7 +11,8 @@ import pytest
 
 from tests.support import ROOT
 from tests.support.library import rows
-from genre.tag.ledger import CSV_HEAD, Ledger, LedgerBusy, LedgerError
+from genre.tag.ledger import Ledger, LedgerBusy, LedgerError
+from genre.tag.rows import CSV_HEAD
 
 ROW = {"path": "/music/a.mp3", "size": 10, "mtime": 1.5, "sha256": "ab" * 32, "genre": "rock",
        "confidence": 0.9, "unsure": False, "why_unsure": "", "reason": None, "model": "cnn v0",
@@ -90,6 +91,32 @@ def test_csv_keeps_the_reason_the_tag_and_the_paths(tmp_path):
     assert a["tag"] == ROW["tag"] and a["paths"] == ROW["paths"] and a["reason"] is None
     assert (b["unsure"], b["reason"], b["why_unsure"]) == (True, "low_confidence", "Not sure: rock or jazz.")
     assert b["tag"] == {"action": "unsure", "old": None, "new": None}
+
+
+def test_csv_keeps_why_a_tag_write_failed(tmp_path):
+    out = tmp_path / "out.csv"
+    failed = {**ROW, "tag": {"action": "failed", "old": None, "new": "Rock",
+                             "error": "Cannot write the tag: the file is\nread-only."}}
+    with_ledger = Ledger(out, ["rock", "jazz"])
+    with_ledger.append(failed)
+    with_ledger.close()
+    assert Ledger(out, ["rock", "jazz"], write=False).row(ROW["path"])["tag"] == {
+        **failed["tag"], "error": "Cannot write the tag: the file is read-only."}  # one line in the file
+
+
+@pytest.mark.parametrize("content", [b"ID3\x04\x00\x00\x00\x00\x00\x00\xff\xfb\x90\x00" + bytes(range(256)) * 40,
+                                     b"my notes\nsecond line, no newline at the end",
+                                     b'{"title": "a JSON Lines file of something else"}\n'])
+def test_a_file_tag_did_not_write_is_refused_and_left_as_it_is(tmp_path, content):
+    out = tmp_path / "song.mp3"
+    out.write_bytes(content)
+    with pytest.raises(LedgerError, match="not a results file"):
+        Ledger(out, ["rock", "jazz"])
+    assert out.read_bytes() == content
+    torn = tmp_path / "torn.jsonl"  # a run killed during its first line: still its results file
+    torn.write_bytes(b'{"path": "/music/a.mp3", "si')
+    Ledger(torn, ["rock", "jazz"]).close()
+    assert torn.read_bytes() == b""
 
 
 def test_a_killed_compaction_leaves_nothing_behind(tmp_path):

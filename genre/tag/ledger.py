@@ -9,29 +9,25 @@ off, and a damaged or superseded line (a song that changed and was analysed agai
 when the file is compacted, atomically, at the end. A run holds the file's lock (``lock``) from
 before it reads it until it is closed: a second run on the same file is refused.
 
-Two formats, by the name's suffix: JSON Lines (the rows of ``predict --json`` plus ``path``,
-``paths``, ``size``, ``mtime``, ``sha256``, ``model`` and ``tag``) and ``.csv`` (one column per
-genre's probability; ``tag``'s parts in ``tag_*`` columns).
+Two formats, by the name's suffix, JSON Lines and ``.csv`` (``rows``). A file that holds no row
+of ``tag`` (someone's song or notes, given as ``--out`` by mistake) is refused, never cut or rewritten.
 """
 from __future__ import annotations
 
 import csv
 import errno
 import fcntl
-import io
-import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GenreError
+from . import rows
 from .lock import LedgerBusy, open_locked
+from .rows import ROW_START, csv_columns
 from .replace import critical, remove_leftover
 
-CSV_HEAD = ["path", "genre", "confidence", "unsure", "why_unsure", "reason"]  # then a column a genre
-CSV_TAIL = ["error", "size", "mtime", "sha256", "tag", "tag_old", "tag_new", "tag_replaced", "paths", "model"]
-CSV_JSON = ("tag_replaced", "paths")  # cells holding JSON: a list or an object
 TAG_SETTLED = frozenset({"written", "kept", "same", "unsure", "unsupported", "undone"})  # not to try again
 NEWLINE = b"\n"
 COMPACT_SUFFIX = ".compact"  # the rewritten file before it is renamed over the results
@@ -58,11 +54,6 @@ def _done(row: dict, offset: int) -> Done:
     action = tag.get("action") if isinstance(tag, dict) else tag
     return Done(row.get("size"), row.get("mtime"), row.get("sha256"), offset,
                 bool(row.get("error")) or action in TAG_SETTLED)
-
-
-def csv_columns(genres: list[str]) -> list[str]:
-    """The CSV header for a model's genres."""
-    return [*CSV_HEAD, *genres, *CSV_TAIL]
 
 
 class Ledger:
@@ -100,7 +91,7 @@ class Ledger:
                 self._remove_stale_compactions()
             self._load()
             if self._fd is not None and self.csv and os.fstat(self._fd).st_size == 0:
-                self._write(self._csv_line(self.columns))
+                self._write(rows.csv_line(self.columns))
         except (OSError, LedgerError) as exc:
             if self._fd is not None:
                 os.close(self._fd)
@@ -142,44 +133,11 @@ class Ledger:
 
     def encode(self, row: dict) -> bytes:
         """One row as its line, newline included."""
-        if not self.csv:
-            return (json.dumps(row, ensure_ascii=False) + "\n").encode()
-        probs = row.get("probabilities") or {}
-        values = {**row, **probs}
-        if isinstance(values.get("tag"), dict):
-            tag = values["tag"]
-            values.update(tag=tag["action"], tag_old=tag.get("old"), tag_new=tag.get("new"),
-                          tag_replaced=tag.get("replaced"))
-        for column in CSV_JSON:
-            if values.get(column) is not None:
-                values[column] = json.dumps(values[column], ensure_ascii=False)
-        if values.get("error"):
-            values["error"] = " ".join(str(values["error"]).split())  # one line, always
-        return self._csv_line(["" if values.get(c) is None else values[c] for c in self.columns])
+        return rows.encode(row, self.columns if self.csv else None)
 
     def decode(self, line: bytes) -> dict:
         """A line back as a row (CSV: its columns, fingerprint typed); ValueError when damaged."""
-        text = line.decode()
-        if not self.csv:
-            row = json.loads(text)
-            if not isinstance(row, dict) or "path" not in row:
-                raise ValueError("not a row")
-            return row
-        fields = next(csv.reader([text.rstrip("\n")]))
-        if len(fields) != len(self.columns):
-            raise ValueError("wrong number of columns")
-        row = dict(zip(self.columns, fields))
-        row["size"] = int(row["size"]) if row["size"] else None
-        row["mtime"] = float(row["mtime"]) if row["mtime"] else None
-        row["sha256"] = row["sha256"] or None
-        row["unsure"] = row["unsure"] == "True"
-        row["reason"] = row["reason"] or None
-        for column in CSV_JSON:
-            row[column] = json.loads(row[column]) if row[column] else None
-        if row["tag"]:
-            row["tag"] = {"action": row["tag"], "old": row["tag_old"] or None, "new": row["tag_new"] or None,
-                          **({"replaced": row["tag_replaced"]} if row["tag_replaced"] is not None else {})}
-        return row
+        return rows.decode(line, self.columns if self.csv else None)
 
     def close(self) -> None:
         """Close the file; rewrite it without damaged or superseded lines when there are any."""
@@ -214,11 +172,6 @@ class Ledger:
             raise LedgerError(f"Cannot write to {self.path}: {exc.strerror or exc}. The results so far are "
                               "kept and valid; free some space and run again to resume.") from exc
 
-    def _csv_line(self, values) -> bytes:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow(values)
-        return buffer.getvalue().encode()
-
     def _load(self) -> None:
         if not self.path.exists():
             return
@@ -244,12 +197,21 @@ class Ledger:
                     self.dropped += 1
                 self.index[row["path"]] = _done(row, start)
         size = self.path.stat().st_size
+        if size and not self.index and not self.csv and (self.dropped or not self._starts_a_row()):
+            # nothing in it was written by ``tag``: someone's other file, never to be cut or compacted
+            raise LedgerError(f"{self.path} is not a results file of `tag` (no line of it is a result); "
+                              "give --out a new file, or one an earlier run wrote.")
         if size > good_end:
             self.repaired = size - good_end
             if self.write:
                 with open(self.path, "r+b") as f:
                     f.truncate(good_end)
                     os.fsync(f.fileno())
+
+    def _starts_a_row(self) -> bool:
+        """Whether the file begins as a JSON Lines row does (a first line cut short by a killed run)."""
+        with open(self.path, "rb") as f:
+            return f.read(len(ROW_START)) == ROW_START
 
     def _compaction_prefix(self) -> str:
         return f".{self.path.name}."

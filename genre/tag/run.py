@@ -12,74 +12,18 @@ the results file, 128 + the signal when interrupted (130 for Ctrl-C, 143 for SIG
 """
 from __future__ import annotations
 
-import collections
 import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 from . import job, replace, walk
 from .ledger import LedgerBusy
 from .pool import DEFAULT_TIMEOUT
+from .tally import Tally
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 2
-PROBLEM_WORDS = {"special": "FIFO, socket or device (never opened)"}
-
-
-class Tally:
-    """Counts for the progress bar and the summary (never the rows themselves)."""
-
-    def __init__(self):
-        self.start = time.monotonic()
-        self.analysed = self.failed = self.already = self.not_audio = self.unsure = self.retagged = 0
-        self.aliases = self.leftovers = self.deaths = 0
-        self.problems = collections.Counter()  # walk problems by kind
-        self.genres = collections.Counter()
-        self.tags = collections.Counter()  # tag actions
-
-    def count(self, row: dict) -> None:
-        self.analysed += 1
-        if row.get("error"):
-            self.failed += 1
-            return
-        self.genres[row["genre"]] += 1
-        self.unsure += bool(row.get("unsure"))
-        if "tag" in row:
-            self.count_tag(row["tag"])
-
-    def count_tag(self, tag: dict) -> None:
-        self.tags[tag["action"]] += 1
-        self.failed += tag["action"] in ("failed", "changed")
-
-    def summary(self, interrupted: bool = False) -> str:
-        seconds = time.monotonic() - self.start
-        rate = self.analysed / seconds if seconds else 0.0
-        lines = [f"{'interrupted: ' if interrupted else ''}{self.analysed} song(s) analysed in "
-                 f"{_clock(seconds)} ({rate:.2f}/s), {self.failed} failed; {self.already} already "
-                 f"in the results and unchanged; {self.not_audio} other file(s) skipped"]
-        extra = [f"{self.aliases} path(s) to a song already found (symlinks, hard links)" * bool(self.aliases),
-                 f"{self.leftovers} copy(ies) left by a killed run removed" * bool(self.leftovers),
-                 f"{self.deaths} worker(s) died or were stopped" * bool(self.deaths)]
-        if any(extra):
-            lines.append("; ".join(filter(None, extra)))
-        if self.problems:
-            lines.append("not read: " + ", ".join(f"{n} {PROBLEM_WORDS.get(k, k)}"
-                                                  for k, n in sorted(self.problems.items())))
-        if self.genres:
-            lines.append("genres: " + ", ".join(f"{g} {n}" for g, n in self.genres.most_common())
-                         + (f" ({self.unsure} unsure)" if self.unsure else ""))
-        if self.tags:
-            lines.append("tags: " + ", ".join(f"{n} {a}" for a, n in self.tags.most_common())
-                         + (f" ({self.retagged} from earlier results)" if self.retagged else ""))
-        return "\n".join(lines)
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
 def model_genres(model_path) -> list[str]:
@@ -172,6 +116,8 @@ def run(args) -> int:
         return undo(args, model_genres(args.model))
     if not args.paths:
         args.usage_error("the following arguments are required: PATH (or --undo --out FILE)")
+    if args.overwrite and not (args.write_tags or args.dry_run):
+        args.usage_error("--overwrite replaces genre tags, so it needs --write-tags (or --dry-run to see what it would do)")
     if args.out is not None and str(args.out).lower().endswith(".parquet") and args.ray is None:
         print("error: --out *.parquet needs --ray (Parquet is written from Ray's results)", file=sys.stderr)
         return EXIT_USAGE
@@ -198,6 +144,7 @@ def _tag(args, results) -> int:
             row = job.tag(results.row(path), options)
             tally.retagged += 1
             tally.count_tag(row["tag"])
+            _warn_failed_tag(row, warn)
             _emit(row, results, options, aliases)
         if todo:
             from tqdm import tqdm
@@ -216,6 +163,7 @@ def _tag(args, results) -> int:
                 rows = pool.rows(todo)
             for row in rows:
                 tally.count(row)
+                _warn_failed_tag(row, warn)
                 _emit(row, results, options, aliases)
                 bar.update(1)
                 bar.set_postfix(failed=tally.failed, refresh=False)
@@ -234,6 +182,13 @@ def _tag(args, results) -> int:
     if stopped is not None:
         return 128 + stopped
     return EXIT_FAILED if tally.failed or tally.deaths or tally.problems["unreadable"] else EXIT_OK
+
+
+def _warn_failed_tag(row: dict, warn) -> None:
+    """Name the file and the reason on the terminal when its tag could not be written."""
+    tag = row.get("tag")
+    if isinstance(tag, dict) and tag.get("error"):
+        warn(f"{row['path']}: tag {tag['action']}: {tag['error']}")
 
 
 def _emit(row: dict, results, options: job.Options, aliases: dict) -> None:

@@ -18,7 +18,8 @@ import signal
 import sys
 
 from . import replace, walk, write
-from .ledger import CSV_HEAD, CSV_TAIL, Ledger, LedgerBusy
+from .ledger import Ledger, LedgerBusy
+from .rows import CSV_HEAD, CSV_TAIL
 
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 2
 

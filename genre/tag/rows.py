@@ -1,0 +1,81 @@
+"""A song's result as a line of the results file: JSON Lines, or CSV with one column a genre.
+
+JSON Lines rows are the fields of ``predict --json`` plus ``path``, ``paths``, ``size``, ``mtime``,
+``sha256``, ``model`` and ``tag`` (what ``--write-tags`` did: ``write.write_genre``'s record). A CSV
+row flattens the same: one column per genre's probability, ``tag``'s parts in ``tag_*`` columns,
+lists and objects as JSON in their cell, every sentence on one line.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+CSV_HEAD = ["path", "genre", "confidence", "unsure", "why_unsure", "reason"]  # then a column a genre
+CSV_TAIL = ["error", "size", "mtime", "sha256", "tag", "tag_old", "tag_new", "tag_replaced", "tag_error", "paths",
+            "model"]
+CSV_JSON = ("tag_replaced", "paths")  # cells holding JSON: a list or an object
+ONE_LINE = ("error", "tag_error")  # sentences, kept to one line of the file
+ROW_START = b'{"path"'  # how every JSON Lines row begins (``job`` puts the path first)
+
+
+def csv_columns(genres: list[str]) -> list[str]:
+    """The CSV header for a model's genres."""
+    return [*CSV_HEAD, *genres, *CSV_TAIL]
+
+
+def csv_line(values) -> bytes:
+    """``values`` as one CSV line, newline included."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue().encode()
+
+
+def encode(row: dict, columns: list[str] | None = None) -> bytes:
+    """One row as its line, newline included: JSON, or CSV in ``columns`` (``csv_columns``)."""
+    if columns is None:
+        return (json.dumps(row, ensure_ascii=False) + "\n").encode()
+    values = {**row, **(row.get("probabilities") or {})}
+    if isinstance(values.get("tag"), dict):
+        tag = values["tag"]
+        values.update(tag=tag["action"], tag_old=tag.get("old"), tag_new=tag.get("new"),
+                      tag_replaced=tag.get("replaced"), tag_error=tag.get("error"))
+    for column in CSV_JSON:
+        if values.get(column) is not None:
+            values[column] = json.dumps(values[column], ensure_ascii=False)
+    for column in ONE_LINE:
+        if values.get(column):
+            values[column] = " ".join(str(values[column]).split())
+    return csv_line(["" if values.get(c) is None else values[c] for c in columns])
+
+
+def decode(line: bytes, columns: list[str] | None = None) -> dict:
+    """A line back as a row (CSV: its ``columns``, fingerprint typed).
+
+    Raises
+    ------
+    ValueError
+        The line is damaged or not a row (also ``UnicodeDecodeError``, ``json.JSONDecodeError``).
+    """
+    text = line.decode()
+    if columns is None:
+        row = json.loads(text)
+        if not isinstance(row, dict) or "path" not in row:
+            raise ValueError("not a row")
+        return row
+    fields = next(csv.reader([text.rstrip("\n")]))
+    if len(fields) != len(columns):
+        raise ValueError("wrong number of columns")
+    row = dict(zip(columns, fields))
+    row["size"] = int(row["size"]) if row["size"] else None
+    row["mtime"] = float(row["mtime"]) if row["mtime"] else None
+    row["sha256"] = row["sha256"] or None
+    row["unsure"] = row["unsure"] == "True"
+    row["reason"] = row["reason"] or None
+    for column in CSV_JSON:
+        row[column] = json.loads(row[column]) if row[column] else None
+    if row["tag"]:
+        row["tag"] = {"action": row["tag"], "old": row["tag_old"] or None, "new": row["tag_new"] or None,
+                      **({"replaced": row["tag_replaced"]} if row["tag_replaced"] is not None else {}),
+                      **({"error": row["tag_error"]} if row["tag_error"] else {})}
+    return row

@@ -1,0 +1,62 @@
+"""What a ``tag`` run counts for its progress bar and its closing summary (never the rows themselves)."""
+from __future__ import annotations
+
+import collections
+import time
+
+PROBLEM_WORDS = {"special": "FIFO, socket or device (never opened)"}  # walk problems, as the summary says them
+FAILED_TAGS = ("failed", "changed")  # tag actions that count as a failed song
+
+
+class Tally:
+    """Counts for the progress bar and the summary (never the rows themselves)."""
+
+    def __init__(self):
+        self.start = time.monotonic()
+        self.analysed = self.failed = self.already = self.not_audio = self.unsure = self.retagged = 0
+        self.aliases = self.leftovers = self.deaths = 0
+        self.problems = collections.Counter()  # walk problems by kind
+        self.genres = collections.Counter()
+        self.tags = collections.Counter()  # tag actions
+
+    def count(self, row: dict) -> None:
+        self.analysed += 1
+        if row.get("error"):
+            self.failed += 1
+            return
+        self.genres[row["genre"]] += 1
+        self.unsure += bool(row.get("unsure"))
+        if "tag" in row:
+            self.count_tag(row["tag"])
+
+    def count_tag(self, tag: dict) -> None:
+        self.tags[tag["action"]] += 1
+        self.failed += tag["action"] in FAILED_TAGS
+
+    def summary(self, interrupted: bool = False) -> str:
+        seconds = time.monotonic() - self.start
+        rate = self.analysed / seconds if seconds else 0.0
+        lines = [f"{'interrupted: ' if interrupted else ''}{self.analysed} song(s) analysed in "
+                 f"{_clock(seconds)} ({rate:.2f}/s), {self.failed} failed; {self.already} already "
+                 f"in the results and unchanged; {self.not_audio} other file(s) skipped"]
+        extra = [f"{self.aliases} path(s) to a song already found (symlinks, hard links)" * bool(self.aliases),
+                 f"{self.leftovers} copy(ies) left by a killed run removed" * bool(self.leftovers),
+                 f"{self.deaths} worker(s) died or were stopped" * bool(self.deaths)]
+        if any(extra):
+            lines.append("; ".join(filter(None, extra)))
+        if self.problems:
+            lines.append("not read: " + ", ".join(f"{n} {PROBLEM_WORDS.get(k, k)}"
+                                                  for k, n in sorted(self.problems.items())))
+        if self.genres:
+            lines.append("genres: " + ", ".join(f"{g} {n}" for g, n in self.genres.most_common())
+                         + (f" ({self.unsure} unsure)" if self.unsure else ""))
+        if self.tags:
+            lines.append("tags: " + ", ".join(f"{n} {a}" for a, n in self.tags.most_common())
+                         + (f" ({self.retagged} from earlier results)" if self.retagged else ""))
+        return "\n".join(lines)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
