@@ -37,7 +37,7 @@ log = logging.getLogger("genre.app")
 # --- Shared, read-only resources and cached results ---------------------------------------
 
 @st.cache_resource(show_spinner="Loading the model…")
-def get_model() -> genre.Classifier:
+def get_model() -> genre.GenreModel | genre.Classifier:
     # The "why" map's explainer is traced when the first "why" is asked for, after the verdict is on
     # the page: traced here, or beside the first page or the first analysis, it delayed them by
     # 2.6-3.5 s (python -m bench.firstpage), TensorFlow's import where ONNX Runtime serves.
@@ -49,7 +49,7 @@ def analysis_slots() -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(CONCURRENT_ANALYSES)
 
 
-def predict_now(digest: str, data: bytes, model: genre.Classifier, start: float | None = None):
+def predict_now(digest: str, data: bytes, model: genre.GenreModel | genre.Classifier, start: float | None = None):
     """The prediction for a song, or for its 3-s clip at ``start`` (``digest`` is unused)."""
     audio.sniff_format(data[:audio.HEAD_BYTES])  # refuse what is not audio at once, without queueing for a slot
     with analysis_slots():
@@ -57,12 +57,13 @@ def predict_now(digest: str, data: bytes, model: genre.Classifier, start: float 
 
 
 @st.cache_data(max_entries=64, max_size="256MB", ttl="2h", show_spinner=False)
-def predict_cached(digest: str, _data: bytes, _model: genre.Classifier, start: float | None = None):
+def predict_cached(digest: str, _data: bytes, _model: genre.GenreModel | genre.Classifier,
+                   start: float | None = None):
     """``predict_now``, cached on ``digest``: for uploads and demos, never for recordings."""
     return predict_now(digest, _data, _model, start)
 
 
-def explain_now(digest: str, start: float, clip: genre.Clip, model: genre.Classifier):
+def explain_now(digest: str, start: float, clip: genre.Clip, model: genre.GenreModel | genre.Classifier):
     """What moved the model's verdict on the clip (every branch, as fused), and what each branch heard.
 
     It runs under the analyses' limit: a burst of uploads queues instead of piling up explanations.
@@ -72,7 +73,7 @@ def explain_now(digest: str, start: float, clip: genre.Clip, model: genre.Classi
 
 
 @st.cache_data(max_entries=256, ttl="2h", show_spinner=False)
-def explain_clip(digest: str, start: float, _clip: genre.Clip, _model: genre.Classifier):
+def explain_clip(digest: str, start: float, _clip: genre.Clip, _model: genre.GenreModel | genre.Classifier):
     """``explain_now``, cached on the song and the clip's start."""
     return explain_now(digest, start, _clip, _model)
 

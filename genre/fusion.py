@@ -271,6 +271,8 @@ def load_model(path=None):
     path = Path(path) if path is not None else MODEL_DIR
     if path.suffix == ".keras":
         return load_cnn(path)
+    if path.is_file():
+        raise ModelError(f"{path} is not a model: give a model folder (like model/) or a CNN's .keras file.")
     if not (path / FUSION_FILE).exists():
         return load_cnn(path / MODEL_PATH.name)
     choice = runtime.choose(path)

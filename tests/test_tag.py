@@ -133,14 +133,14 @@ def test_tag_written_read_back_audio_unchanged(name, songs, tmp_path):
     path = Path(shutil.copy(songs[name], tmp_path / name))
     sound = decoded_md5(path)
     assert tagwrite.read_genre(path) is None
-    assert tagwrite.write_genre(path, "hiphop", dry_run=True)["action"] == "would write"
+    assert tagwrite.write_genre(path, "hiphop", dry_run=True).action == "would write"
     assert tagwrite.read_genre(path) is None
-    assert tagwrite.write_genre(path, "hiphop") == {"action": "written", "old": None, "new": "Hip-Hop",
+    assert tagwrite.write_genre(path, "hiphop").record() == {"action": "written", "old": None, "new": "Hip-Hop",
                                                     "replaced": {"genre": [], "source": None}}
     assert tagwrite.read_genre(path) == "Hip-Hop"
     assert mutagen.File(path).tags is not None
-    assert tagwrite.write_genre(path, "rock") == {"action": "kept", "old": "Hip-Hop", "new": "Rock"}
-    assert tagwrite.write_genre(path, "rock", overwrite=True)["action"] == "written"
+    assert tagwrite.write_genre(path, "rock").record() == {"action": "kept", "old": "Hip-Hop", "new": "Rock"}
+    assert tagwrite.write_genre(path, "rock", overwrite=True).action == "written"
     assert tagwrite.read_genre(path) == "Rock"
     assert decoded_md5(path) == sound
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".genre-")]

@@ -33,16 +33,16 @@ def test_source_and_undo_in_every_format_audio_bit_identical(name, songs, tmp_pa
     path = Path(shutil.copy(songs[name], tmp_path / name))
     before = sound(path)
     first = write.write_genre(path, "jazz", source=write.source_text("cnn v3", 0.8765))
-    assert first == {"action": "written", "old": None, "new": "Jazz", "replaced": {"genre": [], "source": None}}
+    assert first.record() == {"action": "written", "old": None, "new": "Jazz", "replaced": {"genre": [], "source": None}}
     assert write.read_source(path) == "genre 1.0.0; model cnn v3; confidence 0.88"
     second = write.write_genre(path, "rock", overwrite=True, source=write.source_text("cnn v3", 0.9))
-    assert second["replaced"] == {"genre": ["Jazz"], "source": "genre 1.0.0; model cnn v3; confidence 0.88"}
+    assert second.replaced == {"genre": ["Jazz"], "source": "genre 1.0.0; model cnn v3; confidence 0.88"}
     assert sound(path) == before
-    assert write.restore_genre(path, "Rock", second["replaced"], dry_run=True)["action"] == "would restore"
+    assert write.restore_genre(path, "Rock", second.replaced, dry_run=True).action == "would restore"
     assert write.read_genre(path) == "Rock"
-    assert write.restore_genre(path, "Rock", second["replaced"])["action"] == "restored"
+    assert write.restore_genre(path, "Rock", second.replaced).action == "restored"
     assert (write.read_genre(path), write.read_source(path)) == ("Jazz", "genre 1.0.0; model cnn v3; confidence 0.88")
-    assert write.restore_genre(path, "Jazz", first["replaced"])["action"] == "restored"
+    assert write.restore_genre(path, "Jazz", first.replaced).action == "restored"
     assert write.read_genre(path) is None and write.read_source(path) is None
     assert sound(path) == before and not copies(tmp_path)
 
@@ -53,8 +53,8 @@ def test_undo_leaves_a_genre_changed_by_hand(songs, tmp_path):
     audio = mutagen.File(path)
     audio["GENRE"] = ["Field recording"]  # the user's own choice, after the run
     audio.save()
-    kept = write.restore_genre(path, "Blues", done["replaced"])
-    assert kept["action"] == "changed since" and kept["now"] == "Field recording"
+    kept = write.restore_genre(path, "Blues", done.replaced)
+    assert kept.action == "changed since" and kept.now == "Field recording"
     assert write.read_genre(path) == "Field recording"
 
 
@@ -64,7 +64,7 @@ def test_a_symlink_is_written_through_and_stays_a_link(songs, tmp_path):
     target = Path(shutil.copy(songs["tone.mp3"], real / "song.mp3"))
     (lib / "song.mp3").symlink_to(Path("..") / "real" / "song.mp3")  # relative, as users make them
     before, inode = sound(target), target.stat().st_ino
-    assert write.write_genre(lib / "song.mp3", "metal")["action"] == "written"
+    assert write.write_genre(lib / "song.mp3", "metal").action == "written"
     assert (lib / "song.mp3").is_symlink() and os.readlink(lib / "song.mp3") == "../real/song.mp3"
     assert write.read_genre(target) == "Metal" and target.stat().st_ino != inode  # renamed over the target
     assert sound(target) == before and not copies(tmp_path)
@@ -74,7 +74,7 @@ def test_a_hard_linked_song_is_written_in_place_for_both_names(songs, tmp_path):
     one = Path(shutil.copy(songs["melody.ogg"], tmp_path / "one.ogg"))
     os.link(one, tmp_path / "two.ogg")
     before = sound(one)
-    assert write.write_genre(tmp_path / "two.ogg", "pop")["action"] == "written"
+    assert write.write_genre(tmp_path / "two.ogg", "pop").action == "written"
     assert one.stat().st_nlink == 2 and one.stat().st_ino == (tmp_path / "two.ogg").stat().st_ino
     assert write.read_genre(one) == "Pop" and sound(one) == before
 
@@ -84,11 +84,11 @@ def test_read_only_and_changed_files_are_not_written(songs, tmp_path):
     data = path.read_bytes()
     path.chmod(0o444)  # refused even for root, who could rename over it
     refused = write.write_genre(path, "rock")
-    assert refused["action"] == "failed" and "read-only" in refused["error"]
+    assert refused.action == "failed" and "read-only" in refused.error
     path.chmod(0o644)
     st = path.stat()
     changed = write.write_genre(path, "rock", expect=(st.st_size, st.st_mtime - 10))
-    assert changed["action"] == "changed" and "changed after it was analysed" in changed["error"]
+    assert changed.action == "changed" and "changed after it was analysed" in changed.error
     assert path.read_bytes() == data and not copies(tmp_path)
 
 
@@ -170,7 +170,7 @@ def test_walk_skips_fifos_counts_aliases_and_reports_leftovers(songs, tmp_path):
 def test_a_fifo_in_place_of_a_song_is_never_waited_on(tmp_path):
     fifo = tmp_path / "song.mp3"
     os.mkfifo(fifo)
-    assert write.write_genre(fifo, "rock")["action"] == "failed"
+    assert write.write_genre(fifo, "rock").action == "failed"
     with pytest.raises(OSError):
         walk.fingerprint(fifo)
 
@@ -180,7 +180,7 @@ import os, sys
 from genre.tag import write  # first: the interpreter's own files may be root's alone
 os.setgid(65534)
 os.setuid(65534)
-print(write.write_genre(sys.argv[1], "rock")["error"])
+print(write.write_genre(sys.argv[1], "rock").error)
 """
 
 
@@ -204,7 +204,7 @@ def test_another_users_file_and_a_read_only_mount_are_refused(songs, shared):
     assert song.read_bytes() == data and song.stat().st_uid == 0
     if not shutil.which("unshare") or not shutil.which("mount"):
         pytest.skip("needs unshare and mount for a read-only bind mount")
-    code = f"from genre.tag import write; print(write.write_genre({str(song)!r}, 'rock')['error'])"
+    code = f"from genre.tag import write; print(write.write_genre({str(song)!r}, 'rock').error)"
     mounted = subprocess.run(["unshare", "-m", "sh", "-c", f'mount --bind -o ro "{shared}" "{shared}" && '
                               f'exec "{sys.executable}" -c "$0"', code], capture_output=True, text=True,
                              env=env, timeout=120)

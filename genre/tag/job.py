@@ -132,7 +132,7 @@ def tag(row: dict, options: Options) -> dict:
         expect = (row["size"], row["mtime"]) if row.get("size") is not None else None
         row["tag"] = write.write_genre(row["path"], row["genre"], overwrite=options.overwrite,
                                        dry_run=options.dry_run, expect=expect,
-                                       source=write.source_text(row.get("model"), row.get("confidence")))
+                                       source=write.source_text(row.get("model"), row.get("confidence"))).record()
     if row["tag"]["action"] == "written":
         try:
             row.update(walk.fingerprint(row["path"]))  # resume compares the file as it is now

@@ -100,15 +100,15 @@ def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool) -> str:
         print(f"warning: {path}: gone; nothing to restore", file=sys.stderr)
         return "gone"
     result = write.restore_genre(path, tag["new"], tag.get("replaced"), dry_run=dry_run)
-    action, before = result["action"], "; ".join(result.get("restored") or []) or None
+    action, before = result.action, "; ".join(result.restored or []) or None
     if action == "would restore":
         print(f"{path}: would restore {before!r} over {tag['new']!r}" if before is not None else
               f"{path}: would remove {tag['new']!r} (it had no genre before)", flush=True)
     elif action == "changed since":
-        print(f"warning: {path}: its genre is now {result['now']!r}, not the {tag['new']!r} this project "
+        print(f"warning: {path}: its genre is now {result.now!r}, not the {tag['new']!r} this project "
               "wrote (or its GENRE_SOURCE is gone): left as it is", file=sys.stderr)
     elif action in ("failed", "unsupported"):
-        print(f"warning: {path}: {result.get('error', 'no genre field in this format')}", file=sys.stderr)
+        print(f"warning: {path}: {result.error or 'no genre field in this format'}", file=sys.stderr)
         return "failed"
     elif action == "restored":
         row["tag"] = {"action": "undone", "old": tag["new"], "new": before}

@@ -15,6 +15,7 @@ Vorbis comment ``GENRE_SOURCE``, MP4's ``----:com.apple.iTunes:GENRE_SOURCE``. `
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass
 
 import mutagen
 from mutagen.aiff import AIFF
@@ -36,6 +37,31 @@ VORBIS_KEY = "GENRE"
 MP4_KEY = "\xa9gen"
 SOURCE = "GENRE_SOURCE"  # the field that says this project wrote the genre
 SOURCE_KEYS = {"id3": f"TXXX:{SOURCE}", "vorbis": SOURCE, "mp4": f"----:com.apple.iTunes:{SOURCE}"}
+
+
+@dataclass(frozen=True)
+class TagWrite:
+    """What ``write_genre`` did to one file's genre tag; ``record()`` is a results row's ``tag``."""
+
+    action: str  # 'written', 'would write', 'kept', 'same', 'unsupported', 'changed' or 'failed'
+    old: str | None  # the genre there before, or None
+    new: str  # the label (``tag_value``)
+    replaced: dict | None = None  # with 'written': {"genre": [values], "source": GENRE_SOURCE or None} before
+    error: str | None = None  # a sentence, with 'changed' and 'failed'
+
+    def record(self) -> dict:
+        """The JSON the results file keeps (``replaced`` and ``error`` only where they apply)."""
+        return {k: v for k, v in asdict(self).items() if v is not None or k in ("old", "new")}
+
+
+@dataclass(frozen=True)
+class Restore:
+    """What ``restore_genre`` did: put back what a write replaced, or why it did not."""
+
+    action: str  # 'restored', 'would restore', 'changed since', 'unsupported' or 'failed'
+    now: str | None  # the genre found in the file
+    restored: list[str] | None  # the values put back (an empty list: the genre removed)
+    error: str | None = None  # a sentence, with 'failed'
 
 
 def tag_value(genre: str) -> str:
@@ -162,36 +188,32 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
 
     Returns
     -------
-    dict
-        ``action`` ('written', 'would write', 'kept', 'same', 'unsupported', 'changed' or
-        'failed'), ``old`` (the genre there before, or None), ``new`` (the label); with
-        'written' also ``replaced``: ``{"genre": [values], "source": GENRE_SOURCE or None}`` as
-        they were before (what ``tag --undo`` restores);
-        ``error``, a sentence, with 'changed' and 'failed'.
+    TagWrite
+        What was done; with 'written', ``replaced`` holds what ``tag --undo`` restores.
     """
     new = tag_value(genre)
     try:
         audio, kind, expect = _open(path, expect)
         if kind is None:
-            return {"action": "unsupported", "old": None, "new": new}
+            return TagWrite("unsupported", None, new)
         old = _get(audio, kind)
         if old is not None and old.strip().lower() == new.lower():
-            return {"action": "same", "old": old, "new": new}
+            return TagWrite("same", old, new)
         if old is not None and not overwrite:
-            return {"action": "kept", "old": old, "new": new}
+            return TagWrite("kept", old, new)
         if dry_run:
-            return {"action": "would write", "old": old, "new": new}
+            return TagWrite("would write", old, new)
         replaced = {"genre": _raw(audio, kind),
                     "source": _source(audio, kind) if audio.tags is not None else None}
         _rewrite(path, type(audio), kind, [new], source or source_text(None, None), expect)
     except replace.FileChanged as exc:
-        return {"action": "changed", "old": None, "new": new, "error": str(exc)}
+        return TagWrite("changed", None, new, error=str(exc))
     except (replace.NotWritten, mutagen.MutagenError, OSError) as exc:
-        return {"action": "failed", "old": None, "new": new, "error": _sentence(exc)}
-    return {"action": "written", "old": old, "new": new, "replaced": replaced}
+        return TagWrite("failed", None, new, error=_sentence(exc))
+    return TagWrite("written", old, new, replaced)
 
 
-def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = False) -> dict:
+def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = False) -> Restore:
     """Undo a write: put back what it replaced where the genre is still ``wrote``, by this project.
 
     Parameters
@@ -208,27 +230,26 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
 
     Returns
     -------
-    dict
-        ``action`` ('restored', 'would restore', 'changed since' when the genre or its
-        ``GENRE_SOURCE`` is no longer this project's, 'unsupported', 'failed'), ``now`` (the genre
-        found), ``restored`` (the values put back); ``error``, a sentence, with 'failed'.
+    Restore
+        What was done: 'changed since' when the genre or its ``GENRE_SOURCE`` is no longer this
+        project's (edited by hand since), and nothing is written.
     """
     try:
         audio, kind, expect = _open(path, None)
         if kind is None:
-            return {"action": "unsupported", "now": None, "restored": None}
+            return Restore("unsupported", None, None)
         now = _get(audio, kind)
         replaced = replaced or {}
-        result = {"action": "restored", "now": now, "restored": list(replaced.get("genre") or [])}
+        restored = list(replaced.get("genre") or [])
         ours = audio.tags is not None and _source(audio, kind) is not None
         if now is None or now.strip().lower() != wrote.strip().lower() or not ours:
-            return {**result, "action": "changed since"}
+            return Restore("changed since", now, restored)
         if dry_run:
-            return {**result, "action": "would restore"}
-        _rewrite(path, type(audio), kind, result["restored"], replaced.get("source"), expect)
+            return Restore("would restore", now, restored)
+        _rewrite(path, type(audio), kind, restored, replaced.get("source"), expect)
     except (replace.NotWritten, mutagen.MutagenError, OSError) as exc:
-        return {"action": "failed", "now": None, "restored": None, "error": _sentence(exc)}
-    return result
+        return Restore("failed", None, None, _sentence(exc))
+    return Restore("restored", now, restored)
 
 
 def _open(path, expect):
