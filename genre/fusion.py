@@ -157,16 +157,16 @@ class GenreModel:
     def branches(self, windows: np.ndarray, clips: list[np.ndarray] | None = None) -> Branches:
         """Each branch's (clip log-probs, song log-probs), and the tags and embeddings heard."""
         logp = {"cnn": cnn_logp(self.cnn.network_probs(windows))}
-        heard = {}
+        by_path: dict[str, backbone.Heard] = {}  # what the backbone heard through each path
         if clips is None or "image" in self.fusion.used("audio"):
             # the image path costs a backbone pass per clip: paid only where it has weight
-            heard["image"] = self.tagger(self.band_map.patches(windows))
-            logp["image"] = head_logp(self.heads["image"], heard["image"].layer(heads.READS["image"]))
+            by_path["image"] = self.tagger(self.band_map.patches(windows))
+            logp["image"] = head_logp(self.heads["image"], by_path["image"].layer(heads.READS["image"]))
         if clips is not None:
-            heard["audio"] = self.tagger(np.stack([backbone.patch(c) for c in clips]))
-            logp["audio"] = head_logp(self.heads["audio"], heard["audio"].layer(heads.READS["audio"]))
+            by_path["audio"] = self.tagger(np.stack([backbone.patch(c) for c in clips]))
+            logp["audio"] = head_logp(self.heads["audio"], by_path["audio"].layer(heads.READS["audio"]))
         kind = "image" if clips is None else "audio"
-        return Branches(kind, logp, heard[kind])
+        return Branches(kind, logp, by_path[kind])
 
     def fuse(self, parts: Branches) -> tuple[np.ndarray, np.ndarray]:
         """Fused (clip probs, song probs) from ``branches``' output."""
@@ -228,13 +228,13 @@ class GenreModel:
         far = kind in FAR_KINDS and self.distance(embedding, kind) > rule.distance_above[kind]
         best = self.genres[int(np.argmax(song_probs))]
         beat = rule.pulse_below.get(best)
-        heard = [self.tags[i] for i in np.argsort(song_tags)[::-1][:NAMED_TAGS] if song_tags[i] >= TAG_FLOOR]
+        named = [self.tags[i] for i in np.argsort(song_tags)[::-1][:NAMED_TAGS] if song_tags[i] >= TAG_FLOOR]
         if hearing is not None and hearing.not_music:
-            verdict.doubt(NOT_MUSIC, not_music_sentence(heard))
+            verdict.doubt(NOT_MUSIC, not_music_sentence(named))
         elif pulse is not None and beat is not None and pulse < beat:
             verdict.doubt(NO_BEAT, no_beat_sentence(best))
         elif outside or far:
-            verdict.doubt(OUTSIDE_TEN, outside_sentence(heard if kind == "audio" else []))
+            verdict.doubt(OUTSIDE_TEN, outside_sentence(named if kind == "audio" else []))
         else:
             order = np.argsort(song_probs)[::-1]
             if song_probs[order[0]] < rule.confidence_below[kind]:
