@@ -16,8 +16,7 @@ valid songs. A song is called ``unsure`` when the music detector (``detector.py`
 says it is not music at all (``not_music``), when the fused confidence is under a threshold
 chosen on valid, when its tags lean outside the ten more than any training song's, or, for a
 mel image, when its embedding lies far from every image the heads were trained on: "not one of
-the ten". Which backbone output each head reads is
-``heads.READS`` (the audio head the 1506 pooled values, the image head the 200-d embedding).
+the ten". The numbers live in ``fusion.json``, read once into ``Fusion``.
 """
 from __future__ import annotations
 
@@ -100,11 +99,8 @@ class Fusion:
 
 @dataclass
 class Branches:
-    """Each branch's (clip log-probs, song log-probs), and what the backbone heard on the judged path.
-
-    ``heard`` is the backbone's output on the clean audio when there is audio (``kind`` "audio"),
-    else on the image path (``kind`` "image").
-    """
+    """Each branch's (clip log-probs, song log-probs), and what the backbone heard on the judged path:
+    the clean audio where there is audio (``kind`` "audio"), else the image path (``kind`` "image")."""
 
     kind: str  # "audio" or "image": which weights, temperatures and thresholds apply
     logp: dict[str, tuple[np.ndarray, np.ndarray]]  # branch name (BRANCHES) -> (clip, song)
