@@ -27,6 +27,7 @@ def _predict(args) -> int:
         model = load_model(args.model)
     failed = 0
     for name in args.files:
+        shown = name if name.isprintable() else ascii(name)  # one line per file, whatever its name holds
         try:
             result = predict(name, model, start=args.start)
         except GenreError as exc:
@@ -34,7 +35,7 @@ def _predict(args) -> int:
             if args.json:
                 print(json.dumps({"file": name, "error": str(exc)}), flush=True)
             else:
-                print(f"{name}: error: {exc}", flush=True)
+                print(f"{shown}: error: {exc}", flush=True)
             continue
         if args.json:
             print(json.dumps({"file": name, **result.to_dict()}), flush=True)
@@ -42,10 +43,10 @@ def _predict(args) -> int:
             heard = ", ".join(t for t, _ in result.top_tags(3))
             clips = f"{len(result.clips)} clip(s) on {result.device}"
             if result.unsure:
-                print(f"{name}: unsure (best guess {result.genre}, {result.confidence:.0%}; {clips}): "
+                print(f"{shown}: unsure (best guess {result.genre}, {result.confidence:.0%}; {clips}): "
                       f"{result.why_unsure}", flush=True)
             else:
-                print(f"{name}: {result.genre} ({result.confidence:.0%}) over {clips}"
+                print(f"{shown}: {result.genre} ({result.confidence:.0%}) over {clips}"
                       + (f"; sounds like {heard}" if heard else ""), flush=True)
     return 1 if failed else 0
 
