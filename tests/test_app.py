@@ -237,8 +237,6 @@ def analysis_cache_bytes() -> int:
 
 
 def test_a_recording_gives_a_verdict_and_is_never_cached(song, tmp_path):
-    from tests.support.sounds import SR
-
     samples = music(8.0, start=20.0, demo="rock.mp3")
     data = wav(samples, tmp_path)
     at = new_app().run()
@@ -249,7 +247,6 @@ def test_a_recording_gives_a_verdict_and_is_never_cached(song, tmp_path):
     at.slider[0].set_value(at.slider[0].max).run()  # another clip of the recording
     assert_verdict(at)
     assert analysis_cache_bytes() == before, "a recording reached the process-wide cache"
-    assert len(samples) / SR >= 5
 
     # An upload replaces the recording, and is cached as before.
     upload(at, "song.mp3", song + b"after a recording")  # bytes no other test has cached

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from genre import backbone
+from tests.support import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,7 +52,7 @@ def wheel(tmp_path_factory):
     try:
         return download_wheel(tmp_path_factory.mktemp("wheel"))
     except ModelError as exc:
-        pytest.skip(f"the musicnn wheel cannot be had here: {exc}")
+        skip_or_fail(f"the musicnn wheel cannot be had here: {exc}")
 
 
 @pytest.fixture(scope="module")

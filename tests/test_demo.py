@@ -10,12 +10,13 @@ the model whose audio head reads the pooled features (model/README.md).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from genre import audio
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "assets" / "demo"
 INDEX = DEMO_DIR / "demos.json"
@@ -66,9 +67,7 @@ def test_file_is_an_mp3(entry):
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_decodes_to_expected_duration(entry):
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        pytest.skip("ffmpeg is not on PATH")
+    ffmpeg = audio.ffmpeg_path()
     path = DEMO_DIR / entry["file"]
     out = subprocess.run(
         [ffmpeg, "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(SR), "-"],

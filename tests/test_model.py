@@ -90,7 +90,9 @@ def test_the_shipped_model_loads_and_matches_the_code():
         pytest.fail("model/genre_cnn.keras must ship with the repository")
     model = load_model()
     assert model.genres == GENRES
-    assert "validation" in model.meta or "data" in model.meta
+    figures, data = model.meta["validation"]["audio"], model.meta["data"]
+    assert 0.1 < figures["accuracy"] <= 1 and 0 < figures["coverage"] <= 1 and figures["n"] > 0
+    assert data["train_split"] and data["audio_songs"] > 0 and data["image_songs"] > 0
 
 
 def test_an_averaged_ensemble_saves_as_one_model_and_averages(tmp_path):

@@ -15,9 +15,9 @@ from pathlib import Path
 import mutagen
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, skip_or_fail
 from tests.support.library import FORMATS, audio_md5 as decoded_md5, make_song, rows
-from genre import cli
+from genre import GENRES, cli
 from genre.tag import write as tagwrite
 from genre.tag.ledger import Ledger, LedgerError
 from genre.tag.walk import Problem, walk
@@ -60,6 +60,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 AUDIO_LIKE = 6 + 3  # the six songs, the truncated MP3, the text and the empty file named .mp3
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_rows_and_errors_line_by_line_on_two_workers(library, tiny_model_path, tmp_path):
     out = tmp_path / "out.jsonl"
     done = run(library, "--out", out, "--workers", 2, "--model", tiny_model_path)
@@ -75,7 +76,8 @@ def test_rows_and_errors_line_by_line_on_two_workers(library, tiny_model_path, t
         assert abs(sum(row["probabilities"].values()) - 1) < 1e-4
     assert "empty" in found["empty.mp3"]["error"]
     assert "audio" in found["not audio.mp3"]["error"]
-    assert "genre" in found["truncated.mp3"] or "error" in found["truncated.mp3"]
+    cut, whole = found["truncated.mp3"], found["tone.mp3"]  # MP3 is frames: its first third still plays
+    assert "error" not in cut and cut["genre"] in GENRES and 0 < cut["duration"] < whole["duration"]
     assert "2 other file(s) skipped" in done.stderr and "loop" in done.stderr
     assert f"{AUDIO_LIKE} song(s) analysed" in done.stderr and "genres:" in done.stderr
 
@@ -175,6 +177,7 @@ def test_write_tags_from_the_command_and_dry_run(library, tiny_model_path, tmp_p
     assert "0 song(s) analysed" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 @pytest.mark.parametrize("suffix", ["jsonl", "csv"])
 def test_write_tags_later_uses_the_stored_verdicts(suffix, library, tiny_model_path, tmp_path, capsys):
     album, out = library / "album", tmp_path / f"out.{suffix}"
@@ -197,6 +200,7 @@ def test_write_tags_later_uses_the_stored_verdicts(suffix, library, tiny_model_p
     assert cli.main([*argv, "--write-tags"]) == 0 and "tags:" not in capsys.readouterr().err
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_unreadable_folder_is_reported_not_fatal(library, tiny_model_path, monkeypatch, capsys):
     locked = library / "album" / "disc 2"
     listdir = os.listdir
@@ -255,9 +259,12 @@ def _in_loopback_namespace(*args):
 
 @pytest.mark.slow
 def test_ray_run_equals_the_plain_run(library, tiny_model_path, tmp_path):
-    pytest.importorskip("ray.data", reason="requirements-scale.txt is not installed")
+    try:
+        import ray.data  # noqa: F401
+    except ImportError:
+        skip_or_fail("Ray Data is not installed (requirements-scale.txt)")
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
-        pytest.skip("needs root, unshare and ip for a loopback-only network namespace")
+        skip_or_fail("it needs root, unshare and ip for a loopback-only network namespace")
     plain, on_ray, parquet = tmp_path / "plain.jsonl", tmp_path / "ray.jsonl", tmp_path / "ray.parquet"
     assert run(library, "--out", plain, "--workers", 1, "--model", tiny_model_path).returncode == 1
     done = _in_loopback_namespace(library, "--out", on_ray, "--ray", "--model", tiny_model_path)

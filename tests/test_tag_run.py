@@ -17,7 +17,7 @@ from pathlib import Path
 import mutagen
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, skip_or_fail
 from tests.support.library import make_song, rows, sound, tag
 from genre import audio, cli
 from genre.logs import LOG_LINE
@@ -101,6 +101,7 @@ def tagged(tmp_path_factory, tiny_model_path):
             "rows": {Path(r["path"]).relative_to(lib).as_posix(): r for r in rows(out)}}
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_links_fifos_read_only_and_empty_files(tagged):
     lib, outside, done, found = tagged["lib"], tagged["outside"], tagged["done"], tagged["rows"]
     assert done.returncode == 1, done.stderr  # the read-only song and the empty file failed; the rest went on
@@ -119,6 +120,7 @@ def test_links_fifos_read_only_and_empty_files(tagged):
     assert write.read_genre(outside / "melody.m4a") == write.tag_value(found["linked.m4a"]["genre"])
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_written_tags_say_where_they_came_from_and_the_audio_is_bit_identical(tagged):
     for path, (heard, data) in tagged["before"].items():
         assert sound(path) == heard, path
@@ -132,12 +134,14 @@ def test_written_tags_say_where_they_came_from_and_the_audio_is_bit_identical(ta
             assert row["tag"]["replaced"] == {"genre": [], "source": None}
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_copies_a_killed_run_left_are_removed_and_never_songs(tagged):
     assert not copies(tagged["lib"], tagged["outside"])
     assert "2 copy(ies) left by a killed run removed" in tagged["done"].stderr
     assert not any(walk.is_temp(Path(p).name) for r in tagged["rows"].values() for p in r.get("paths", []))
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_undo_restores_and_leaves_a_file_changed_by_hand(tagged, capsys):
     lib, out = tagged["lib"], tagged["out"]
     flac = lib / "album" / "noise.flac"
@@ -256,10 +260,14 @@ def test_undo_needs_the_results_file(tmp_path, capsys):
     assert "nothing to undo" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_undo_takes_back_what_a_ray_run_recorded_in_parquet(tmp_path, tiny_model_path, capsys):
     """``tag --ray --out *.parquet`` keeps its rows in Parquet parts (``ParquetResults``); ``--undo``
     reads them back, restores the songs and records the undone rows as a new part."""
-    pytest.importorskip("pyarrow")
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        skip_or_fail("pyarrow is not installed (requirements-scale.txt)")
     from genre.tag.ray import ParquetResults
 
     lib = tmp_path / "library"
