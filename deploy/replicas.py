@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "deploy" / "nginx-replicas.conf"
 LOG_FORMAT = '$remote_addr [$time_local] "$request" $status upstream=$upstream_addr key=$genre_replica_key rt=$request_time'
+SINGLE = ROOT / "deploy" / "nginx.conf"  # one app behind nginx (deploy/ec2.md): ``Replicas(1, conf=SINGLE)``
 
 
 def free_port() -> int:
@@ -61,12 +62,13 @@ def render(conf: str, upstream_ports: list[int], listen_port: int, workdir: Path
     body = re.sub(r"^\s*listen\s+\[::\]:80;\s*\n", "", body, flags=re.M)
     body, n = re.subn(r"^(\s*)listen\s+80;", rf"\g<1>listen 127.0.0.1:{listen_port};", body, flags=re.M)
     assert n == 1, "expected one `listen 80;`"
+    log_format = LOG_FORMAT if "$genre_replica_key" in body else LOG_FORMAT.replace(" key=$genre_replica_key", "")
     temp = "\n".join(f"    {kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     # As root, nginx's workers would switch to `nobody`, who cannot enter a private temporary folder.
     user = "user root;\n" if os.geteuid() == 0 else ""
     return (f"{user}worker_processes 1;\npid {workdir / 'nginx.pid'};\nerror_log {workdir / 'error.log'} notice;\n"
             f"events {{ worker_connections 1024; }}\n"
-            f"http {{\n{temp}\n    log_format genre '{LOG_FORMAT}';\n    access_log {workdir / 'access.log'} genre;\n"
+            f"http {{\n{temp}\n    log_format genre '{log_format}';\n    access_log {workdir / 'access.log'} genre;\n"
             f"{body}\n}}\n")
 
 

@@ -18,7 +18,7 @@ from collections import defaultdict
 
 import pytest
 
-from deploy.replicas import Replicas
+from deploy.replicas import SINGLE, Replicas
 from tests.support import CI
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
@@ -55,13 +55,15 @@ def test_page_and_health_through_nginx(replicas):
     assert all(s.poll() is None for s in replicas.servers)
 
 
-def test_websocket_upgrade_through_nginx(replicas):
+@pytest.mark.parametrize("host", ["127.0.0.1", "genre.example.com"])  # the second: a real domain's browser
+def test_websocket_upgrade_through_nginx(replicas, host):
     _, _, key = _get(replicas, "/")
+    where = f"{host}:{replicas.port}"
     with socket.create_connection(("127.0.0.1", replicas.port), timeout=30) as sock:
         nonce = base64.b64encode(os.urandom(16)).decode()
-        sock.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: 127.0.0.1:{replicas.port}\r\n"
+        sock.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: {where}\r\n"
                       f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {nonce}\r\n"
-                      f"Sec-WebSocket-Version: 13\r\nOrigin: {replicas.url}\r\n"
+                      f"Sec-WebSocket-Version: 13\r\nOrigin: http://{where}\r\n"
                       f"Cookie: genre_replica={key}\r\n\r\n").encode())
         head = sock.recv(4096).decode(errors="replace")
     assert head.startswith("HTTP/1.1 101"), head
@@ -84,3 +86,20 @@ def test_sessions_stick_to_one_replica_and_spread_over_both(replicas):
     assert not split, f"one browser's requests went to several replicas: {split}"
     used = {next(iter(ups)) for ups in upstreams.values()}
     assert used == {f"127.0.0.1:{port}" for port in replicas.ports}, f"only {used} served the 20 browsers"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "genre.example.com"])
+def test_the_single_app_config_serves_the_page_and_the_websocket(tmp_path, host):
+    """deploy/nginx.conf (deploy/ec2.md) in front of one app: the page, and the WebSocket a browser
+    on the site's own domain opens."""
+    with Replicas(1, workdir=tmp_path, timeout=300, conf=SINGLE) as one:
+        with urllib.request.urlopen(f"{one.url}/_stcore/health", timeout=10) as response:
+            assert response.read().strip() == b"ok"
+        where = f"{host}:{one.port}"
+        with socket.create_connection(("127.0.0.1", one.port), timeout=30) as sock:
+            nonce = base64.b64encode(os.urandom(16)).decode()
+            sock.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: {where}\r\nUpgrade: websocket\r\n"
+                          f"Connection: Upgrade\r\nSec-WebSocket-Key: {nonce}\r\nSec-WebSocket-Version: 13\r\n"
+                          f"Origin: http://{where}\r\n\r\n").encode())
+            head = sock.recv(4096).decode(errors="replace")
+    assert head.startswith("HTTP/1.1 101"), head
