@@ -79,8 +79,9 @@ ENV HOME=/app \
     STREAMLIT_SERVER_PORT=8501 \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
 
-# app.py, genre/, the whole model/ directory (weights and their JSON), assets/, .streamlit/;
-# not tools/ (build-time only, left out by .dockerignore).
+# app.py, genre/, the whole model/ directory (weights and their JSON), assets/, .streamlit/,
+# pyproject.toml and the README; .dockerignore leaves out the tests, benchmarks, tools, docs,
+# deploy files and any training data.
 COPY --from=src --chown=app:app /app /app
 
 USER app

@@ -4,7 +4,7 @@ VENV   ?= .venv
 PORT   ?= 8501
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-fast bench train evaluate clean
+.PHONY: run test test-fast bench clean
 
 $(BIN)/activate: requirements.txt
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "Python's venv is missing: sudo apt-get install python3-venv"; exit 1; }
