@@ -60,3 +60,73 @@ def test_smoke_training_on_a_handful_of_clips(gtzan, tmp_path):
     assert saved["validation"]["split"] == "valid"
     model = load_model(tmp_path / "out" / "genre_cnn.keras")
     assert model.genres == GENRES
+
+
+def _subset(gtzan, root, wanted):
+    """A GTZAN folder of links to ``wanted`` rows of the manifest ((split, kind, per genre) each)."""
+    with open(gtzan / "manifest.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    pick = []
+    for split, kind, per_genre in wanted:
+        for genre in ("blues", "classical", "metal"):
+            pick += [r for r in rows if (r["split"], r["kind"], r["genre"]) == (split, kind, genre)][:per_genre]
+    for r in pick:
+        target = root / r["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(gtzan / r["path"])
+    with open(root / "manifest.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(pick)
+    return pick
+
+
+@pytest.mark.slow
+def test_smoke_fusion_training_writes_a_model_that_loads_and_judges(gtzan, tiny_model_path, tmp_path):
+    """``python -m genre train --cnn``: band map, heads, held-out figures and fusion on a few files."""
+    from genre import cli, fusion, predict
+    from genre.training.heldout import L2_CHOICES
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    pick = _subset(gtzan, data, [("train", "mel-image", 4), ("train", "full", 2), ("train", "excerpt", 1),
+                                 ("valid", "mel-image", 3), ("valid", "full", 1), ("valid", "excerpt", 2)])
+    train = [r for r in pick if r["split"] == "train"]
+    status = cli.main(["train", "--data", str(data), "--out", str(out), "--cnn", str(tiny_model_path),
+                       "--cache", str(tmp_path / "cache"), "--seed", "0"])
+    assert status == 0
+    meta = json.loads((out / fusion.FUSION_FILE).read_text())
+    assert meta["data"]["image_songs"] == sum(r["kind"] == "mel-image" for r in train) == 12
+    assert meta["data"]["audio_songs"] == sum(r["kind"] != "mel-image" for r in train) > 0
+    for kind in ("audio", "image"):
+        assert meta["l2"][kind] in L2_CHOICES
+        assert sum(meta["weights"][kind].values()) == pytest.approx(1.0)
+        assert 0 <= meta["validation"][kind]["accuracy"] <= 1 and meta["validation"][kind]["n"] > 0
+    assert len(meta["validation"]["halves"]) == 2
+    model = fusion.load_model(out)  # what serving loads, ONNX files included
+    result = predict(gtzan / next(p for p in (gtzan / "full" / "metal").iterdir()), model)
+    assert result.genre in GENRES and 0 < result.confidence <= 1
+    assert sorted(p.name for p in (tmp_path / "cache" / "train").glob("*.npz"))  # embeddings kept for a rerun
+
+
+@pytest.mark.slow
+def test_smoke_detector_training_writes_a_detector_the_model_uses(gtzan, tmp_path):
+    """``python -m genre train-detector`` on a few GTZAN files and 3 generated sounds a family."""
+    import shutil
+
+    from genre import cli, detector, fusion
+    from genre.training import sounds
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    _subset(gtzan, data, [("train", "full", 2), ("train", "excerpt", 2), ("valid", "full", 2), ("valid", "excerpt", 2)])
+    out.mkdir()
+    for part in fusion.MODEL_DIR.iterdir():  # the shipped model, whose detector this run replaces
+        if part.is_file() and not part.name.startswith("detector"):
+            shutil.copy(part, out / part.name)
+    status = cli.main(["train-detector", "--data", str(data), "--out", str(out), "--per-family", "3", "--seed", "1"])
+    assert status == 0
+    record = json.loads((out / detector.DETECTOR_FILE).with_suffix(".json").read_text())
+    assert record["seed"] == 1 and record["data"]["sounds"] == {f: 3 for f in sounds.FAMILIES}
+    assert set(record["leave_one_family_out"]) == set(record["worth"]) and record["method"]
+    assert 0 < record["threshold"] < 1
+    model = fusion.load_model(out)
+    assert model.music is not None and model.music.threshold == pytest.approx(record["threshold"])
