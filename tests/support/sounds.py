@@ -53,6 +53,24 @@ def encode(samples: np.ndarray, path: Path, sr: int = SR, args=()) -> Path:
     return path
 
 
+def medley(path: Path, seconds: float, first: int = 0, bitrate: str = "192k") -> Path:
+    """A song-like MP3 of real music: the project's demo tracks (CC0, 44.1 kHz stereo) one after
+    another from the ``first``-th (wrapping round), cut at ``seconds``, encoded at ``bitrate``.
+
+    For benchmarks that time what a user's song costs: generated chords are, rightly, not music
+    to the model, and it hears a not-music song twice ("Two hearings", model/README.md).
+    """
+    from . import ROOT
+
+    demos = sorted((ROOT / "assets" / "demo").glob("*.mp3"))
+    order = [demos[(first + i) % len(demos)] for i in range(len(demos))]
+    inputs = [arg for demo in order for arg in ("-i", str(demo))]
+    chain = "".join(f"[{i}:a]" for i in range(len(order))) + f"concat=n={len(order)}:v=0:a=1[a]"
+    subprocess.run([audio.ffmpeg_path(), "-v", "error", "-y", *inputs, "-filter_complex", chain, "-map", "[a]",
+                    "-t", f"{seconds:g}", "-ar", str(SONG_RATE), "-ac", "2", "-b:a", bitrate, str(path)], check=True)
+    return path
+
+
 def music(seconds: float, start: float = 0.0, demo: str = "jazz.mp3") -> np.ndarray:
     """Real music at the model's rate: a stretch of one of the project's own demo tracks (CC0).
 
