@@ -37,38 +37,13 @@ def test_epoch_batch_balances_genres_and_mixes_labels():
     assert 0.35 < share < 0.65
 
 
-@pytest.mark.slow
-def test_smoke_training_on_a_handful_of_clips(gtzan, tmp_path):
-    with open(gtzan / "manifest.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    pick = []
-    for split, kind, per_genre in [("train", "mel-image", 2), ("train", "excerpt", 1), ("valid", "full", 1)]:
-        for genre in ("blues", "metal"):
-            pick += [r for r in rows if (r["split"], r["kind"], r["genre"]) == (split, kind, genre)][:per_genre]
-    for r in pick:
-        target = tmp_path / r["path"]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(gtzan / r["path"])
-    with open(tmp_path / "manifest.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(pick)
-    meta = train.train(tmp_path, tmp_path / "out", epochs=1, seed=3, log=lambda *a: None)
-    assert meta["seed"] == 3 and meta["data"]["train_files"] == 6
-    assert meta["validation"]["n"] == 2 and 0 < meta["temperature"] <= 3 and 0 < meta["track_temperature"] <= 3
-    saved = json.loads((tmp_path / "out" / "genre_cnn.json").read_text())
-    assert saved["validation"]["split"] == "valid"
-    model = load_model(tmp_path / "out" / "genre_cnn.keras")
-    assert model.genres == GENRES
-
-
-def _subset(gtzan, root, wanted):
+def _subset(gtzan, root, wanted, genres=("blues", "classical", "metal")):
     """A GTZAN folder of links to ``wanted`` rows of the manifest ((split, kind, per genre) each)."""
     with open(gtzan / "manifest.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     pick = []
     for split, kind, per_genre in wanted:
-        for genre in ("blues", "classical", "metal"):
+        for genre in genres:
             pick += [r for r in rows if (r["split"], r["kind"], r["genre"]) == (split, kind, genre)][:per_genre]
     for r in pick:
         target = root / r["path"]
@@ -79,6 +54,19 @@ def _subset(gtzan, root, wanted):
         writer.writeheader()
         writer.writerows(pick)
     return pick
+
+
+@pytest.mark.slow
+def test_smoke_training_on_a_handful_of_clips(gtzan, tmp_path):
+    _subset(gtzan, tmp_path, [("train", "mel-image", 2), ("train", "excerpt", 1), ("valid", "full", 1)],
+            genres=("blues", "metal"))
+    meta = train.train(tmp_path, tmp_path / "out", epochs=1, seed=3, log=lambda *a: None)
+    assert meta["seed"] == 3 and meta["data"]["train_files"] == 6
+    assert meta["validation"]["n"] == 2 and 0 < meta["temperature"] <= 3 and 0 < meta["track_temperature"] <= 3
+    saved = json.loads((tmp_path / "out" / "genre_cnn.json").read_text())
+    assert saved["validation"]["split"] == "valid"
+    model = load_model(tmp_path / "out" / "genre_cnn.keras")
+    assert model.genres == GENRES
 
 
 @pytest.mark.slow
