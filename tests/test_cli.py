@@ -57,6 +57,7 @@ def test_predict_start_analyses_one_clip(media, tiny_model_path):
 @pytest.mark.parametrize("args", [[], ["predict"], ["predict", "x.mp3", "--start", "abc"],
                                   ["predict", "x.mp3", "--start", "-3"], ["predict", "x.mp3", "--start", "nan"],
                                   ["predict", "x.mp3", "--start", "inf"], ["tag", "x.mp3", "--overwrite"],
+                                  ["tag", "x.mp3", "--out", "no such folder/results.jsonl"],
                                   ["bogus"]])
 def test_bad_usage_exits_2(args):
     done = run(*args)

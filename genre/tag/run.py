@@ -118,6 +118,8 @@ def run(args) -> int:
         args.usage_error("the following arguments are required: PATH (or --undo --out FILE)")
     if args.overwrite and not (args.write_tags or args.dry_run):
         args.usage_error("--overwrite replaces genre tags, so it needs --write-tags (or --dry-run to see what it would do)")
+    if args.out is not None and not args.out.parent.is_dir():
+        args.usage_error(f"--out {args.out}: the folder {args.out.parent} does not exist")
     if args.out is not None and str(args.out).lower().endswith(".parquet") and args.ray is None:
         print("error: --out *.parquet needs --ray (Parquet is written from Ray's results)", file=sys.stderr)
         return EXIT_USAGE
