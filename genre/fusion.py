@@ -87,10 +87,10 @@ class Fusion:
     def from_meta(cls, meta: dict) -> "Fusion":
         """The numbers of a ``fusion.json`` (as read by ``json``); KeyError or TypeError where one lacks."""
         rule, floats = meta["unsure"], (lambda d: {k: float(v) for k, v in d.items()})
+        unsure = Unsure(floats(rule["confidence_below"]), float(rule["margin_above"]), int(rule["k"]),
+                        floats(rule["distance_above"]), floats(rule.get("pulse_below", {})))
         return cls({kind: floats(w) for kind, w in meta["weights"].items()}, floats(meta["clip_temperature"]),
-                   floats(meta["song_temperature"]), Unsure(floats(rule["confidence_below"]), float(rule["margin_above"]),
-                                                            int(rule["k"]), floats(rule["distance_above"]),
-                                                            floats(rule.get("pulse_below", {}))))
+                   floats(meta["song_temperature"]), unsure)
 
     def used(self, kind: str) -> tuple[str, ...]:
         """The branches that carry weight for ``kind``, in ``BRANCHES``' order."""
