@@ -198,8 +198,6 @@ def check_recording(samples: np.ndarray) -> None:
                          "turn the music up, and record again.")
 
 
-
-
 def level_db(clip: np.ndarray) -> float:
     """A clip's RMS level in dBFS."""
     return float(10 * np.log10(np.mean(np.square(clip, dtype=np.float64)) + LEVEL_FLOOR))

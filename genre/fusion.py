@@ -282,16 +282,16 @@ def load_model(path=None):
             reference = {d: {k: z[f"{d}_{k}"].astype(np.float64) for k in ("mean", "std", "songs")}
                          for d in FAR_KINDS}
         music = detector.load(path)
+        for name, head in head_models.items():  # before the CNN is loaded: a stale head fails at once
+            width = HEARD_WIDTH[heads.READS[name]]
+            if head.kernel.shape[0] != width:  # heads trained when they read another output
+                raise ModelError(f"{path / HEAD_FILE.format(name)} reads {head.kernel.shape[0]} values, but the "
+                                 f"{name} head now reads the backbone's {heads.READS[name]} ({width}): retrain it "
+                                 "with `python -m genre train` (model/README.md).")
         cnn = load_cnn(path / MODEL_PATH.name, onnx=path / runtime.ONNX_FILES[MODEL_PATH.name] if onnx else None)
         model = GenreModel(cnn, tagger, band_map, head_models, meta, reference, music)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"Cannot load the fused model in {path}: {exc!r}") from exc
-    for name, head in head_models.items():
-        width = HEARD_WIDTH[heads.READS[name]]
-        if head.kernel.shape[0] != width:  # heads trained when they read another output
-            raise ModelError(f"{path / HEAD_FILE.format(name)} reads {head.kernel.shape[0]} values, but the "
-                             f"{name} head now reads the backbone's {heads.READS[name]} ({width}): retrain it "
-                             "with `python -m genre train` (model/README.md).")
     model.runtime = choice
     # one judgement at load, so that a model that cannot judge fails here, and the first song is not slower
     model.judge(np.full((1, N_MELS, CLIP_COLUMNS), WARM_UP_DB, np.float32), [np.full(CLIP_SAMPLES, 1e-3, np.float32)])
