@@ -2,7 +2,7 @@
 
 Prints figures; asserts nothing. Run: ``python -m bench.runtimes [--repeats N] [--isa avx2]``.
 
-For 10 real 3-s patches (a generated song through ``backbone.patch``): TensorFlow as the app runs
+For 10 real 3-s patches (30 s of the project's jazz demo through ``backbone.patch``): TensorFlow as the app runs
 it (a traced graph, batches of 1, 4 and 10), XLA (``jit_compile``), LiteRT/TFLite with XNNPACK
 (float32, float16 weights, dynamic-range int8) and ONNX Runtime as the app runs it (the shipped
 ``model/musicnn.onnx``, made by ``python -m genre export-onnx``); each with its largest difference
@@ -33,8 +33,7 @@ THREADS = 2  # the app's machine: two cores
 def patches() -> np.ndarray:
     from genre import audio, backbone
 
-    song = sounds.band(32.0, 120, [110.0, 146.8, 164.8, 130.8], 30, np.random.default_rng(0),
-                       sr=audio.SAMPLE_RATE).mean(axis=1).astype(np.float32)
+    song = sounds.music(PATCHES * audio.CLIP_SECONDS)  # real music: the quantised runtimes' errors depend on it
     return np.stack([backbone.patch(song[i * audio.CLIP_SAMPLES:(i + 1) * audio.CLIP_SAMPLES])
                      for i in range(PATCHES)])
 
