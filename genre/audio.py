@@ -247,7 +247,7 @@ def read_source(source):
     except OSError as exc:
         raise AudioError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
     if not path.is_file():
-        raise AudioError(f"{path.name} is not a file.")
+        raise AudioError(f"{path.name} is not a file of audio: it is a folder, a device or a pipe.")
     if size > MAX_BYTES:
         raise AudioError(f"The file is larger than {MAX_BYTES // 2**20} MB.")
     return None, path.resolve()

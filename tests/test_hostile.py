@@ -70,9 +70,9 @@ CASES = [
     Case("wav-rate-1hz.wav", Prediction),  # 5 s of samples that claim to last 30 hours
     Case("wav-rate-4ghz.wav", AudioError, "could not be decoded"),
     Case("wav-zero-channels.wav", AudioError, "could not be decoded"),
-    Case("fifo.mp3", AudioError, "is not a file", modes=("path",)),  # opening it would block
-    Case("link-to-dev-zero.mp3", AudioError, "is not a file", modes=("path",)),
-    Case("folder.mp3", AudioError, "is not a file", modes=("path",)),
+    Case("fifo.mp3", AudioError, "is not a file of audio", modes=("path",)),  # opening it would block
+    Case("link-to-dev-zero.mp3", AudioError, "is not a file of audio", modes=("path",)),
+    Case("folder.mp3", AudioError, "is not a file of audio", modes=("path",)),
     Case(SPECIAL_NAME, Prediction, modes=("path",)),
     Case("-looks-like-an-option.wav", Prediction, modes=("path",)),
     Case("hls-absolute.mp3", AudioError, "does not look like an audio file"),
