@@ -146,6 +146,9 @@ def test_tag_written_read_back_audio_unchanged(name, songs, tmp_path):
     assert tagwrite.read_genre(path) == "Rock"
     assert decoded_md5(path) == sound
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".genre-")]
+    path.chmod(0o444)  # a dry run says what the real run would meet
+    said = tagwrite.write_genre(path, "jazz", overwrite=True, dry_run=True)
+    assert said.action == "failed" and "read-only" in said.error
 
 
 @pytest.mark.slow  # starts worker processes: several seconds

@@ -137,3 +137,29 @@ def test_undo_is_settled_for_a_resumed_run(tmp_path):
     assert ledger.index[ROW["path"]].tagged
     ledger.close()
     assert Path(out).exists()
+
+
+def test_an_overwrite_run_takes_up_the_genres_an_earlier_run_kept(tmp_path):
+    from genre.tag.run import plan
+    from genre.tag.tally import Tally
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    song, leftover = lib / "a.mp3", lib / ".genre-tmp-abcd1234.mp3"
+    song.write_bytes(b"ID3 a song an earlier run analysed")
+    leftover.write_bytes(b"ID3 a copy a killed run left")
+    st = song.stat()
+    ledger = Ledger(tmp_path / "out.jsonl", ["rock"])
+    ledger.append({**ROW, "path": str(song), "size": st.st_size, "mtime": st.st_mtime,
+                   "tag": {"action": "kept", "old": "Heavy Stuff", "new": "Metal"}})
+    for overwrite, expected in ((False, []), (True, [str(song)])):
+        retag, tally = [], Tally()
+        assert plan([str(lib)], ledger, tally, print, retag, clean=False, overwrite=overwrite) == []
+        assert retag == expected and tally.already == 1
+    assert leftover.exists()  # a run that writes no tags deletes nothing
+    ledger.append({**ROW, "path": str(song), "size": st.st_size, "mtime": st.st_mtime,
+                   "tag": {"action": "written", "old": "Heavy Stuff", "new": "Metal"}})
+    assert not ledger.index[str(song)].to_tag(overwrite=True)  # written by this project: settled
+    plan([str(lib)], ledger, Tally(), print, [], clean=True)
+    assert not leftover.exists()
+    ledger.close()

@@ -156,7 +156,9 @@ def test_walk_skips_fifos_counts_aliases_and_reports_leftovers(songs, tmp_path):
     os.link(lib / "a.mp3", lib / "hard.mp3")
     os.mkfifo(lib / "pipe.mp3")  # opening it would block: the walk must never do so
     (lib / ".genre-tmp-abcdefgh.mp3").write_bytes(b"left")
-    (outside / ".genre-12345678.opus").write_bytes(b"left")  # named as before copies were locked
+    (outside / ".genre-tmp-12345678.opus").write_bytes(b"left")  # beside a symlinked song's target
+    for name in (".genre-classics.mp3", ".genre-settings", ".genre-tmp-notes.txt"):  # a user's: never leftovers
+        (outside / name).write_bytes(b"mine")
     problems, aliases, leftovers = [], [], []
     found = [e.path for e in walk.walk([lib], problems.append, on_alias=lambda *a: aliases.append(a),
                                        on_leftover=leftovers.append)]
@@ -164,7 +166,7 @@ def test_walk_skips_fifos_counts_aliases_and_reports_leftovers(songs, tmp_path):
     assert sorted((Path(a).name, Path(b).name) for a, b in aliases) == [("a.mp3", "hard.mp3"),
                                                                        ("b again.opus", "b.opus")]
     assert [(Path(p.path).name, p.kind) for p in problems] == [("pipe.mp3", "special")]
-    assert sorted(Path(p).name for p in leftovers) == [".genre-12345678.opus", ".genre-tmp-abcdefgh.mp3"]
+    assert sorted(Path(p).name for p in leftovers) == [".genre-tmp-12345678.opus", ".genre-tmp-abcdefgh.mp3"]
 
 
 def test_a_fifo_in_place_of_a_song_is_never_waited_on(tmp_path):

@@ -47,13 +47,18 @@ class Done:
     sha256: str | None
     offset: int
     tagged: bool = True  # --write-tags settled this song (or it failed): nothing left to write
+    kept: bool = False  # its genre tag was kept: an --overwrite run still has it to write
+
+    def to_tag(self, overwrite: bool = False) -> bool:
+        """Whether a ``--write-tags`` run (with ``overwrite``: one that replaces genres) has to tag it."""
+        return not self.tagged or (overwrite and self.kept)
 
 
 def _done(row: dict, offset: int) -> Done:
     tag = row.get("tag")
     action = tag.get("action") if isinstance(tag, dict) else tag
     return Done(row.get("size"), row.get("mtime"), row.get("sha256"), offset,
-                bool(row.get("error")) or action in TAG_SETTLED)
+                bool(row.get("error")) or action in TAG_SETTLED, action == "kept")
 
 
 class Ledger:

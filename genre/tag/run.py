@@ -59,18 +59,19 @@ def open_results(out, genres, *, write: bool):
 
 
 def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases: dict | None = None,
-         clean: bool = True) -> list[walk.Entry]:
+         clean: bool = True, overwrite: bool = False) -> list[walk.Entry]:
     """The songs to analyse: all found, less those ``results`` holds unchanged (size, mtime, sha256).
 
-    Unchanged songs whose tag is not settled yet are added to ``retag`` when it is given; more
+    Unchanged songs whose tag is not settled yet (with ``overwrite``, also those whose genre was
+    kept) are added to ``retag`` when it is given; more
     paths to one song go to ``aliases`` (first path -> the others); copies a killed run left are
-    removed when ``clean``.
+    removed when ``clean`` (a run that writes tags: one that only reads never deletes a file).
     """
     aliases = {} if aliases is None else aliases
 
     def problem(p: walk.Problem) -> None:
         tally.problems[p.kind] += 1
-        warn(f"{p.path}: {p.message}")
+        warn(f"{walk.shown(p.path)}: {p.message}")
 
     def skip(path: str) -> None:
         tally.not_audio += 1
@@ -83,7 +84,7 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
         try:
             removed = clean and replace.remove_leftover(path)
         except OSError as exc:
-            warn(f"{path}: a copy left by a killed run, not removed: {exc.strerror or exc}")
+            warn(f"{walk.shown(path)}: a copy left by a killed run, not removed: {exc.strerror or exc}")
             return
         tally.leftovers += bool(removed)
 
@@ -92,7 +93,7 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
     for entry in walk.walk(paths, problem, skip, known, alias, leftover):
         if known(entry.path, entry.size, entry.mtime):
             tally.already += 1
-            if retag is not None and not results.index[entry.path].tagged:
+            if retag is not None and results.index[entry.path].to_tag(overwrite):
                 retag.append(entry.path)
             continue
         done = results.index.get(entry.path) if results is not None else None
@@ -120,6 +121,8 @@ def run(args) -> int:
         args.usage_error("--overwrite replaces genre tags, so it needs --write-tags (or --dry-run to see what it would do)")
     if args.out is not None and not args.out.parent.is_dir():
         args.usage_error(f"--out {args.out}: the folder {args.out.parent} does not exist")
+    if args.out is not None and args.out.is_dir() and not str(args.out).lower().endswith(".parquet"):
+        args.usage_error(f"--out {args.out} is a folder: give a file (.jsonl or .csv) inside it")
     if args.out is not None and str(args.out).lower().endswith(".parquet") and args.ray is None:
         print("error: --out *.parquet needs --ray (Parquet is written from Ray's results)", file=sys.stderr)
         return EXIT_USAGE
@@ -141,7 +144,8 @@ def _tag(args, results) -> int:
 
     retag = [] if options.tags and hasattr(results, "row") else None
     try:
-        todo = plan(args.paths, results, tally, warn, retag, aliases, clean=not args.dry_run)
+        todo = plan(args.paths, results, tally, warn, retag, aliases,
+                    clean=options.write_tags and not args.dry_run, overwrite=options.overwrite)
         for path in retag or ():  # analysed before without --write-tags: tag from the stored verdict
             row = job.tag(results.row(path), options)
             tally.retagged += 1
@@ -190,7 +194,7 @@ def _warn_failed_tag(row: dict, warn) -> None:
     """Name the file and the reason on the terminal when its tag could not be written."""
     tag = row.get("tag")
     if isinstance(tag, dict) and tag.get("error"):
-        warn(f"{row['path']}: tag {tag['action']}: {tag['error']}")
+        warn(f"{walk.shown(row['path'])}: tag {tag['action']}: {tag['error']}")
 
 
 def _emit(row: dict, results, options: job.Options, aliases: dict) -> None:
@@ -202,11 +206,13 @@ def _emit(row: dict, results, options: job.Options, aliases: dict) -> None:
             line = f"error: {row['error']}"
         elif tag["action"] == "would write":
             line = f"would write {tag['new']!r}" + (f" over {tag['old']!r}" if tag["old"] else "")
+        elif tag.get("error"):
+            line = f"{tag['action']}: {tag['error']}"
         elif tag["action"] == "unsure":
             line = f"unsure ({row['genre']}?), nothing written"
         else:
             line = f"{tag['action']}: {tag['old']!r} ({row['genre']} heard)"
-        print(f"{row['path']}: {line}", flush=True)
+        print(f"{walk.shown(row['path'])}: {line}", flush=True)
     elif results is not None:
         results.append(row)
     else:

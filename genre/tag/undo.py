@@ -65,7 +65,12 @@ def undo(args, genres: list[str]) -> int:
     roots = [os.path.abspath(p) for p in args.paths]
     with replace.stop_signals():
         try:
-            for path in [p for p in ledger.index if _selected(p, roots)]:
+            chosen = [p for p in ledger.index if _selected(p, roots)]
+            for root in roots:
+                if not any(_selected(p, [root]) for p in chosen):
+                    print(f"warning: {walk.shown(root)}: {args.out} holds no song there; nothing to restore",
+                          file=sys.stderr)
+            for path in chosen:
                 row = ledger.row(path)
                 tag = row.get("tag")
                 if isinstance(tag, dict) and tag.get("action") == "written":
@@ -96,19 +101,20 @@ def _results(out, genres: list[str], write: bool):
 def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool) -> str:
     """Restore one song (or say what would be restored); the action, for the counts."""
     path = row["path"]
+    shown = walk.shown(path)
     if not os.path.exists(path):
-        print(f"warning: {path}: gone; nothing to restore", file=sys.stderr)
+        print(f"warning: {shown}: gone; nothing to restore", file=sys.stderr)
         return "gone"
     result = write.restore_genre(path, tag["new"], tag.get("replaced"), dry_run=dry_run)
     action, before = result.action, "; ".join(result.restored or []) or None
     if action == "would restore":
-        print(f"{path}: would restore {before!r} over {tag['new']!r}" if before is not None else
-              f"{path}: would remove {tag['new']!r} (it had no genre before)", flush=True)
+        print(f"{shown}: would restore {before!r} over {tag['new']!r}" if before is not None else
+              f"{shown}: would remove {tag['new']!r} (it had no genre before)", flush=True)
     elif action == "changed since":
-        print(f"warning: {path}: its genre is now {result.now!r}, not the {tag['new']!r} this project "
+        print(f"warning: {shown}: its genre is now {result.now!r}, not the {tag['new']!r} this project "
               "wrote (or its GENRE_SOURCE is gone): left as it is", file=sys.stderr)
     elif action in ("failed", "unsupported"):
-        print(f"warning: {path}: {result.error or 'no genre field in this format'}", file=sys.stderr)
+        print(f"warning: {shown}: {result.error or 'no genre field in this format'}", file=sys.stderr)
         return "failed"
     elif action == "restored":
         row["tag"] = {"action": "undone", "old": tag["new"], "new": before}

@@ -30,8 +30,8 @@ AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".
 HEAD_BYTES = 16  # enough for ``audio.sniff_format``
 HASH_CHUNK = 1 << 20  # bytes read at a time for sha256
 TEMP_PREFIX = ".genre-tmp-"  # a tagged copy in progress (``tempfile.mkstemp`` adds 8 characters)
-# only those are never songs; ".genre-" alone: how copies were named before they were locked
-TEMP_NAME = re.compile(r"\.genre-(tmp-)?[a-z0-9_]{8}(\.[A-Za-z0-9]{1,8})?")
+# exactly those names (mkstemp's alphabet, the song's suffix): a user's ".genre-anything" is never one
+TEMP_NAME = re.compile(r"\.genre-tmp-[a-z0-9_]{8}(\.[A-Za-z0-9]{1,8})?")
 SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
            stat.S_IFBLK: "a block device"}
 
@@ -60,6 +60,11 @@ class Problem:
 def is_temp(name: str) -> bool:
     """Whether a file name is that of a copy ``--write-tags`` works on (``.genre-tmp-XXXXXXXX.mp3``)."""
     return TEMP_NAME.fullmatch(name) is not None
+
+
+def shown(path: str) -> str:
+    """A path as a terminal line shows it: as is, or escaped (``ascii``) when it holds a newline or the like."""
+    return path if path.isprintable() else ascii(path)
 
 
 def open_regular(path, flags: int = os.O_RDONLY) -> int:

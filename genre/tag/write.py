@@ -201,7 +201,9 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
             return TagWrite("same", old, new)
         if old is not None and not overwrite:
             return TagWrite("kept", old, new)
-        if dry_run:
+        if dry_run:  # what the write would meet: a read-only file is said now, not by the real run
+            real = os.path.realpath(path)
+            replace.check_writable(real, os.stat(real))
             return TagWrite("would write", old, new)
         replaced = {"genre": _raw(audio, kind),
                     "source": _source(audio, kind) if audio.tags is not None else None}
