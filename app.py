@@ -16,6 +16,7 @@ import logging
 import threading
 from pathlib import Path
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -148,7 +149,7 @@ upload = pick.file_uploader("Upload a song: MP3, WAV, FLAC, OGG or M4A", type=UP
                             key=f"upload-{st.session_state.upload_key}", on_change=uploaded)
 with demo_box:
     choice = st.selectbox("…or pick a demo track", range(len(demos())),
-                          format_func=lambda i: f"{demos()[i]['title']} ({demos()[i]['genre']})")
+                          format_func=lambda i: f"{demos()[i]['title']} ({display_name(demos()[i]['genre'])})")
     st.button("Try the demo track", icon=":material/play_arrow:", on_click=use_demo, args=(choice,))
 low, high = audio.RECORDING_SECONDS
 recording = mic_box.audio_input(
@@ -177,7 +178,7 @@ elif recording is not None:
 elif st.session_state.demo is not None:
     demo = demos()[st.session_state.demo]
     name, data = demo["file"], (DEMO_DIR / demo["file"]).read_bytes()
-    st.caption(f"Demo track **{demo['title']}**, written as {demo['genre']}: {demo['description']}")
+    st.caption(f"Demo track **{demo['title']}**, written as {display_name(demo['genre'])}: {demo['description']}")
 else:
     st.info("Upload a song, press **Try the demo track**, or record from the microphone, to begin.")
     st.stop()
@@ -203,7 +204,7 @@ if top.warning:
 else:
     st.write(top.text)
 if song.why_unsure:
-    st.caption(f"Why it is unsure: {song.why_unsure}")
+    st.caption(song.why_unsure)
 if tags and not top.names_tags:
     st.markdown(f"**It also hears:** {tag_line(tags)}",
                 help="The strongest of the 50 last.fm tags the model's backbone gives the song.")
@@ -223,11 +224,17 @@ words_col, why_col = st.columns([3, 2], gap="large")  # "why" beside the chart's
 
 st.subheader("Across the song")
 if len(song.clips) > 1:
-    timeline = pd.DataFrame([{display_name(g): 100 * p for g, p in c.probabilities.items()} for c in song.clips],
-                            index=pd.Index([(c.start + c.end) / 2 for c in song.clips], name="seconds"))
-    st.area_chart(timeline, x_label="seconds into the song", y_label="probability (%)", stack=True)
+    timeline = pd.DataFrame([{"seconds": (c.start + c.end) / 2, "genre": display_name(g), "probability (%)": 100 * p}
+                             for c in song.clips for g, p in c.probabilities.items()])
+    names = [display_name(g) for g in song.probabilities]  # the legend under the chart: it fits a phone
+    st.altair_chart(alt.Chart(timeline).mark_area().encode(
+        alt.X("seconds:Q", title="seconds into the song", scale=alt.Scale(domain=[0, song.duration], nice=False)),
+        alt.Y("probability (%):Q", stack=True),
+        alt.Color("genre:N", sort=names, legend=alt.Legend(orient="bottom", columns=4, title=None)),
+        order="order:Q").transform_calculate(order=f"indexof({names}, datum.genre)"), width="stretch")
 else:
-    st.caption("The song is a single clip, so there is no timeline.")
+    st.caption("Only one 3-s clip has sound, so there is no timeline." if song.duration >= 2 * audio.CLIP_SECONDS
+               else "The song is a single clip, so there is no timeline.")
 
 st.subheader("Listen to what the model heard")
 last = int(song.duration - audio.CLIP_SECONDS)
@@ -262,7 +269,7 @@ with mel_col:
         st.caption("Nothing to picture at this moment; pick another one below.")
 if clip and why:
     with words_col:
-        st.subheader("Why it says so")
+        st.subheader("Why it says so" if not song.unsure else f"What drew it towards {display_name(song.genre)}")
         if why.words():  # a lone CNN has no branches to tell apart
             st.markdown(why.words())
         st.markdown(why.legend(clip.start))

@@ -55,7 +55,9 @@ class Clip:
 
 @dataclass
 class Prediction:
-    """The verdict on a song: the mean of its clips' probabilities."""
+    """The verdict on a song: each branch reads the song's clips together (their mean features),
+    then the branches are fused and calibrated for songs. It is not the mean of the clips'
+    probabilities, which are calibrated for 3-s clips: a song's figure and its clips' differ."""
 
     genre: str
     confidence: float
@@ -83,14 +85,15 @@ class Prediction:
                 "duration": round(self.duration, 3), "short": self.short, "truncated": self.truncated}
 
     def to_csv(self) -> str:
-        """One row for the song and one a clip: scope, start, end, genre and every probability."""
+        """One row for the song and one a clip: scope, start, end, genre, the song's ``unsure`` and
+        ``reason`` (the decision is the song's: empty on clips), and every probability."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["scope", "start", "end", "genre", *self.probabilities])
-        rows = [("song", 0.0, self.duration, self.genre, self.probabilities)]
-        rows += [("clip", c.start, c.end, c.genre, c.probabilities) for c in self.clips]
-        for scope, start, end, genre, probs in rows:
-            writer.writerow([scope, round(start, 4), round(end, 4), genre,
+        writer.writerow(["scope", "start", "end", "genre", "unsure", "reason", *self.probabilities])
+        rows = [("song", 0.0, self.duration, self.genre, self.unsure, self.reason or "", self.probabilities)]
+        rows += [("clip", c.start, c.end, c.genre, "", "", c.probabilities) for c in self.clips]
+        for scope, start, end, genre, unsure, reason, probs in rows:
+            writer.writerow([scope, round(start, 4), round(end, 4), genre, unsure, reason,
                              *(round(p, 4) for p in probs.values())])
         return out.getvalue()
 
@@ -199,7 +202,7 @@ def predict(source, model: Model | None = None, *, start: float | None = None) -
         From ``load_model`` (a ``GenreModel``, or a lone CNN ``Classifier``); the shipped model by default.
     start : float, optional
         Analyse only the 3-s clip from this second. By default the whole song (up to
-        ``audio.MAX_SECONDS``) is analysed, ``MAX_CLIPS`` clips at most, and averaged.
+        ``audio.MAX_SECONDS``) is analysed, ``MAX_CLIPS`` clips at most, and judged as one.
 
     Returns
     -------

@@ -89,6 +89,7 @@ def test_json_and_csv_carry_the_verdict_and_why(media, tiny_model):
     assert (d["reason"] is None) == (not d["unsure"]) and bool(d["why_unsure"]) == d["unsure"]
     rows = list(csv.DictReader(io.StringIO(result.to_csv())))
     assert [r["scope"] for r in rows] == ["song"] + ["clip"] * len(result.clips)
+    assert (rows[0]["unsure"], rows[0]["reason"]) == (str(result.unsure), result.reason or "")
     assert rows[0]["genre"] == result.genre and float(rows[-1]["end"]) == pytest.approx(result.clips[-1].end, abs=1e-4)
     for row in rows:
         assert sum(float(row[g]) for g in GENRES) == pytest.approx(1.0, abs=1e-3)
