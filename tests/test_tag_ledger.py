@@ -163,3 +163,21 @@ def test_an_overwrite_run_takes_up_the_genres_an_earlier_run_kept(tmp_path):
     plan([str(lib)], ledger, Tally(), print, [], clean=True)
     assert not leftover.exists()
     ledger.close()
+
+
+def test_csv_keeps_a_file_name_with_a_newline_whole(tmp_path):
+    out = tmp_path / "out.csv"
+    odd = {**ROW, "path": '/music/10 new\nline "live".mp3', "paths": ['/music/10 new\nline "live".mp3']}
+    ledger = Ledger(out, ["rock", "jazz"])
+    ledger.append(odd)
+    ledger.append(ROW)
+    ledger.append(ROW)  # supersedes the line before: the file is compacted at close
+    ledger.close()
+    with open(out, "ab") as f:
+        f.write(b'"/music/torn\n')  # a row a killed run tore inside its quoted path
+    again = Ledger(out, ["rock", "jazz"])
+    assert sorted(again.index) == sorted([odd["path"], ROW["path"]]) and again.repaired == len(b'"/music/torn\n')
+    assert again.row(odd["path"])["path"] == odd["path"] and again.row(odd["path"])["tag"] == ROW["tag"]
+    assert again.row(ROW["path"])["paths"] == ROW["paths"]
+    again.close()
+    assert out.read_text().count("\n") == 4  # the header, two rows, and the newline inside the quoted path

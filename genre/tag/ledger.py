@@ -29,7 +29,6 @@ from .rows import ROW_START, csv_columns
 from .replace import critical, remove_leftover
 
 TAG_SETTLED = frozenset({"written", "kept", "same", "unsure", "unsupported", "undone"})  # not to try again
-NEWLINE = b"\n"
 COMPACT_SUFFIX = ".compact"  # the rewritten file before it is renamed over the results
 __all__ = ["Done", "Ledger", "LedgerBusy", "LedgerError", "csv_columns"]
 
@@ -127,7 +126,7 @@ class Ledger:
         """``path``'s row as the file holds it (CSV: its columns)."""
         with open(self.path, "rb") as f:
             f.seek(self.index[path].offset)
-            return self.decode(f.readline())
+            return self.decode(next(rows.records(f, self.csv))[1])
 
     def refresh(self, path: str, mtime: float) -> bool:
         """Re-append ``path``'s row with a new mtime: touched, but the same bytes (same sha256)."""
@@ -182,12 +181,10 @@ class Ledger:
             return
         good_end = 0
         with open(self.path, "rb") as f:
-            offset = 0
-            for number, line in enumerate(f):
-                start, offset = offset, offset + len(line)
-                if not line.endswith(NEWLINE):
+            for number, (start, line, whole) in enumerate(rows.records(f, self.csv)):
+                if not whole:
                     break  # a torn last line: cut off below
-                good_end = offset
+                good_end = start + len(line)
                 if self.csv and number == 0:
                     if next(csv.reader([line.decode(errors="replace").rstrip("\n")])) != self.columns:
                         raise LedgerError(f"{self.path} has other columns than this model's genres; "
@@ -243,11 +240,9 @@ class Ledger:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # a live rewrite: not a leftover for another run to remove
             with open(self.path, "rb") as src, open(fd, "wb", closefd=False) as dst:
-                offset = 0
-                for number, line in enumerate(src):
+                for number, (offset, line, _) in enumerate(rows.records(src, self.csv)):
                     if offset in keep or (self.csv and number == 0):
                         dst.write(line)
-                    offset += len(line)
                 dst.flush()
                 os.fsync(fd)
             os.chmod(tmp, os.stat(self.path).st_mode & 0o7777)

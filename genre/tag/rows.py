@@ -19,6 +19,27 @@ ONE_LINE = ("error", "tag_error")  # sentences, kept to one line of the file
 ROW_START = b'{"path"'  # how every JSON Lines row begins (``job`` puts the path first)
 
 
+def records(f, csv_format: bool = False):
+    """``(offset, record, whole)`` for each row's bytes in a results file open for binary reading.
+
+    A record is a line; in CSV a quoted cell may hold a newline (a file name can), so a line
+    whose quotes are not all closed goes on into the next. ``whole`` is False for a last record
+    a killed run tore (no newline at its end, or a quote left open).
+    """
+    offset, start, pending = f.tell(), f.tell(), b""
+    for line in f:
+        if not pending:
+            start = offset
+        offset += len(line)
+        pending += line
+        if csv_format and pending.count(b'"') % 2 and line.endswith(b"\n"):
+            continue  # inside a quoted cell: the newline is the cell's
+        yield start, pending, pending.endswith(b"\n")
+        pending = b""
+    if pending:
+        yield start, pending, False
+
+
 def csv_columns(genres: list[str]) -> list[str]:
     """The CSV header for a model's genres."""
     return [*CSV_HEAD, *genres, *CSV_TAIL]
