@@ -10,10 +10,12 @@ import tempfile
 from pathlib import Path
 
 import mutagen
+from mutagen.id3 import TCON
 import pytest
 
-from tests.support.library import FORMATS, make_song, sound
+from tests.support.library import FORMATS, make_song, sound, tag
 from genre.tag import pool, replace, walk, write
+from genre.tag.ledger import Ledger
 
 
 @pytest.fixture(scope="module")
@@ -35,16 +37,31 @@ def test_source_and_undo_in_every_format_audio_bit_identical(name, songs, tmp_pa
     first = write.write_genre(path, "jazz", source=write.source_text("cnn v3", 0.8765))
     assert first.record() == {"action": "written", "old": None, "new": "Jazz", "replaced": {"genre": [], "source": None}}
     assert write.read_source(path) == "genre 1.0.0; model cnn v3; confidence 0.88"
+    again = write.write_genre(path, "jazz")  # a killed run wrote it, but its results row was lost
+    assert again.action == "same" and again.replaced == first.replaced  # read back from the file
     second = write.write_genre(path, "rock", overwrite=True, source=write.source_text("cnn v3", 0.9))
-    assert second.replaced == {"genre": ["Jazz"], "source": "genre 1.0.0; model cnn v3; confidence 0.88"}
+    assert second.replaced == first.replaced  # over this project's own genre: undo goes back to the user's
     assert sound(path) == before
     assert write.restore_genre(path, "Rock", second.replaced, dry_run=True).action == "would restore"
     assert write.read_genre(path) == "Rock"
     assert write.restore_genre(path, "Rock", second.replaced).action == "restored"
-    assert (write.read_genre(path), write.read_source(path)) == ("Jazz", "genre 1.0.0; model cnn v3; confidence 0.88")
-    assert write.restore_genre(path, "Jazz", first.replaced).action == "restored"
     assert write.read_genre(path) is None and write.read_source(path) is None
+    assert not [k for k in mutagen.File(path).tags.keys() if "GENRE_" in k.upper()]  # nothing of ours stays
     assert sound(path) == before and not copies(tmp_path)
+
+
+def test_a_genre_changed_by_hand_is_what_an_overwrite_replaces(songs, tmp_path):
+    path = Path(shutil.copy(songs["tone.mp3"], tmp_path / "song.mp3"))
+    write.write_genre(path, "blues")
+    audio = mutagen.File(path)
+    audio.tags.add(TCON(encoding=3, text=["Field recording"]))  # the user's, after the run
+    audio.save()
+    first_source = write.read_source(path)
+    assert write.write_genre(path, "blues").action == "kept"  # not this project's genre any more
+    done = write.write_genre(path, "jazz", overwrite=True)
+    assert done.replaced == {"genre": ["Field recording"], "source": first_source}
+    assert write.restore_genre(path, "Jazz", done.replaced).action == "restored"
+    assert write.read_genre(path) == "Field recording"
 
 
 def test_undo_leaves_a_genre_changed_by_hand(songs, tmp_path):
@@ -100,7 +117,7 @@ def test_an_interrupted_write_leaves_no_copy(songs, tmp_path, monkeypatch):
         assert len(copies(tmp_path)) == 1  # the copy exists while it is tagged...
         raise replace.Stopped(signal.SIGTERM)
 
-    monkeypatch.setattr(write, "_set", interrupted)
+    monkeypatch.setattr(write.fields, "set_fields", interrupted)
     with pytest.raises(replace.Stopped):
         write.write_genre(path, "rock")
     assert path.read_bytes() == data and not copies(tmp_path)  # ...and is gone after
@@ -214,3 +231,21 @@ def test_another_users_file_and_a_read_only_mount_are_refused(songs, shared):
         pytest.skip(f"no read-only bind mount here: {mounted.stderr.strip()}")
     assert "read-only file system" in mounted.stdout, mounted.stderr
     assert song.read_bytes() == data
+
+
+def test_undo_takes_back_a_write_whose_row_a_killed_run_lost(songs, tmp_path):
+    path = Path(shutil.copy(songs["noise.flac"], tmp_path / "song.flac"))
+    audio = mutagen.File(path)
+    audio["GENRE"] = ["Orig 06"]
+    audio.save()
+    before = sound(path)
+    assert write.write_genre(path, "metal", overwrite=True).action == "written"  # its row was never saved
+    resumed = write.write_genre(path, "metal", overwrite=True)  # the next run finds it done
+    assert resumed.action == "same"
+    ledger = Ledger(tmp_path / "out.jsonl", ["metal"])
+    ledger.append({"path": str(path), "size": None, "mtime": None, "sha256": None, "genre": "metal",
+                   "tag": resumed.record()})
+    ledger.close()
+    done = tag("--undo", "--out", tmp_path / "out.jsonl")
+    assert done.returncode == 0 and "1 restored" in done.stderr, done.stderr
+    assert write.read_genre(path) == "Orig 06" and write.read_source(path) is None and sound(path) == before

@@ -13,7 +13,8 @@ file whose size or modification time is no longer what was analysed is not writt
 
 Ctrl-C and SIGTERM become ``Stopped`` (a ``KeyboardInterrupt``) through ``on_stop_signals``; the
 copy is removed on the way out, and a change made in place (a hard-linked file, where a rename
-would split the links) finishes before the signal is acted on.
+would split the links) finishes before the signal is acted on. A change in place is made with the
+song's bytes kept in the ``journal``, so that SIGKILL or a power cut cannot leave it half done.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import tempfile
 import threading
 
 from ..errors import GenreError
+from . import journal
 from .walk import HASH_CHUNK, TEMP_PREFIX, open_song
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -167,9 +169,13 @@ def rewrite(path, change, expect: tuple[int, float] | None = None) -> None:
         except OSError:  # a folder this user may not write in, around a file they may
             fd = None
         if fd is None:  # in place: a rename would split hard links or is not allowed here
-            with critical(), open_song(real, "r+b") as f:
-                change(f)
-                os.fsync(f.fileno())
+            try:
+                with critical(), journal.kept(real, st), open_song(real, "r+b") as f:
+                    change(f)
+                    os.fsync(f.fileno())
+            except journal.NoSafetyCopy as exc:
+                raise NotWritten(f"This file can only be changed in place (it is hard-linked, or its folder "
+                                 f"is not writable), and {exc.strerror}; not changed.") from exc
             return
         _replace_with_copy(src, st, real, fd, tmp, change)
 

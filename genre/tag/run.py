@@ -18,7 +18,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import job, replace, walk
+from . import job, journal, replace, walk
 from .ledger import LedgerBusy
 from .pool import DEFAULT_TIMEOUT
 from .tally import Tally
@@ -144,6 +144,8 @@ def _tag(args, results) -> int:
 
     retag = [] if options.tags and hasattr(results, "row") else None
     try:
+        if options.write_tags and not args.dry_run:  # a killed run's half-done write in place: put back
+            journal.recover(warn)
         todo = plan(args.paths, results, tally, warn, retag, aliases,
                     clean=options.write_tags and not args.dry_run, overwrite=options.overwrite)
         for path in retag or ():  # analysed before without --write-tags: tag from the stored verdict

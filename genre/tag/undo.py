@@ -4,7 +4,8 @@ FILE is a plain run's JSON Lines or CSV, or a ``--ray`` run's Parquet folder (``
 which needs pyarrow from ``requirements-scale.txt``; the undone rows become a new part).
 
 Every row whose tag was 'written' holds what the write replaced (the genre field's values and any
-``GENRE_SOURCE``). A file whose genre is still the one written, with this project's
+``GENRE_SOURCE``), as does a 'same' row that found this project's genre already there (a killed
+run's write, read back from the file's ``GENRE_REPLACED``). A file whose genre is still the one written, with this project's
 ``GENRE_SOURCE`` beside it, gets those values back (none: the genre is removed), through the same
 safe copy-and-rename as the write; a file the user has changed since is left as it is and
 reported. Each undone song gets a new row ('undone', with the file's new fingerprint), so a second
@@ -17,7 +18,7 @@ import os
 import signal
 import sys
 
-from . import replace, walk, write
+from . import journal, replace, walk, write
 from .ledger import Ledger, LedgerBusy
 from .rows import CSV_HEAD, CSV_TAIL
 
@@ -65,6 +66,8 @@ def undo(args, genres: list[str]) -> int:
     roots = [os.path.abspath(p) for p in args.paths]
     with replace.stop_signals():
         try:
+            if not args.dry_run:
+                journal.recover(lambda message: print(f"warning: {message}", file=sys.stderr))
             chosen = [p for p in ledger.index if _selected(p, roots)]
             for root in roots:
                 if not any(_selected(p, [root]) for p in chosen):
@@ -73,7 +76,8 @@ def undo(args, genres: list[str]) -> int:
             for path in chosen:
                 row = ledger.row(path)
                 tag = row.get("tag")
-                if isinstance(tag, dict) and tag.get("action") == "written":
+                if isinstance(tag, dict) and (tag.get("action") == "written"
+                                              or tag.get("action") == "same" and tag.get("replaced") is not None):
                     counts[_undo_one(ledger, row, tag, args.dry_run)] += 1
         except KeyboardInterrupt as exc:
             stopped = getattr(exc, "signum", signal.SIGINT)

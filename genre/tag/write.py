@@ -1,8 +1,7 @@
 """Writing a song's genre into its own metadata with mutagen, never touching the audio.
 
-One field per container: ID3 ``TCON`` in MP3 (and in WAV and AIFF, which carry an ID3 chunk),
-the Vorbis comment ``GENRE`` in FLAC, Ogg Vorbis and Ogg Opus, ``©gen`` in MP4/M4A. mutagen
-rewrites only the metadata blocks; the audio frames are copied byte for byte (the tests compare
+One field per container (``fields``): ID3 ``TCON`` in MP3, WAV and AIFF, the Vorbis comment
+``GENRE`` in FLAC, Ogg Vorbis and Ogg Opus, ``©gen`` in MP4/M4A. mutagen rewrites only the metadata blocks; the audio frames are copied byte for byte (the tests compare
 them before and after). ``replace.rewrite`` makes the change on a copy and renames it over the
 file the path leads to, so an interruption leaves either the old file or the new one.
 
@@ -11,32 +10,28 @@ its confidence (``genre 1.0.0; model fused v1; confidence 0.87``): ID3 ``TXXX:GE
 Vorbis comment ``GENRE_SOURCE``, MP4's ``----:com.apple.iTunes:GENRE_SOURCE``. ``restore_genre``
 (``tag --undo``) puts back the values a write replaced, and only where the genre and
 ``GENRE_SOURCE`` are still this project's.
+
+What a write replaced also travels in the file, in the same atomic write: ``GENRE_REPLACED``
+holds it as JSON with the genre written (``{"wrote": "Rock", "genre": ["Jazz"], "source": null}``).
+So a run killed after a write but before its results row was saved loses nothing: the next run
+finds the genre it would write already there ('same') and reads back what it replaced, for undo.
+A second write over this project's own genre keeps the first record, so undo goes back to the
+user's genre, not to this project's earlier one.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass
 
 import mutagen
-from mutagen.aiff import AIFF
-from mutagen.flac import FLAC
-from mutagen.id3 import TCON, TXXX
-from mutagen.mp3 import MP3
-from mutagen.mp4 import MP4, AtomDataType, MP4FreeForm
-from mutagen.oggopus import OggOpus
-from mutagen.oggvorbis import OggVorbis
-from mutagen.wave import WAVE
 
 from .. import __version__
-from . import replace
+from . import fields, replace
+from .fields import RECORD, SOURCE
 from .walk import open_song
 
-ID3_VERSION = 3  # ID3v2.3 for new tags: what most players and Windows read
 GENRE_LABELS = {"hiphop": "Hip-Hop", "rnb": "R&B"}  # else the genre's name, capitalised
-VORBIS_KEY = "GENRE"
-MP4_KEY = "\xa9gen"
-SOURCE = "GENRE_SOURCE"  # the field that says this project wrote the genre
-SOURCE_KEYS = {"id3": f"TXXX:{SOURCE}", "vorbis": SOURCE, "mp4": f"----:com.apple.iTunes:{SOURCE}"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +41,8 @@ class TagWrite:
     action: str  # 'written', 'would write', 'kept', 'same', 'unsupported', 'changed' or 'failed'
     old: str | None  # the genre there before, or None
     new: str  # the label (``tag_value``)
-    replaced: dict | None = None  # with 'written': {"genre": [values], "source": GENRE_SOURCE or None} before
+    replaced: dict | None = None  # {"genre": [values], "source": GENRE_SOURCE or None} before this project's
+    # genre: with 'written', and with 'same' where the file's GENRE_REPLACED says (a killed run's write)
     error: str | None = None  # a sentence, with 'changed' and 'failed'
 
     def record(self) -> dict:
@@ -75,16 +71,6 @@ def source_text(model: str | None, confidence: float | None) -> str:
     return text + (f"; confidence {float(confidence):.2f}" if confidence not in (None, "") else "")
 
 
-def _kind(audio) -> str | None:
-    if isinstance(audio, (FLAC, OggVorbis, OggOpus)):
-        return "vorbis"
-    if isinstance(audio, MP4):
-        return "mp4"
-    if isinstance(audio, (MP3, WAVE, AIFF)):
-        return "id3"
-    return None
-
-
 def read_genre(path) -> str | None:
     """The genre already in a file's metadata, or None (no tag, an empty one, or no metadata).
 
@@ -94,77 +80,15 @@ def read_genre(path) -> str | None:
         The file cannot be read or parsed.
     """
     audio = mutagen.File(path)
-    kind = _kind(audio)
-    return _get(audio, kind) if kind else None
+    kind = fields.kind_of(audio)
+    return fields.genre(audio, kind) if kind else None
 
 
 def read_source(path) -> str | None:
     """The file's ``GENRE_SOURCE`` (None when this project did not write its genre)."""
     audio = mutagen.File(path)
-    kind = _kind(audio)
-    return _source(audio, kind) if kind and audio.tags is not None else None
-
-
-def _get(audio, kind: str) -> str | None:
-    tags = audio.tags
-    if tags is None:
-        return None
-    if kind == "id3":
-        genres = [g for frame in tags.getall("TCON") for g in frame.genres if g.strip()]
-    elif kind == "vorbis":
-        genres = [g for g in tags.get(VORBIS_KEY, []) if g.strip()]
-    else:
-        genres = [g for g in tags.get(MP4_KEY, []) if str(g).strip()]
-    return "; ".join(map(str, genres)) or None
-
-
-def _raw(audio, kind: str) -> list[str]:
-    """The genre field's values exactly as stored (what an undo puts back)."""
-    tags = audio.tags
-    if tags is None:
-        return []
-    if kind == "id3":
-        return [str(t) for frame in tags.getall("TCON") for t in frame.text]
-    return [str(v) for v in tags.get(VORBIS_KEY if kind == "vorbis" else MP4_KEY, [])]
-
-
-def _source(audio, kind: str) -> str | None:
-    key = SOURCE_KEYS[kind]
-    if kind == "id3":
-        frame = audio.tags.get(key)
-        return str(frame.text[0]) if frame is not None and frame.text else None
-    values = audio.tags.get(key, [])
-    return (bytes(values[0]).decode(errors="replace") if kind == "mp4" else str(values[0])) if values else None
-
-
-def _set(audio, kind: str, values: list[str], source: str | None, f) -> None:
-    """Set the genre field to ``values`` (none: removed) and ``GENRE_SOURCE`` (None: removed)."""
-    had_tags = audio.tags is not None
-    if not had_tags:
-        audio.add_tags()
-    tags, key = audio.tags, SOURCE_KEYS[kind]
-    if kind == "id3":
-        tags.delall("TCON")
-        tags.delall(key)
-        if values:
-            tags.add(TCON(encoding=3, text=values))
-        if source:
-            tags.add(TXXX(encoding=3, desc=SOURCE, text=[source]))
-        version = tags.version[1] if had_tags and tags.version[1] in (3, 4) else ID3_VERSION
-        f.seek(0)
-        audio.save(f, v2_version=version)
-        return
-    field = VORBIS_KEY if kind == "vorbis" else MP4_KEY
-    if values:
-        tags[field] = values
-    elif field in tags:
-        del tags[field]
-    if source:
-        tags[key] = [MP4FreeForm(source.encode(), dataformat=AtomDataType.UTF8)] if kind == "mp4" else [source]
-    elif key in tags:
-        del tags[key]
-    f.seek(0)
-    audio.save(f)
+    kind = fields.kind_of(audio)
+    return fields.text(audio, kind) if kind and audio.tags is not None else None
 
 
 def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = False,
@@ -196,18 +120,21 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
         audio, kind, expect = _open(path, expect)
         if kind is None:
             return TagWrite("unsupported", None, new)
-        old = _get(audio, kind)
+        old = fields.genre(audio, kind)
+        record = fields.record(audio, kind, old)  # this project's genre: what its first write replaced
         if old is not None and old.strip().lower() == new.lower():
-            return TagWrite("same", old, new)
+            return TagWrite("same", old, new, record)  # a killed run's write: undo still knows the past
         if old is not None and not overwrite:
             return TagWrite("kept", old, new)
         if dry_run:  # what the write would meet: a read-only file is said now, not by the real run
             real = os.path.realpath(path)
             replace.check_writable(real, os.stat(real))
             return TagWrite("would write", old, new)
-        replaced = {"genre": _raw(audio, kind),
-                    "source": _source(audio, kind) if audio.tags is not None else None}
-        _rewrite(path, type(audio), kind, [new], source or source_text(None, None), expect)
+        replaced = record or {"genre": fields.raw(audio, kind),
+                              "source": fields.text(audio, kind) if audio.tags is not None else None}
+        own = {SOURCE: source or source_text(None, None),
+               RECORD: json.dumps({"wrote": new, **replaced}, ensure_ascii=False)}
+        _rewrite(path, type(audio), kind, [new], own, expect)
     except replace.FileChanged as exc:
         return TagWrite("changed", None, new, error=str(exc))
     except (replace.NotWritten, mutagen.MutagenError, OSError) as exc:
@@ -240,15 +167,15 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
         audio, kind, expect = _open(path, None)
         if kind is None:
             return Restore("unsupported", None, None)
-        now = _get(audio, kind)
+        now = fields.genre(audio, kind)
         replaced = replaced or {}
         restored = list(replaced.get("genre") or [])
-        ours = audio.tags is not None and _source(audio, kind) is not None
+        ours = audio.tags is not None and fields.text(audio, kind) is not None
         if now is None or now.strip().lower() != wrote.strip().lower() or not ours:
             return Restore("changed since", now, restored)
         if dry_run:
             return Restore("would restore", now, restored)
-        _rewrite(path, type(audio), kind, restored, replaced.get("source"), expect)
+        _rewrite(path, type(audio), kind, restored, {SOURCE: replaced.get("source"), RECORD: None}, expect)
     except (replace.NotWritten, mutagen.MutagenError, OSError) as exc:
         return Restore("failed", None, None, _sentence(exc))
     return Restore("restored", now, restored)
@@ -259,12 +186,12 @@ def _open(path, expect):
     with open_song(path) as f:  # a regular file only: a FIFO put in its place is never waited on
         st = os.fstat(f.fileno())
         audio = mutagen.File(f)
-    return audio, _kind(audio), expect if expect is not None else (st.st_size, st.st_mtime)
+    return audio, fields.kind_of(audio), expect if expect is not None else (st.st_size, st.st_mtime)
 
 
-def _rewrite(path, cls, kind: str, values: list[str], source: str | None, expect) -> None:
+def _rewrite(path, cls, kind: str, values: list[str], own: dict[str, str | None], expect) -> None:
     def change(f) -> None:
-        _set(cls(f), kind, values, source, f)  # the class found on the file: the copy has no name
+        fields.set_fields(cls(f), kind, values, own, f)  # the class found on the file: the copy has no name
 
     replace.rewrite(path, change, expect)
 

@@ -1,0 +1,121 @@
+"""This project's fields in a song's metadata, per container, through mutagen.
+
+One genre field per container: ID3 ``TCON`` in MP3 (and in WAV and AIFF, which carry an ID3
+chunk), the Vorbis comment ``GENRE`` in FLAC, Ogg Vorbis and Ogg Opus, ``©gen`` in MP4/M4A.
+Beside it, two fields of this project's own, as ID3 ``TXXX``, Vorbis comments and MP4 freeform
+atoms: ``GENRE_SOURCE`` (that this project wrote the genre, with the model and its confidence)
+and ``GENRE_REPLACED`` (what the genre was before, as JSON, for ``tag --undo``).
+"""
+from __future__ import annotations
+
+import json
+
+from mutagen.aiff import AIFF
+from mutagen.flac import FLAC
+from mutagen.id3 import TCON, TXXX
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4, AtomDataType, MP4FreeForm
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
+
+ID3_VERSION = 3  # ID3v2.3 for new tags: what most players and Windows read
+VORBIS_KEY = "GENRE"
+MP4_KEY = "\xa9gen"
+SOURCE = "GENRE_SOURCE"  # the field that says this project wrote the genre
+RECORD = "GENRE_REPLACED"  # beside it: what the genre was before this project first wrote one (JSON)
+KEYS = {name: {"id3": f"TXXX:{name}", "vorbis": name, "mp4": f"----:com.apple.iTunes:{name}"}
+        for name in (SOURCE, RECORD)}
+
+
+def kind_of(audio) -> str | None:
+    """'id3', 'vorbis' or 'mp4': where this file keeps its genre; None for a container without one."""
+    if isinstance(audio, (FLAC, OggVorbis, OggOpus)):
+        return "vorbis"
+    if isinstance(audio, MP4):
+        return "mp4"
+    if isinstance(audio, (MP3, WAVE, AIFF)):
+        return "id3"
+    return None
+
+
+def genre(audio, kind: str) -> str | None:
+    """The genre field's values joined as people read them (``"Rock; Blues"``), or None."""
+    tags = audio.tags
+    if tags is None:
+        return None
+    if kind == "id3":
+        genres = [g for frame in tags.getall("TCON") for g in frame.genres if g.strip()]
+    elif kind == "vorbis":
+        genres = [g for g in tags.get(VORBIS_KEY, []) if g.strip()]
+    else:
+        genres = [g for g in tags.get(MP4_KEY, []) if str(g).strip()]
+    return "; ".join(map(str, genres)) or None
+
+
+def raw(audio, kind: str) -> list[str]:
+    """The genre field's values exactly as stored (what an undo puts back)."""
+    tags = audio.tags
+    if tags is None:
+        return []
+    if kind == "id3":
+        return [str(t) for frame in tags.getall("TCON") for t in frame.text]
+    return [str(v) for v in tags.get(VORBIS_KEY if kind == "vorbis" else MP4_KEY, [])]
+
+
+def text(audio, kind: str, name: str = SOURCE) -> str | None:
+    """The text of this project's field ``name`` (``GENRE_SOURCE`` or ``GENRE_REPLACED``), or None."""
+    key = KEYS[name][kind]
+    if kind == "id3":
+        frame = audio.tags.get(key)
+        return str(frame.text[0]) if frame is not None and frame.text else None
+    values = audio.tags.get(key, [])
+    return (bytes(values[0]).decode(errors="replace") if kind == "mp4" else str(values[0])) if values else None
+
+
+def record(audio, kind: str, now: str | None) -> dict | None:
+    """What this project's first write replaced, from ``GENRE_REPLACED``: only while the genre is
+    still the one it wrote (``now``) and ``GENRE_SOURCE`` is there; else None."""
+    if audio.tags is None or text(audio, kind) is None or now is None:
+        return None
+    try:
+        saved = json.loads(text(audio, kind, RECORD) or "null")
+    except ValueError:
+        return None
+    if not isinstance(saved, dict) or str(saved.get("wrote", "")).lower() != now.strip().lower():
+        return None  # changed by hand since: what it replaced is no longer what undo should bring back
+    return {"genre": [str(v) for v in saved.get("genre") or []], "source": saved.get("source")}
+
+
+def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], f) -> None:
+    """Set the genre field to ``values`` (none: removed) and this project's fields ``own`` (None: removed),
+    then save to the file object ``f``."""
+    had_tags = audio.tags is not None
+    if not had_tags:
+        audio.add_tags()
+    tags = audio.tags
+    if kind == "id3":
+        tags.delall("TCON")
+        if values:
+            tags.add(TCON(encoding=3, text=values))
+        for name, value in own.items():
+            tags.delall(KEYS[name][kind])
+            if value:
+                tags.add(TXXX(encoding=3, desc=name, text=[value]))
+        version = tags.version[1] if had_tags and tags.version[1] in (3, 4) else ID3_VERSION
+        f.seek(0)
+        audio.save(f, v2_version=version)
+        return
+    field = VORBIS_KEY if kind == "vorbis" else MP4_KEY
+    if values:
+        tags[field] = values
+    elif field in tags:
+        del tags[field]
+    for name, value in own.items():
+        key = KEYS[name][kind]
+        if value:
+            tags[key] = [MP4FreeForm(value.encode(), dataformat=AtomDataType.UTF8)] if kind == "mp4" else [value]
+        elif key in tags:
+            del tags[key]
+    f.seek(0)
+    audio.save(f)

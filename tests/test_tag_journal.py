@@ -1,0 +1,108 @@
+"""genre/tag/journal.py: a write made in place (a hard-linked song) cannot be left half done.
+
+A child process changes a hard-linked file in place through ``replace.rewrite`` and is killed
+with SIGKILL halfway; the next run's ``journal.recover`` must put every byte back, through both
+names, and never touch a write that is still alive.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT
+from genre.tag import journal, replace
+
+SONG = bytes(range(256)) * 400  # 100 kB standing in for a song: rewrite never parses it
+
+CHANGE_AND_HANG = """
+import os, signal, sys, time
+from genre.tag import replace
+
+def change(f):
+    f.seek(10)
+    f.write(b"HALF-MOVED" * 1000)  # what a SIGKILL in mutagen's resize would leave
+    f.flush()
+    print("changing", flush=True)
+    time.sleep(60)
+
+replace.rewrite(sys.argv[1], change)
+"""
+
+
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    """This test's own journal folder."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return tmp_path / "state" / "genre" / "journal"
+
+
+def linked(tmp_path: Path) -> tuple[Path, Path]:
+    one = tmp_path / "one.mp3"
+    one.write_bytes(SONG)
+    os.utime(one, (1_600_000_000, 1_600_000_000))
+    os.link(one, tmp_path / "two.mp3")
+    return one, tmp_path / "two.mp3"
+
+
+def test_a_write_killed_in_place_is_put_back_and_a_live_one_never(tmp_path, state):
+    one, two = linked(tmp_path)
+    child = subprocess.Popen([sys.executable, "-c", CHANGE_AND_HANG, str(one)], stdout=subprocess.PIPE,
+                             text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert child.stdout.readline() == "changing\n"
+        assert one.read_bytes() != SONG  # half done, as a SIGKILL would leave it
+        said = []
+        assert journal.recover(said.append) == 0 and not said  # a live write is left alone
+        assert one.read_bytes() != SONG
+    finally:
+        child.kill()
+        child.wait()
+    said = []
+    assert journal.recover(said.append) == 1
+    assert one.read_bytes() == SONG and two.read_bytes() == SONG and one.stat().st_ino == two.stat().st_ino
+    assert one.stat().st_mtime == 1_600_000_000 and "put back as it was" in said[0]
+    assert not list(state.iterdir())
+    assert journal.recover() == 0  # done once
+
+
+def test_an_in_place_write_leaves_nothing_in_the_journal(tmp_path, state):
+    one, two = linked(tmp_path)
+
+    def change(f):
+        f.seek(0)
+        f.write(b"TAG")
+
+    replace.rewrite(one, change)
+    assert two.read_bytes() == b"TAG" + SONG[3:] and not list(state.iterdir())
+
+
+def test_a_failed_change_in_place_is_put_back_at_once(tmp_path, state):
+    one, two = linked(tmp_path)
+
+    def change(f):
+        f.seek(5)
+        f.write(b"HALF")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        replace.rewrite(one, change)
+    assert two.read_bytes() == SONG and not list(state.iterdir())
+
+
+def test_without_room_for_a_safety_copy_the_song_is_not_touched(tmp_path, monkeypatch):
+    one, two = linked(tmp_path)
+    (tmp_path / "state").write_text("a file where the state folder would go")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    with pytest.raises(replace.NotWritten, match="only be changed in place.*no safety copy"):
+        replace.rewrite(one, lambda f: f.write(b"never"))
+    assert two.read_bytes() == SONG
+
+
+def test_a_copy_cut_short_before_its_note_is_removed(tmp_path, state):
+    state.mkdir(parents=True)
+    (state / "abc.song").write_bytes(SONG[:100])  # killed while copying: its song was not touched yet
+    assert journal.recover() == 0 and not list(state.iterdir())
