@@ -83,6 +83,38 @@ def test_rows_and_errors_line_by_line_on_two_workers(library, tiny_model_path, t
 
 
 @pytest.mark.slow  # starts worker processes: several seconds
+@pytest.mark.parametrize("columns", [0, 100])  # 0: a terminal that does not say its size (script, some CI)
+def test_a_terminal_gets_a_progress_bar_with_an_eta(library, tiny_model_path, tmp_path, columns):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", columns // 4, columns, 0, 0))
+    try:
+        done = subprocess.run([sys.executable, "-m", "genre", "tag", str(library / "album"), "--workers", "1",
+                               "--model", str(tiny_model_path)], stdout=subprocess.DEVNULL, stderr=follower,
+                              cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
+        os.close(follower)
+        said = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal is closed once everything written is read
+                break
+            if not chunk:
+                break
+            said += chunk
+    finally:
+        os.close(leader)
+    text = said.decode(errors="replace")
+    assert done.returncode == 0, text
+    assert re.search(r"100%\|.*\| 6/6 \[\d\d:\d\d<\d\d:\d\d", text), text  # the bar, the count, elapsed<ETA
+    assert "6 song(s) analysed" in text
+
+
+@pytest.mark.slow  # starts worker processes: several seconds
 def test_csv_and_stdout(library, tiny_model_path, tmp_path):
     out = tmp_path / "out.csv"
     assert cli.main(["tag", str(library / "album"), "--out", str(out), "--workers", "1",
