@@ -122,12 +122,14 @@ def test_a_file_tag_did_not_write_is_refused_and_left_as_it_is(tmp_path, content
 def test_a_killed_compaction_leaves_nothing_behind(tmp_path):
     out = tmp_path / "out.jsonl"
     out.write_text(json.dumps(ROW) + "\n" + json.dumps(ROW) + "\n")  # a superseded line: compacted at close
-    stale = tmp_path / ".out.jsonl.k1ll3d.compact"  # a rewrite a SIGKILL interrupted
+    stale = tmp_path / ".out.jsonl.k1ll3d_0.compact"  # a rewrite a SIGKILL interrupted
     stale.write_text("half")
+    mine = tmp_path / ".out.jsonl.notes.compact"  # the user's, only named like one
+    mine.write_text("notes")
     ledger = Ledger(out, ["rock"])
     assert not stale.exists()
     ledger.close()
-    assert rows(out) == [ROW] and sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+    assert rows(out) == [ROW] and sorted(p.name for p in tmp_path.iterdir()) == [mine.name, "out.jsonl"]
 
 
 def test_undo_is_settled_for_a_resumed_run(tmp_path):

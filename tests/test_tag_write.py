@@ -242,10 +242,12 @@ def test_undo_takes_back_a_write_whose_row_a_killed_run_lost(songs, tmp_path):
     assert write.write_genre(path, "metal", overwrite=True).action == "written"  # its row was never saved
     resumed = write.write_genre(path, "metal", overwrite=True)  # the next run finds it done
     assert resumed.action == "same"
-    ledger = Ledger(tmp_path / "out.jsonl", ["metal"])
-    ledger.append({"path": str(path), "size": None, "mtime": None, "sha256": None, "genre": "metal",
-                   "tag": resumed.record()})
-    ledger.close()
-    done = tag("--undo", "--out", tmp_path / "out.jsonl")
-    assert done.returncode == 0 and "1 restored" in done.stderr, done.stderr
-    assert write.read_genre(path) == "Orig 06" and write.read_source(path) is None and sound(path) == before
+    for out in (tmp_path / "out.jsonl", tmp_path / "again.jsonl"):  # again: as if an undo was killed
+        ledger = Ledger(out, ["metal"])  # after it restored the file, before it saved its row
+        ledger.append({"path": str(path), "size": None, "mtime": None, "sha256": None, "genre": "metal",
+                       "tag": resumed.record()})
+        ledger.close()
+        done = tag("--undo", "--out", out)
+        assert done.returncode == 0 and "1 restored" in done.stderr and "warning" not in done.stderr, done.stderr
+        assert write.read_genre(path) == "Orig 06" and write.read_source(path) is None and sound(path) == before
+    assert write.restore_genre(path, "Metal", resumed.replaced).action == "already restored"

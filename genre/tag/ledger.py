@@ -17,7 +17,9 @@ from __future__ import annotations
 import csv
 import errno
 import fcntl
+import glob
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,7 +223,10 @@ class Ledger:
     def _remove_stale_compactions(self) -> None:
         """Remove the rewrites a run killed while compacting left (their lock died with it)."""
         prefix = self._compaction_prefix()
-        for other in self.path.parent.glob(f"{prefix}*{COMPACT_SUFFIX}"):
+        exact = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}" + re.escape(COMPACT_SUFFIX))  # mkstemp's name
+        for other in self.path.parent.glob(f"{glob.escape(prefix)}*{COMPACT_SUFFIX}"):
+            if not exact.fullmatch(other.name):
+                continue  # a user's file that only looks like one
             try:
                 remove_leftover(other)
             except OSError:

@@ -53,6 +53,8 @@ def undo(args, genres: list[str]) -> int:
     if not os.path.exists(args.out):
         print(f"error: {args.out} does not exist: nothing to undo", file=sys.stderr)
         return EXIT_FAILED
+    if os.path.isdir(args.out) and not str(args.out).lower().endswith(".parquet"):
+        args.usage_error(f"--out {args.out} is a folder: give the .jsonl or .csv results file (or a .parquet folder)")
     try:
         ledger = _results(args.out, genres, write=not args.dry_run)
     except LedgerBusy as exc:
@@ -120,7 +122,10 @@ def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool) -> str:
     elif action in ("failed", "unsupported"):
         print(f"warning: {shown}: {result.error or 'no genre field in this format'}", file=sys.stderr)
         return "failed"
-    elif action == "restored":
+    elif action == "already restored" and dry_run:
+        print(f"{shown}: already as it was before this project's write", flush=True)
+    elif action in ("restored", "already restored"):  # already: an undo killed before it saved the row
+        action = "restored"
         row["tag"] = {"action": "undone", "old": tag["new"], "new": before}
         try:
             row.update(walk.fingerprint(path))  # a resumed run sees the file as it is now

@@ -54,7 +54,7 @@ class TagWrite:
 class Restore:
     """What ``restore_genre`` did: put back what a write replaced, or why it did not."""
 
-    action: str  # 'restored', 'would restore', 'changed since', 'unsupported' or 'failed'
+    action: str  # 'restored', 'already restored', 'would restore', 'changed since', 'unsupported' or 'failed'
     now: str | None  # the genre found in the file
     restored: list[str] | None  # the values put back (an empty list: the genre removed)
     error: str | None = None  # a sentence, with 'failed'
@@ -171,6 +171,8 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
         replaced = replaced or {}
         restored = list(replaced.get("genre") or [])
         ours = audio.tags is not None and fields.text(audio, kind) is not None
+        if not ours and fields.raw(audio, kind) == restored and not replaced.get("source"):
+            return Restore("already restored", now, restored)  # an undo killed before its row was saved
         if now is None or now.strip().lower() != wrote.strip().lower() or not ours:
             return Restore("changed since", now, restored)
         if dry_run:
