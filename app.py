@@ -103,12 +103,15 @@ def result_json(pred: genre.Prediction, name: str, digest: str, meta: dict) -> s
     return json.dumps({"file": name, "sha256": digest, "model": model, **pred.to_dict()}, indent=2)
 
 
-def explain_failures(run, *args):
-    """``run(*args)``, or None after showing why it failed in a sentence (never a traceback)."""
+def explain_failures(run, *args, expected: bool = False):
+    """``run(*args)``, or None after showing why it failed in a sentence (never a traceback).
+
+    ``expected``: the package's refusal is part of normal use (a silent moment), not an error.
+    """
     try:
         return run(*args)
     except genre.GenreError as exc:
-        st.error(str(exc), icon=":material/error:")
+        (st.info if expected else st.error)(str(exc), icon=":material/info:" if expected else ":material/error:")
     except Exception:
         log.exception("analysis failed")
         st.error("Something went wrong while analysing this file. Please try another one.",
@@ -246,7 +249,7 @@ if last >= 1:
 else:
     start = 0
 with st.spinner("Listening to the clip…"):
-    moment = explain_failures(analysis, digest, data, model, float(start))  # e.g. a silent stretch
+    moment = explain_failures(analysis, digest, data, model, float(start), expected=True)  # a silent stretch
 clip = moment.clips[0] if moment else None
 if clip:
     clip_genre, clip_p = ranked(clip.probabilities)[0]
