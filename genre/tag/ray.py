@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -49,8 +50,10 @@ class Analyser:
     """A Ray actor's work: the model loaded once, then batches of paths turned into rows."""
 
     def __init__(self, model_path, options: Options, threads: int):
-        from . import job
+        from . import job, journal
 
+        if options.write_tags and not options.dry_run:  # this machine's half-done writes in place, if any
+            journal.recover(lambda message: print(f"warning: {message}", file=sys.stderr))
         self.options = options
         self.model = job.load(model_path, threads)
 
