@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per clip; the median is kept")
     args = parser.parse_args()
+    if not DEMOS:
+        raise SystemExit(f"no demo tracks in {ROOT / 'assets' / 'demo'}: nothing to explain")
 
     load_before = os.getloadavg()
     began = time.perf_counter()

@@ -8,8 +8,8 @@ A lone CNN (``cnn.Classifier``) gets the same map through its one branch, and no
 
 The map is then checked, not just drawn: the ``CANDIDATES`` boxes of the picture with the most
 support are silenced in every input and the model asked again, in one batch; the legend gives
-the largest measured drop, and the picture boxes where it was. On this machine's 2 cores a clip
-costs a median 0.22 s of CPU, 0.28 s of wall time under a load average of 8.6, with the shipped
+the largest measured drop, and the picture boxes where it was. On 2 cores of an AMD EPYC with
+AVX-512 a clip of real music costs a median 0.17 s of wall time and 0.32 s of CPU with the shipped
 model (``python -m bench.explain``); the first clip of a process pays seconds of tracing (and
 TensorFlow's import where ONNX Runtime serves).
 

@@ -55,9 +55,10 @@ class Clip:
 
 @dataclass
 class Prediction:
-    """The verdict on a song: each branch reads the song's clips together (their mean features),
-    then the branches are fused and calibrated for songs. It is not the mean of the clips'
-    probabilities, which are calibrated for 3-s clips: a song's figure and its clips' differ."""
+    """The verdict on a song. With the fused model, each branch reads the song's clips together
+    (their mean features), then the branches are fused and calibrated for songs: not the mean of
+    the clips' probabilities (calibrated for 3-s clips), so a song's figure and its clips' differ.
+    A lone CNN's verdict is the mean of its clips'."""
 
     genre: str
     confidence: float

@@ -150,8 +150,9 @@ def headline(genre: str, confidence: float, probabilities: dict[str, float], uns
     """What the page says first about a song, from the package's own decision (``unsure``, ``reason``).
 
     Not music: it says so first, and what it hears. Music outside the ten: what it hears,
-    then the nearest genre. Otherwise unsure: what it hears (if anything) and the best
-    guesses. Sure: the genre and how sure.
+    then the nearest genre. Mostly silence, or no steady beat: that, then the best guess.
+    Otherwise unsure: what it hears (if anything) and the best guesses. Sure: the genre and
+    how sure. Only ``reason`` says "none of the ten": the page never makes a second decision.
     """
     guesses = [f"**{display_name(g)}** ({pct(p)})" for g, p in ranked(probabilities)[:3]]
     unsure_words = f"The model is unsure. Its best guesses are {', '.join(guesses[:-1])} and {guesses[-1]}."

@@ -93,19 +93,20 @@ def test_a_terminal_gets_a_progress_bar_with_an_eta(library, tiny_model_path, tm
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", columns // 4, columns, 0, 0))
     try:
-        done = subprocess.run([sys.executable, "-m", "genre", "tag", str(library / "album"), "--workers", "1",
-                               "--model", str(tiny_model_path)], stdout=subprocess.DEVNULL, stderr=follower,
-                              cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
+        done = subprocess.Popen([sys.executable, "-m", "genre", "tag", str(library / "album"), "--workers", "1",
+                                 "--model", str(tiny_model_path)], stdout=subprocess.DEVNULL, stderr=follower,
+                                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
         os.close(follower)
         said = b""
-        while True:
+        while True:  # read as it writes: a full terminal buffer would block it
             try:
                 chunk = os.read(leader, 65536)
-            except OSError:  # the terminal is closed once everything written is read
+            except OSError:  # EIO: the run ended and closed the terminal
                 break
             if not chunk:
                 break
             said += chunk
+        done.wait(timeout=600)
     finally:
         os.close(leader)
     text = said.decode(errors="replace")

@@ -6,6 +6,7 @@ names, and never touch a write that is still alive.
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -106,3 +107,58 @@ def test_a_copy_cut_short_before_its_note_is_removed(tmp_path, state):
     state.mkdir(parents=True)
     (state / "abc.song").write_bytes(SONG[:100])  # killed while copying: its song was not touched yet
     assert journal.recover() == 0 and not list(state.iterdir())
+
+
+def test_a_copy_another_run_removes_before_it_is_locked_is_made_again(tmp_path, state, monkeypatch):
+    one, two = linked(tmp_path)
+    real_mkstemp, stolen = journal.tempfile.mkstemp, []
+
+    def raced(**kwargs):  # another run's recovery takes the new copy for one cut short, once
+        fd, name = real_mkstemp(**kwargs)
+        if not stolen:
+            stolen.append(name)
+            os.unlink(name)
+        return fd, name
+
+    monkeypatch.setattr(journal.tempfile, "mkstemp", raced)
+    with journal.safety_copy(str(one), one.stat()):
+        copies = list(state.glob("*.song"))
+        assert len(copies) == 1 and str(copies[0]) != stolen[0] and copies[0].read_bytes() == SONG
+    assert not list(state.iterdir())
+
+
+def test_a_put_back_that_fails_waits_for_the_next_run(tmp_path, state, monkeypatch):
+    one, two = linked(tmp_path)
+    real_put_back = journal._put_back
+
+    def change(f):
+        f.seek(5)
+        f.write(b"HALF")
+        raise OSError(5, "Input/output error")
+
+    def fails(*args):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(journal, "_put_back", fails)
+    with pytest.raises(journal.NotPutBack, match="kept in .*next run") as caught:
+        replace.rewrite(one, change)
+    assert "Input/output error" in str(caught.value.__cause__)
+    assert two.read_bytes() != SONG and len(list(state.glob("*.song"))) == 1
+    said = []
+    assert journal.recover(said.append) == 0 and "could not be put back" in said[0]  # still failing: kept
+    monkeypatch.setattr(journal, "_put_back", real_put_back)
+    assert journal.recover() == 1 and two.read_bytes() == SONG and not list(state.iterdir())
+
+
+def test_a_copy_whose_song_is_gone_or_whose_note_is_damaged_is_kept_and_named(tmp_path, state):
+    one, _ = linked(tmp_path)
+    state.mkdir(parents=True)
+    (state / "gone.song").write_bytes(SONG)
+    (state / "gone.json").write_text(json.dumps({"path": str(tmp_path / "moved.mp3"), "dev": 1, "ino": 2,
+                                                 "mtime_ns": 0}))
+    (state / "torn.song").write_bytes(SONG)
+    (state / "torn.json").write_text('{"path": ')
+    said = []
+    assert journal.recover(said.append) == 0 and one.read_bytes() == SONG
+    assert sorted(p.name for p in state.iterdir()) == ["gone.json", "gone.song", "torn.json", "torn.song"]
+    assert any("moved.mp3" in s and "gone.song" in s for s in said) and any("torn.song" in s for s in said)

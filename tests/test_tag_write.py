@@ -34,11 +34,13 @@ def copies(folder: Path) -> list[Path]:
 def test_source_and_undo_in_every_format_audio_bit_identical(name, songs, tmp_path):
     path = Path(shutil.copy(songs[name], tmp_path / name))
     before = sound(path)
-    first = write.write_genre(path, "jazz", source=write.source_text("cnn v3", 0.8765))
+    first = write.write_genre(path, "jazz", source=write.source_text("cnn v3", 0.8765), run="/music/a.jsonl")
     assert first.record() == {"action": "written", "old": None, "new": "Jazz", "replaced": {"genre": [], "source": None}}
     assert write.read_source(path) == "genre 1.0.0; model cnn v3; confidence 0.88"
-    again = write.write_genre(path, "jazz")  # a killed run wrote it, but its results row was lost
+    again = write.write_genre(path, "jazz", run="/music/a.jsonl")  # its run was killed before it saved the row
     assert again.action == "same" and again.replaced == first.replaced  # read back from the file
+    other = write.write_genre(path, "jazz", run="/music/b.jsonl")  # another run's results: not its to undo
+    assert other.action == "same" and other.replaced is None
     second = write.write_genre(path, "rock", overwrite=True, source=write.source_text("cnn v3", 0.9))
     assert second.replaced == first.replaced  # over this project's own genre: undo goes back to the user's
     assert sound(path) == before
@@ -239,9 +241,10 @@ def test_undo_takes_back_a_write_whose_row_a_killed_run_lost(songs, tmp_path):
     audio["GENRE"] = ["Orig 06"]
     audio.save()
     before = sound(path)
-    assert write.write_genre(path, "metal", overwrite=True).action == "written"  # its row was never saved
-    resumed = write.write_genre(path, "metal", overwrite=True)  # the next run finds it done
-    assert resumed.action == "same"
+    run = str(tmp_path / "out.jsonl")
+    assert write.write_genre(path, "metal", overwrite=True, run=run).action == "written"  # its row never saved
+    resumed = write.write_genre(path, "metal", overwrite=True, run=run)  # the next run finds it done
+    assert resumed.action == "same" and resumed.replaced == {"genre": ["Orig 06"], "source": None}
     for out in (tmp_path / "out.jsonl", tmp_path / "again.jsonl"):  # again: as if an undo was killed
         ledger = Ledger(out, ["metal"])  # after it restored the file, before it saved its row
         ledger.append({"path": str(path), "size": None, "mtime": None, "sha256": None, "genre": "metal",

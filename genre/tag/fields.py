@@ -23,9 +23,9 @@ ID3_VERSION = 3  # ID3v2.3 for new tags: what most players and Windows read
 VORBIS_KEY = "GENRE"
 MP4_KEY = "\xa9gen"
 SOURCE = "GENRE_SOURCE"  # the field that says this project wrote the genre
-RECORD = "GENRE_REPLACED"  # beside it: what the genre was before this project first wrote one (JSON)
+REPLACED = "GENRE_REPLACED"  # beside it: what the genre was before this project first wrote one (JSON)
 KEYS = {name: {"id3": f"TXXX:{name}", "vorbis": name, "mp4": f"----:com.apple.iTunes:{name}"}
-        for name in (SOURCE, RECORD)}
+        for name in (SOURCE, REPLACED)}
 
 
 def kind_of(audio) -> str | None:
@@ -73,18 +73,24 @@ def text(audio, kind: str, name: str = SOURCE) -> str | None:
     return (bytes(values[0]).decode(errors="replace") if kind == "mp4" else str(values[0])) if values else None
 
 
-def record(audio, kind: str, now: str | None) -> dict | None:
-    """What this project's first write replaced, from ``GENRE_REPLACED``: only while the genre is
-    still the one it wrote (``now``) and ``GENRE_SOURCE`` is there; else None."""
+def before_ours(audio, kind: str, now: str | None) -> tuple[dict, str | None] | None:
+    """What the genre was before this project first wrote one, from ``GENRE_REPLACED``, and the
+    results file of the run that wrote it: ``({"genre": [...], "source": ...}, run)``.
+
+    None unless the genre is still the one it wrote (``now``), ``GENRE_SOURCE`` is there and the
+    record is well formed: a genre changed by hand since is not this project's to take back.
+    """
     if audio.tags is None or text(audio, kind) is None or now is None:
         return None
     try:
-        saved = json.loads(text(audio, kind, RECORD) or "null")
+        saved = json.loads(text(audio, kind, REPLACED) or "null")
     except ValueError:
         return None
-    if not isinstance(saved, dict) or str(saved.get("wrote", "")).lower() != now.strip().lower():
-        return None  # changed by hand since: what it replaced is no longer what undo should bring back
-    return {"genre": [str(v) for v in saved.get("genre") or []], "source": saved.get("source")}
+    if (not isinstance(saved, dict) or str(saved.get("wrote", "")).lower() != now.strip().lower()
+            or not isinstance(saved.get("genre"), list) or not all(isinstance(g, str) for g in saved["genre"])
+            or not isinstance(saved.get("source"), (str, type(None)))):
+        return None
+    return {"genre": saved["genre"], "source": saved["source"]}, saved.get("run")
 
 
 def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], f) -> None:

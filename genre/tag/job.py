@@ -25,6 +25,7 @@ class Options:
     write_tags: bool = False
     overwrite: bool = False
     dry_run: bool = False
+    out: str | None = None  # the results file, absolute: written beside the tag for a resumed run
 
     @property
     def tags(self) -> bool:
@@ -131,7 +132,7 @@ def tag(row: dict, options: Options) -> dict:
     else:
         expect = (row["size"], row["mtime"]) if row.get("size") is not None else None
         row["tag"] = write.write_genre(row["path"], row["genre"], overwrite=options.overwrite,
-                                       dry_run=options.dry_run, expect=expect,
+                                       dry_run=options.dry_run, expect=expect, run=options.out,
                                        source=write.source_text(row.get("model"), row.get("confidence"))).record()
     if row["tag"]["action"] == "written":
         try:

@@ -32,7 +32,7 @@ from .replace import critical, remove_leftover
 
 TAG_SETTLED = frozenset({"written", "kept", "same", "unsure", "unsupported", "undone"})  # not to try again
 COMPACT_SUFFIX = ".compact"  # the rewritten file before it is renamed over the results
-__all__ = ["Done", "Ledger", "LedgerBusy", "LedgerError", "csv_columns"]
+__all__ = ["Done", "Ledger", "LedgerBusy", "LedgerError", "csv_columns", "done_of"]
 
 
 class LedgerError(GenreError):
@@ -55,7 +55,8 @@ class Done:
         return not self.tagged or (overwrite and self.kept)
 
 
-def _done(row: dict, offset: int) -> Done:
+def done_of(row: dict, offset: int) -> Done:
+    """What a results row says of its song, for the index (``offset``: where the row is)."""
     tag = row.get("tag")
     action = tag.get("action") if isinstance(tag, dict) else tag
     return Done(row.get("size"), row.get("mtime"), row.get("sha256"), offset,
@@ -122,7 +123,7 @@ class Ledger:
         offset = os.fstat(self._fd).st_size
         with critical():  # Ctrl-C waits for the line's end: never a torn line from a live run
             self._write(self.encode(row))
-        self.index[row["path"]] = _done(row, offset)
+        self.index[row["path"]] = done_of(row, offset)
 
     def row(self, path: str) -> dict:
         """``path``'s row as the file holds it (CSV: its columns)."""
@@ -199,7 +200,7 @@ class Ledger:
                     continue
                 if row["path"] in self.index:
                     self.dropped += 1
-                self.index[row["path"]] = _done(row, start)
+                self.index[row["path"]] = done_of(row, start)
         size = self.path.stat().st_size
         if size and not self.index and not self.csv and (self.dropped or not self._starts_a_row()):
             # nothing in it was written by ``tag``: someone's other file, never to be cut or compacted

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 from ..errors import GenreError
-from .ledger import Done
+from .ledger import Done, done_of
 from .lock import open_locked
 from .pool import DEFAULT_TIMEOUT
 from .job import Options
@@ -153,9 +153,9 @@ class ParquetResults:
             self._fd = open_locked(self.path, os.O_RDONLY)
         if self.path.exists():
             for part in sorted(self.path.glob("*.parquet")):
-                table = pq.read_table(part, columns=["path", "size", "mtime", "sha256"])
-                for i, row in enumerate(table.to_pylist()):
-                    self.index[row["path"]] = Done(row["size"], row["mtime"], row["sha256"], i)
+                records = pq.read_table(part, columns=["record"]).column("record").to_pylist()
+                for i, row in enumerate(map(json.loads, records)):  # the whole row: its tag is settled or not
+                    self.index[row["path"]] = done_of(row, i)
                     self._where[row["path"]] = (part, i)
 
     def row(self, path: str) -> dict:

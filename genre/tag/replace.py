@@ -170,12 +170,13 @@ def rewrite(path, change, expect: tuple[int, float] | None = None) -> None:
             fd = None
         if fd is None:  # in place: a rename would split hard links or is not allowed here
             try:
-                with critical(), journal.kept(real, st), open_song(real, "r+b") as f:
+                with critical(), journal.safety_copy(real, st), open_song(real, "r+b") as f:
                     change(f)
                     os.fsync(f.fileno())
             except journal.NoSafetyCopy as exc:
                 raise NotWritten(f"This file can only be changed in place (it is hard-linked, or its folder "
                                  f"is not writable), and {exc.strerror}; not changed.") from exc
+            # journal.NotPutBack, an OSError, goes up as it is: its sentence says where the bytes wait
             return
         _replace_with_copy(src, st, real, fd, tmp, change)
 

@@ -137,7 +137,8 @@ def run(args) -> int:
 
 
 def _tag(args, results) -> int:
-    options = job.Options(args.write_tags, args.overwrite, args.dry_run)
+    options = job.Options(args.write_tags, args.overwrite, args.dry_run,
+                          os.path.abspath(args.out) if args.out is not None else None)
     bar, tally, stopped, rows, pool, aliases = None, Tally(), None, None, None, {}
 
     def warn(message: str) -> None:

@@ -12,9 +12,10 @@ Vorbis comment ``GENRE_SOURCE``, MP4's ``----:com.apple.iTunes:GENRE_SOURCE``. `
 ``GENRE_SOURCE`` are still this project's.
 
 What a write replaced also travels in the file, in the same atomic write: ``GENRE_REPLACED``
-holds it as JSON with the genre written (``{"wrote": "Rock", "genre": ["Jazz"], "source": null}``).
-So a run killed after a write but before its results row was saved loses nothing: the next run
-finds the genre it would write already there ('same') and reads back what it replaced, for undo.
+holds it as JSON with the genre written and the run's results file
+(``{"wrote": "Rock", "genre": ["Jazz"], "source": null, "run": "/home/me/tags.jsonl"}``). So a run
+killed after a write but before its row was saved loses nothing: the next run on the same results
+file finds the genre already there ('same') and reads back what it replaced, for undo.
 A second write over this project's own genre keeps the first record, so undo goes back to the
 user's genre, not to this project's earlier one.
 """
@@ -28,7 +29,7 @@ import mutagen
 
 from .. import __version__
 from . import fields, replace
-from .fields import RECORD, SOURCE
+from .fields import REPLACED, SOURCE
 from .walk import open_song
 
 GENRE_LABELS = {"hiphop": "Hip-Hop", "rnb": "R&B"}  # else the genre's name, capitalised
@@ -92,7 +93,8 @@ def read_source(path) -> str | None:
 
 
 def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = False,
-                source: str | None = None, expect: tuple[int, float] | None = None) -> dict:
+                source: str | None = None, expect: tuple[int, float] | None = None,
+                run: str | None = None) -> TagWrite:
     """Put ``genre`` in a file's metadata unless it already has one (or ``overwrite``).
 
     Parameters
@@ -109,11 +111,16 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
         ``GENRE_SOURCE``'s value (``source_text``); by default this package's version alone.
     expect : (int, float), optional
         The (size, mtime) the song was analysed with: a file that differs is not written.
+    run : str, optional
+        The results file of this run (``--out``), kept in ``GENRE_REPLACED``: a later run on the
+        same file that finds the genre already there ('same') takes up what it replaced, as the
+        run killed before it saved its row would have.
 
     Returns
     -------
     TagWrite
-        What was done; with 'written', ``replaced`` holds what ``tag --undo`` restores.
+        What was done; with 'written' (and 'same' after a killed run of ``run``), ``replaced``
+        holds what ``tag --undo`` restores.
     """
     new = tag_value(genre)
     try:
@@ -121,19 +128,19 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
         if kind is None:
             return TagWrite("unsupported", None, new)
         old = fields.genre(audio, kind)
-        record = fields.record(audio, kind, old)  # this project's genre: what its first write replaced
-        if old is not None and old.strip().lower() == new.lower():
-            return TagWrite("same", old, new, record)  # a killed run's write: undo still knows the past
+        ours = fields.before_ours(audio, kind, old)  # this project's genre: what its first write replaced
+        if old is not None and old.strip().lower() == new.lower():  # a killed run of this results file
+            return TagWrite("same", old, new, ours[0] if ours and run and ours[1] == run else None)
         if old is not None and not overwrite:
             return TagWrite("kept", old, new)
         if dry_run:  # what the write would meet: a read-only file is said now, not by the real run
             real = os.path.realpath(path)
             replace.check_writable(real, os.stat(real))
             return TagWrite("would write", old, new)
-        replaced = record or {"genre": fields.raw(audio, kind),
-                              "source": fields.text(audio, kind) if audio.tags is not None else None}
+        replaced = ours[0] if ours else {"genre": fields.raw(audio, kind),
+                                         "source": fields.text(audio, kind) if audio.tags is not None else None}
         own = {SOURCE: source or source_text(None, None),
-               RECORD: json.dumps({"wrote": new, **replaced}, ensure_ascii=False)}
+               REPLACED: json.dumps({"wrote": new, **replaced, "run": run}, ensure_ascii=False)}
         _rewrite(path, type(audio), kind, [new], own, expect)
     except replace.FileChanged as exc:
         return TagWrite("changed", None, new, error=str(exc))
@@ -161,7 +168,8 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
     -------
     Restore
         What was done: 'changed since' when the genre or its ``GENRE_SOURCE`` is no longer this
-        project's (edited by hand since), and nothing is written.
+        project's (edited by hand since), and nothing is written; 'already restored' when the
+        file already holds what the write replaced (an undo killed before it saved its row).
     """
     try:
         audio, kind, expect = _open(path, None)
@@ -177,7 +185,7 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
             return Restore("changed since", now, restored)
         if dry_run:
             return Restore("would restore", now, restored)
-        _rewrite(path, type(audio), kind, restored, {SOURCE: replaced.get("source"), RECORD: None}, expect)
+        _rewrite(path, type(audio), kind, restored, {SOURCE: replaced.get("source"), REPLACED: None}, expect)
     except (replace.NotWritten, mutagen.MutagenError, OSError) as exc:
         return Restore("failed", None, None, _sentence(exc))
     return Restore("restored", now, restored)
