@@ -146,8 +146,21 @@ def test_a_put_back_that_fails_waits_for_the_next_run(tmp_path, state, monkeypat
     assert two.read_bytes() != SONG and len(list(state.glob("*.song"))) == 1
     said = []
     assert journal.recover(said.append) == 0 and "could not be put back" in said[0]  # still failing: kept
+    with pytest.raises(replace.NotWritten, match="safety copy of this file waits"):
+        replace.rewrite(two, lambda f: f.write(b"never"))  # its good bytes are in the journal: not again
     monkeypatch.setattr(journal, "_put_back", real_put_back)
     assert journal.recover() == 1 and two.read_bytes() == SONG and not list(state.iterdir())
+
+
+def test_a_note_in_the_first_format_is_put_back_too(tmp_path, state):
+    one, _ = linked(tmp_path)
+    state.mkdir(parents=True)
+    (state / "old.song").write_bytes(SONG)
+    st = one.stat()
+    (state / "old.json").write_text(json.dumps({"path": str(one), "dev": st.st_dev, "ino": st.st_ino,
+                                                "mtime": 1_600_000_000.0}))
+    one.write_bytes(b"half-moved")
+    assert journal.recover() == 1 and one.read_bytes() == SONG and one.stat().st_mtime == 1_600_000_000
 
 
 def test_a_copy_whose_song_is_gone_or_whose_note_is_damaged_is_kept_and_named(tmp_path, state):

@@ -139,10 +139,27 @@ def _recover_one(copy: Path, warn) -> int:
         warn(f"{about['path']}: its tag write was cut short and the file is gone or replaced since; "
              f"its bytes before that write are kept in {copy}")
         return 0
-    _put_back(copy, about["path"], int(about["mtime_ns"]))
+    mtime_ns = int(about["mtime_ns"]) if "mtime_ns" in about else int(float(about["mtime"]) * 1e9)  # older notes
+    _put_back(copy, about["path"], mtime_ns)
     _remove(note, copy)
     warn(f"{about['path']}: a killed run left its tag write half done; the file is put back as it was")
     return 1
+
+
+def waiting(st: os.stat_result) -> Path | None:
+    """The copy of the file ``st`` that a killed write left and ``recover`` could not put back, if any:
+    such a file must not be written again until it is (its bytes there are the good ones)."""
+    where = folder()
+    if not where.is_dir():
+        return None
+    for note in where.glob(f"*{NOTE_SUFFIX}"):
+        try:
+            about = json.loads(note.read_text())
+            if (about["dev"], about["ino"]) == (st.st_dev, st.st_ino) and note.with_suffix(COPY_SUFFIX).exists():
+                return note.with_suffix(COPY_SUFFIX)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
 
 
 def _claimed_copy() -> tuple[int, Path]:

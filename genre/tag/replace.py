@@ -163,6 +163,9 @@ def rewrite(path, change, expect: tuple[int, float] | None = None) -> None:
         st = os.fstat(src.fileno())
         check_unchanged(st, expect)
         check_writable(real, st)
+        if (copy := journal.waiting(st)) is not None:
+            raise NotWritten(f"A killed run's safety copy of this file waits in {copy} and could not be put "
+                             "back; not changed (the next run that writes tags tries again).")
         try:
             fd, tmp = (None, None) if st.st_nlink > 1 else tempfile.mkstemp(
                 prefix=TEMP_PREFIX, suffix=os.path.splitext(real)[1], dir=os.path.dirname(real))

@@ -138,7 +138,7 @@ def run(args) -> int:
 
 def _tag(args, results) -> int:
     options = job.Options(args.write_tags, args.overwrite, args.dry_run,
-                          os.path.abspath(args.out) if args.out is not None else None)
+                          os.path.realpath(args.out) if args.out is not None else None)
     bar, tally, stopped, rows, pool, aliases = None, Tally(), None, None, None, {}
 
     def warn(message: str) -> None:
