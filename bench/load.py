@@ -221,7 +221,7 @@ def check(e: Expected, seen: Seen) -> list[str]:
         problems.append(f"verdict {seen.heading!r}, expected {e.genre}")
     elif abs(int(m.group(3)) - 100 * e.confidence) > 1:
         problems.append(f"verdict {seen.heading!r}, expected {e.confidence:.1%}")
-    if "averaged over" in seen.text and f"averaged over {e.clips} clip(s)" not in seen.text:
+    if "clip(s) of 3 s" in seen.text and f"from {e.clips} clip(s) of 3 s" not in seen.text:
         problems.append(f"the page does not say {e.clips} clip(s)")  # (an unsure verdict does not say)
     if ("shorter than 3 s" in seen.text) != e.short:
         problems.append("the short-song note is wrong")
