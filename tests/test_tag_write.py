@@ -254,3 +254,20 @@ def test_undo_takes_back_a_write_whose_row_a_killed_run_lost(songs, tmp_path):
         assert done.returncode == 0 and "1 restored" in done.stderr and "warning" not in done.stderr, done.stderr
         assert write.read_genre(path) == "Orig 06" and write.read_source(path) is None and sound(path) == before
     assert write.restore_genre(path, "Metal", resumed.replaced).action == "already restored"
+
+
+def test_an_id3v23_file_holding_its_genres_again_is_already_restored(songs, tmp_path):
+    path = Path(shutil.copy(songs["tone.mp3"], tmp_path / "song.mp3"))
+    audio = mutagen.File(path)
+    if audio.tags is None:
+        audio.add_tags()
+    audio.tags.add(TCON(encoding=3, text=["Rock", "Jazz"]))
+    audio.save(v2_version=4)
+    done = write.write_genre(path, "metal", overwrite=True)
+    assert done.replaced == {"genre": ["Rock", "Jazz"], "source": None}
+    audio = mutagen.File(path)  # put back, then saved as ID3v2.3 by a player: one "Rock/Jazz" value
+    audio.tags.delall("TXXX")
+    audio.tags.delall("TCON")
+    audio.tags.add(TCON(encoding=3, text=["Rock", "Jazz"]))
+    audio.save(v2_version=3)
+    assert write.restore_genre(path, "Metal", done.replaced).action == "already restored"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass
 
 import mutagen
@@ -179,7 +180,7 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
         replaced = replaced or {}
         restored = list(replaced.get("genre") or [])
         ours = audio.tags is not None and fields.text(audio, kind) is not None
-        if not ours and fields.raw(audio, kind) == restored and not replaced.get("source"):
+        if not ours and _genres(fields.raw(audio, kind)) == _genres(restored) and not replaced.get("source"):
             return Restore("already restored", now, restored)  # an undo killed before its row was saved
         if now is None or now.strip().lower() != wrote.strip().lower() or not ours:
             return Restore("changed since", now, restored)
@@ -189,6 +190,11 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
     except (replace.NotWritten, mutagen.MutagenError, OSError) as exc:
         return Restore("failed", None, None, _sentence(exc))
     return Restore("restored", now, restored)
+
+
+def _genres(values: list[str]) -> set[str]:
+    """Genre values compared as a player reads them: ID3v2.3 stores ["Rock", "Jazz"] as "Rock/Jazz"."""
+    return {g.strip().lower() for v in values for g in re.split(r"[/;\x00]", v) if g.strip()}
 
 
 def _open(path, expect):
