@@ -23,11 +23,12 @@ def _predict(args) -> int:
     with native_logs(args.verbose):  # TensorFlow's start-up lines, unless --verbose
         from .fusion import load_model
         from .prediction import predict
+        from .tag import walk
 
         model = load_model(args.model)
     failed = 0
     for name in args.files:
-        shown = name if name.isprintable() else ascii(name)  # one line per file, whatever its name holds
+        shown = walk.shown(name)  # one line per file, whatever its name holds
         try:
             result = predict(name, model, start=args.start)
         except GenreError as exc:

@@ -28,6 +28,11 @@ class Options:
     out: str | None = None  # the results file, its real path: written beside the tag for a resumed run
 
     @property
+    def writes(self) -> bool:
+        """Whether tags are written (``--write-tags`` without ``--dry-run``)."""
+        return self.write_tags and not self.dry_run
+
+    @property
     def tags(self) -> bool:
         """Whether tags are decided at all (``--write-tags`` or ``--dry-run``)."""
         return self.write_tags or self.dry_run

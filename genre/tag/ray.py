@@ -52,7 +52,7 @@ class Analyser:
     def __init__(self, model_path, options: Options, threads: int):
         from . import job, journal
 
-        if options.write_tags and not options.dry_run:  # this machine's half-done writes in place, if any
+        if options.writes:  # this machine's half-done writes in place, if any
             journal.recover(lambda message: print(f"warning: {message}", file=sys.stderr))
         self.options = options
         self.model = job.load(model_path, threads)

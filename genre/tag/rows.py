@@ -17,6 +17,7 @@ CSV_TAIL = ["error", "size", "mtime", "sha256", "tag", "tag_old", "tag_new", "ta
 CSV_JSON = ("tag_replaced", "paths")  # cells holding JSON: a list or an object
 ONE_LINE = ("error", "tag_error")  # sentences, kept to one line of the file
 ROW_START = b'{"path"'  # how every JSON Lines row begins (``job`` puts the path first)
+PARQUET_SUFFIX = ".parquet"  # ``--out`` as a folder of Parquet parts (``--ray``): ``ray.ParquetResults``
 
 
 def records(f, csv_format: bool = False):
@@ -38,6 +39,11 @@ def records(f, csv_format: bool = False):
         pending = b""
     if pending:
         yield start, pending, False
+
+
+def is_parquet(out) -> bool:
+    """Whether ``--out`` names a Parquet folder (``results.parquet``) rather than a file of lines."""
+    return str(out).lower().endswith(PARQUET_SUFFIX)
 
 
 def csv_columns(genres: list[str]) -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from . import job, journal, replace, walk
 from .ledger import LedgerBusy
 from .pool import DEFAULT_TIMEOUT
+from .rows import is_parquet
 from .tally import Tally
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 2
@@ -50,8 +51,8 @@ def open_results(out, genres, *, write: bool):
     """
     if out is None:
         return None
-    if str(out).lower().endswith(".parquet"):
-        from .ray import ParquetResults
+    if is_parquet(out):
+        from .ray import ParquetResults  # imports neither Ray nor pyarrow until it reads
 
         return ParquetResults(out, write=write)
     from .ledger import Ledger
@@ -122,9 +123,9 @@ def run(args) -> int:
         args.usage_error("--overwrite replaces genre tags, so it needs --write-tags (or --dry-run to see what it would do)")
     if args.out is not None and not args.out.parent.is_dir():
         args.usage_error(f"--out {args.out}: the folder {args.out.parent} does not exist")
-    if args.out is not None and args.out.is_dir() and not str(args.out).lower().endswith(".parquet"):
+    if args.out is not None and args.out.is_dir() and not is_parquet(args.out):
         args.usage_error(f"--out {args.out} is a folder: give a file (.jsonl or .csv) inside it")
-    if args.out is not None and str(args.out).lower().endswith(".parquet") and args.ray is None:
+    if args.out is not None and is_parquet(args.out) and args.ray is None:
         print("error: --out *.parquet needs --ray (Parquet is written from Ray's results)", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -146,10 +147,10 @@ def _tag(args, results) -> int:
 
     retag = [] if options.tags and hasattr(results, "row") else None
     try:
-        if options.write_tags and not args.dry_run:  # a killed run's half-done write in place: put back
+        if options.writes:  # a killed run's half-done write in place: put back
             journal.recover(warn)
-        todo = plan(args.paths, results, tally, warn, retag, aliases,
-                    clean=options.write_tags and not args.dry_run, overwrite=options.overwrite)
+        todo = plan(args.paths, results, tally, warn, retag, aliases, clean=options.writes,
+                    overwrite=options.overwrite)
         for path in retag or ():  # analysed before without --write-tags: tag from the stored verdict
             row = job.tag(results.row(path), options)
             tally.retagged += 1

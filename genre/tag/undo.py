@@ -20,7 +20,7 @@ import sys
 
 from . import journal, replace, walk, write
 from .ledger import Ledger, LedgerBusy
-from .rows import CSV_HEAD, CSV_TAIL
+from .rows import CSV_HEAD, CSV_TAIL, is_parquet
 
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 2
 
@@ -53,7 +53,7 @@ def undo(args, genres: list[str]) -> int:
     if not os.path.exists(args.out):
         print(f"error: {args.out} does not exist: nothing to undo", file=sys.stderr)
         return EXIT_FAILED
-    if os.path.isdir(args.out) and not str(args.out).lower().endswith(".parquet"):
+    if os.path.isdir(args.out) and not is_parquet(args.out):
         args.usage_error(f"--out {args.out} is a folder: give the .jsonl or .csv results file (or a .parquet folder)")
     try:
         ledger = _results(args.out, genres, write=not args.dry_run)
@@ -97,7 +97,7 @@ def undo(args, genres: list[str]) -> int:
 
 def _results(out, genres: list[str], write: bool):
     """The results of the runs to take back, locked (unless a dry run): a ``Ledger``, or a Parquet folder."""
-    if str(out).lower().endswith(".parquet"):
+    if is_parquet(out):
         from .ray import ParquetResults  # imports neither Ray nor pyarrow until it reads
 
         return ParquetResults(out, write=write)
