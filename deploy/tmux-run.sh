@@ -99,12 +99,21 @@ fi
 
 [[ -f "${repo}/app.py" ]] || die "${repo}/app.py not found"
 
-if [[ ! -x "$streamlit" ]]; then
-    command -v make >/dev/null 2>&1 || die "${repo}/.venv is missing and make is not installed (sudo apt install make python3-venv)"
-    echo "tmux-run: creating ${repo}/.venv (first run; this takes a few minutes) ..."
-    make -C "$repo" .venv/bin/activate
-    [[ -x "$streamlit" ]] || die "make did not produce ${streamlit}"
+# A first run creates .venv; after `git pull` a changed requirements.txt reinstalls into it
+# (make -q says whether .venv/bin/activate is older than requirements.txt).
+if command -v make >/dev/null 2>&1; then
+    if ! make -q -C "$repo" .venv/bin/activate 2>/dev/null; then
+        if [[ -x "$streamlit" ]]; then
+            echo "tmux-run: requirements.txt changed; updating ${repo}/.venv ..."
+        else
+            echo "tmux-run: creating ${repo}/.venv (first run; this takes a few minutes) ..."
+        fi
+        make -C "$repo" .venv/bin/activate
+    fi
+elif [[ ! -x "$streamlit" ]]; then
+    die "${repo}/.venv is missing and make is not installed (sudo apt install make python3-venv)"
 fi
+[[ -x "$streamlit" ]] || die "make did not produce ${streamlit}"
 
 mkdir -p -- "$log_dir"
 printf '=== %s tmux-run: starting on port %s ===\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$port" >>"$log_file"

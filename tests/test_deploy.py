@@ -68,9 +68,9 @@ def _tmux(env, *args: str) -> str:
     return done.stdout
 
 
-def _run_script(env, port: int | str, cwd: Path) -> subprocess.CompletedProcess:
+def _run_script(env, port: int | str, cwd: Path, script: Path = SCRIPT) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["bash", str(SCRIPT), str(port)],
+        ["bash", str(script), str(port)],
         env=env,
         cwd=cwd,  # not the repository root: the script must find the repo itself
         stdin=subprocess.DEVNULL,
@@ -124,3 +124,39 @@ def test_starts_app_once_and_is_idempotent(tmux_env, tmp_path):
     other = _run_script(tmux_env, _free_port(), tmp_path)
     assert other.returncode != 0
     assert _tmux(tmux_env, "list-panes", "-t", f"={session}", "-F", "#{pane_pid}").split() == pane_pid
+
+
+def test_reinstalls_when_requirements_changed(tmux_env, tmp_path):
+    """After `git pull` brings a new requirements.txt, the script runs make before starting."""
+    repo = tmp_path / "repo"
+    (repo / "deploy").mkdir(parents=True)
+    copy = repo / "deploy" / "tmux-run.sh"
+    shutil.copy2(SCRIPT, copy)
+    (repo / "app.py").write_text("")
+    # make's own rule, as the project's Makefile has it: .venv/bin/activate depends on requirements.txt.
+    (repo / "Makefile").write_text(
+        ".venv/bin/activate: requirements.txt\n"
+        "\tmkdir -p .venv/bin\n"
+        "\tprintf '#!/bin/sh\\nsleep 30\\n' > .venv/bin/streamlit\n"
+        "\tchmod +x .venv/bin/streamlit\n"
+        "\techo made >> made.log\n"
+        "\ttouch $@\n"
+    )
+    (repo / "requirements.txt").write_text("streamlit\n")
+    env = dict(tmux_env, GENRE_START_TIMEOUT="1")
+
+    first = _run_script(env, _free_port(), tmp_path, copy)
+    assert "creating" in first.stdout
+    assert (repo / "made.log").read_text().split() == ["made"]
+    subprocess.run(["tmux", "kill-server"], env=env, capture_output=True)
+
+    up_to_date = _run_script(env, _free_port(), tmp_path, copy)  # nothing changed: make is not run again
+    assert (repo / "made.log").read_text().split() == ["made"]
+    assert "updating" not in up_to_date.stdout and "creating" not in up_to_date.stdout
+    subprocess.run(["tmux", "kill-server"], env=env, capture_output=True)
+
+    later = (repo / ".venv" / "bin" / "activate").stat().st_mtime + 10
+    os.utime(repo / "requirements.txt", (later, later))  # what `git pull` does to a changed file
+    pulled = _run_script(env, _free_port(), tmp_path, copy)
+    assert "requirements.txt changed" in pulled.stdout
+    assert (repo / "made.log").read_text().split() == ["made", "made"]
