@@ -4,7 +4,7 @@ For trying the replica setup and for the tests and the load benchmark: the repli
 ``streamlit run app.py`` on free loopback ports, and nginx runs in the foreground from a folder of its
 own (its config, pid, logs and temporary files), touching no system path, as any user.
 
-    python deploy/replicas.py [--replicas 2] [--port 8080]     # Ctrl-C stops everything
+    .venv/bin/python deploy/replicas.py [--replicas 2] [--port 8080]   # Ctrl-C or SIGTERM stops everything
 
 The nginx config is deploy/nginx-replicas.conf itself, with its upstream servers and its listen
 address replaced, wrapped in a minimal main config; the access log records which replica served
@@ -162,17 +162,25 @@ class Replicas:
             return []
         return [m.groups() for m in map(pattern.search, self.access_log.read_text().splitlines()) if m]
 
+    def close(self) -> None:
+        """Stop everything and remove the folder this object made (not one it was given)."""
+        self.stop()
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
     def __enter__(self) -> "Replicas":
         try:
             return self.start()
         except BaseException:
-            self.stop()
+            self.close()
             raise
 
     def __exit__(self, *exc) -> None:
-        self.stop()
-        if self._own_dir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        self.close()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM (kill, systemd, tmux kill-session) stops as Ctrl-C does
 
 
 def main() -> int:
@@ -180,14 +188,19 @@ def main() -> int:
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--port", type=int, default=8080, help="nginx's port on 127.0.0.1")
     args = parser.parse_args()
-    with Replicas(args.replicas, args.port) as r:
-        print(f"{r.url}  ->  replicas on ports {', '.join(map(str, r.ports))}; files in {r.workdir}; Ctrl-C stops",
-              flush=True)
-        try:
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+    try:
+        with Replicas(args.replicas, args.port) as r:
+            print(f"{r.url}  ->  replicas on ports {', '.join(map(str, r.ports))}; files in {r.workdir}; "
+                  "Ctrl-C stops", flush=True)
             while all(s.poll() is None for s in r.servers) and r.nginx.poll() is None:
                 time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as exc:  # a replica or nginx did not start: say why, no traceback
+        print(f"replicas: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -103,3 +103,38 @@ def test_the_single_app_config_serves_the_page_and_the_websocket(tmp_path, host)
                           f"Origin: http://{where}\r\n\r\n").encode())
             head = sock.recv(4096).decode(errors="replace")
     assert head.startswith("HTTP/1.1 101"), head
+
+
+def test_failed_start_leaves_no_folder():
+    """A replica that cannot start (a Python without Streamlit) is an error, and its folder goes too."""
+    broken = Replicas(1, python="/usr/bin/python3", timeout=60)
+    with pytest.raises(RuntimeError, match="did not become healthy"):
+        with broken:
+            pass
+    assert not broken.workdir.exists()
+
+
+def test_sigterm_stops_everything(tmp_path):
+    """`kill` of deploy/replicas.py stops nginx and the replicas and removes its folder, as Ctrl-C does."""
+    import signal
+    import subprocess
+    import sys
+
+    from deploy.replicas import ROOT, free_port, healthy
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "deploy/replicas.py", "--replicas", "1", "--port", str(port)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()  # printed once nginx answers
+        assert f"127.0.0.1:{port}" in line, process.stderr.read() if process.poll() is not None else line
+        m = re.search(r"ports (\d+); files in (\S+);", line)
+        replica, folder = int(m.group(1)), m.group(2)
+        assert healthy(port) and healthy(replica)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not healthy(port) and not healthy(replica)
+    assert not os.path.exists(folder)
