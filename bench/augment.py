@@ -64,7 +64,7 @@ def augmentations(rng: np.random.Generator) -> dict:
 
 
 def main() -> None:
-    run = validation.load()
+    run, _ = validation.from_command_line(__doc__)
     genres, tagger, train, valid = run.genres, run.tagger, run.train, run.valid
     augs, started = augmentations(np.random.default_rng(0)), time.time()
     extra: dict[str, list[Song]] = {name: [] for name in augs}

@@ -4,9 +4,9 @@
 
 Each folder holds a ``genre_cnn.json`` written by ``python -m genre train`` with a validation split.
 """
+import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
 FIGURES = [("track-level accuracy, all files", lambda v: v["accuracy"]),
@@ -38,4 +38,7 @@ def main(folders):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["runs/seed0"])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="*", default=["runs/seed0"], metavar="RUN",
+                        help="folders written by `python -m genre train` with a validation split")
+    main(parser.parse_args().folders)

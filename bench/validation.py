@@ -47,6 +47,9 @@ class ValidationRun:
 def load(root: Path | str = DATA) -> ValidationRun:
     """The validation run's songs from its cache (embedding only the files it lacks)."""
     genres = list(GENRES)
+    if not (CACHE / fusion.BAND_MAP_FILE).is_file():
+        raise SystemExit(f"{CACHE} holds no validation run: run the two commands under 'the validation run' "
+                         "in model/README.md first")
     band_map = bands.BandMap.load(CACHE / fusion.BAND_MAP_FILE)
     train_items, valid_items = data.find_items(root, "train"), data.find_items(root, "valid")
     tagger = backbone.load_backbone(fusion.MODEL_DIR / backbone.MODEL_FILE)

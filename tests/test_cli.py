@@ -139,3 +139,16 @@ def test_doctor_says_why_a_model_does_not_load(tmp_path):
     assert f"{folder / 'detector.npz'} (absent)" in done.stdout  # optional: its absence is no failure
     assert "model: does not load" in done.stdout and "head_audio.keras reads 200 values" in done.stdout
     assert "python -m genre train" in done.stdout
+
+
+@pytest.mark.parametrize("command", ["import-musicnn", "export-onnx"])
+def test_converting_without_tf2onnx_says_so_first_and_writes_nothing(command, tmp_path):
+    """Where requirements-dev.txt is not installed: one line, before the backbone is fetched or rewritten."""
+    blocked = ("import sys; sys.modules['tf2onnx'] = None; from genre.cli import main; "
+               f"sys.exit(main([{command!r}, '--out', {str(tmp_path)!r}]))")
+    done = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 1
+    assert "needs tf2onnx: pip install -r requirements-dev.txt" in done.stderr
+    assert "Traceback" not in done.stderr and "tensorflow" not in done.stderr.lower()
+    assert list(tmp_path.iterdir()) == []

@@ -285,6 +285,19 @@ def test_bad_usage_exits_2(args):
     assert done.returncode == 2 and ("usage" in done.stderr or "--ray" in done.stderr)
 
 
+
+def test_ray_missing_is_said_before_any_results_file(library, tmp_path):
+    """Without Ray, --ray says what to install and leaves no empty results file behind."""
+    out = tmp_path / "r.jsonl"
+    no_ray = ("import sys; sys.modules['ray'] = None; from genre.cli import main; "  # import ray -> ImportError
+              f"sys.exit(main(['tag', {str(library / 'album')!r}, '--ray', '--out', {str(out)!r}]))")
+    done = subprocess.run([sys.executable, "-c", no_ray], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "--ray needs Ray: pip install -r requirements-scale.txt" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists()
+
 def _in_loopback_namespace(*args):
     """Ray in a network namespace with only loopback: there it binds 127.0.0.1, never the LAN."""
     command = " ".join(f"'{a}'" for a in [sys.executable, "-m", "genre", "tag", *map(str, args)])

@@ -183,3 +183,22 @@ def test_csv_keeps_a_file_name_with_a_newline_whole(tmp_path):
     assert again.row(ROW["path"])["paths"] == ROW["paths"]
     again.close()
     assert out.read_text().count("\n") == 4  # the header, two rows, and the newline inside the quoted path
+
+
+def test_summary_counts_genres_of_sure_songs_and_unsure_by_reason():
+    """An unsure song has no genre to count: two tones and a jazz song are 'jazz 1; 2 unsure: not music 2'."""
+    from genre.tag.tally import Tally
+
+    tally = Tally()
+    tally.count({"genre": "jazz", "unsure": False, "reason": None})
+    for best_guess in ("jazz", "metal"):  # what the model leaned to is not a genre the library has
+        tally.count({"genre": best_guess, "unsure": True, "reason": "not_music"})
+    tally.count({"genre": "rock", "unsure": True, "reason": "low_confidence"})
+    tally.count({"error": "not audio"})
+    line = next(x for x in tally.summary().splitlines() if x.startswith("genres"))
+    assert line == "genres (sure): jazz 1; 3 unsure: not music 2, low confidence 1"
+    assert (tally.analysed, tally.failed, tally.unsure) == (5, 1, 3)
+
+    only_unsure = Tally()
+    only_unsure.count({"genre": "pop", "unsure": True, "reason": "outside_ten"})
+    assert "genres (sure): none; 1 unsure: music outside the ten 1" in only_unsure.summary()

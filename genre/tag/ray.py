@@ -37,6 +37,11 @@ class RayError(GenreError):
     """Ray is missing, or the cluster cannot be reached."""
 
 
+def require() -> None:
+    """Raise :class:`RayError` now if Ray is missing, before the run creates its results file."""
+    _ray()
+
+
 def _ray():
     try:
         import ray

@@ -128,6 +128,14 @@ def run(args) -> int:
     if args.out is not None and is_parquet(args.out) and args.ray is None:
         print("error: --out *.parquet needs --ray (Parquet is written from Ray's results)", file=sys.stderr)
         return EXIT_USAGE
+    if args.ray is not None:
+        from .ray import RayError, require
+
+        try:
+            require()
+        except RayError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
     try:
         results = open_results(args.out, model_genres(args.model), write=not args.dry_run)
     except LedgerBusy as exc:
@@ -271,6 +279,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                         help="run on Ray Data: a local instance, or the cluster at ADDRESS "
                              "(needs requirements-scale.txt)")
-    parser.add_argument("--model", type=Path, help="a .keras model (default: the shipped one)")
+    parser.add_argument("--model", type=Path,
+                        help="a model folder or a CNN's .keras file (default: the shipped model/)")
     parser.add_argument("--verbose", action="store_true", help="also show TensorFlow's and CUDA's log lines")
     parser.set_defaults(run=run, usage_error=parser.error)

@@ -4,7 +4,11 @@ from __future__ import annotations
 import collections
 import time
 
+from ..verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, NO_BEAT, NOT_MUSIC, OUTSIDE_TEN
+
 PROBLEM_WORDS = {"special": "FIFO, socket or device (never opened)"}  # walk problems, as the summary says them
+REASON_WORDS = {NOT_MUSIC: "not music", OUTSIDE_TEN: "music outside the ten", LOW_CONFIDENCE: "low confidence",
+                MOSTLY_SILENCE: "mostly silence", NO_BEAT: "no beat"}  # verdict.REASONS, as the summary says them
 FAILED_TAGS = ("failed", "changed")  # tag actions that count as a failed song
 
 
@@ -16,7 +20,8 @@ class Tally:
         self.analysed = self.failed = self.already = self.not_audio = self.unsure = self.retagged = 0
         self.aliases = self.leftovers = self.deaths = 0
         self.problems = collections.Counter()  # walk problems by kind
-        self.genres = collections.Counter()
+        self.genres = collections.Counter()  # sure verdicts only: an unsure song has no genre to count
+        self.reasons = collections.Counter()  # unsure verdicts, by their reason
         self.tags = collections.Counter()  # tag actions
 
     def count(self, row: dict) -> None:
@@ -24,8 +29,11 @@ class Tally:
         if row.get("error"):
             self.failed += 1
             return
-        self.genres[row["genre"]] += 1
-        self.unsure += bool(row.get("unsure"))
+        if row.get("unsure"):
+            self.unsure += 1
+            self.reasons[row.get("reason") or LOW_CONFIDENCE] += 1
+        else:
+            self.genres[row["genre"]] += 1
         if "tag" in row:
             self.count_tag(row["tag"])
 
@@ -47,9 +55,10 @@ class Tally:
         if self.problems:
             lines.append("not read: " + ", ".join(f"{n} {PROBLEM_WORDS.get(k, k)}"
                                                   for k, n in sorted(self.problems.items())))
-        if self.genres:
-            lines.append("genres: " + ", ".join(f"{g} {n}" for g, n in self.genres.most_common())
-                         + (f" ({self.unsure} unsure)" if self.unsure else ""))
+        if self.genres or self.unsure:
+            sure = ", ".join(f"{g} {n}" for g, n in self.genres.most_common()) or "none"
+            why = ", ".join(f"{REASON_WORDS.get(r, r)} {n}" for r, n in self.reasons.most_common())
+            lines.append(f"genres (sure): {sure}" + (f"; {self.unsure} unsure: {why}" if self.unsure else ""))
         if self.tags:
             lines.append("tags: " + ", ".join(f"{n} {a}" for a, n in self.tags.most_common())
                          + (f" ({self.retagged} from earlier results)" if self.retagged else ""))

@@ -33,14 +33,24 @@ def probe(network) -> np.ndarray:
     return rng.uniform(-spectrogram.TOP_DB, 0, shape).astype(np.float32)
 
 
+def require() -> None:
+    """Raise ``ModelError`` now if tf2onnx is missing (before a command writes anything)."""
+    _tf2onnx()
+
+
+def _tf2onnx():
+    try:
+        import tf2onnx
+    except ImportError as exc:
+        raise ModelError("converting for ONNX Runtime needs tf2onnx: pip install -r requirements-dev.txt") from exc
+    return tf2onnx
+
+
 def convert(network, onnx_path: Path) -> None:
     """Write the ONNX form of a loaded Keras ``network`` to ``onnx_path`` (no check)."""
     import tensorflow as tf
 
-    try:
-        import tf2onnx
-    except ImportError as exc:
-        raise ModelError("export-onnx needs tf2onnx: pip install -r requirements-dev.txt") from exc
+    tf2onnx = _tf2onnx()
     spec = tf.TensorSpec((None, *network.input_shape[1:]), tf.float32, name=network.inputs[0].name)
     forward = tf.function(lambda x: network(x, training=False), input_signature=[spec], autograph=False)
     tf2onnx.convert.from_function(forward, input_signature=[spec], opset=OPSET, output_path=str(onnx_path))
