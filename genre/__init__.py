@@ -16,6 +16,12 @@ Names are re-exported lazily: ``import genre`` loads neither TensorFlow nor libr
 from __future__ import annotations
 
 import importlib
+import os
+
+# ONNX Runtime (1.29 and later) sends usage events to Microsoft from Linux and keeps a device id in
+# ~/.cache/Microsoft unless this is set before it loads; a self-hosted app of people's music sends
+# nothing. Set here, before any module can import it; a user who sets it otherwise is obeyed.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 from .errors import AudioError, FFmpegError, GenreError, ModelError, TooShortError
 from .verdict import GENRES

@@ -164,3 +164,18 @@ def test_export_without_tf2onnx_says_how_to_install_it_and_writes_nothing(tmp_pa
     with pytest.raises(ModelError, match="needs tf2onnx"):
         export_onnx(tmp_path, log=lambda *a: None)
     assert not list(tmp_path.glob("*.onnx")) and not list(tmp_path.glob(".*"))
+
+
+def test_serving_on_onnx_runtime_sends_and_keeps_nothing(tmp_path):
+    """ONNX Runtime's own telemetry (a device id under ~/.cache/Microsoft, queued events, a .ses file in
+    the temporary folder) stays off: a verdict on ONNX Runtime leaves HOME and TMPDIR as they were."""
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir(), tmp.mkdir()
+    song = sounds.encode(sounds.music(6.0), tmp_path / "song.wav")
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}  # the package must set it
+    env.update(HOME=str(home), TMPDIR=str(tmp), GENRE_RUNTIME="onnxruntime", PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "genre", "predict", "--json", str(song)], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["device"].endswith("(ONNX Runtime)")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["home", "song.wav", "tmp"]
