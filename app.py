@@ -28,7 +28,7 @@ from genre.verdict import display_name, headline, mmss, pct, ranked, tag_line
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "assets" / "demo"
 MODEL_CARD = ROOT / "model" / "README.md"
-UPLOAD_TYPES = ["mp3", "wav", "flac", "ogg", "m4a"]
+UPLOAD_TYPES = [suffix.lstrip(".") for suffix in audio.SUFFIXES]  # every format the package reads
 BAR_COLOUR = "#b5367a"  # the theme's primary colour (.streamlit/config.toml)
 CONCURRENT_ANALYSES = 2  # per process; a burst of uploads queues instead of exhausting memory
 RECORDING_RATE = audio.SAMPLE_RATE  # the model's own rate: the browser resamples, the upload stays small
@@ -148,7 +148,7 @@ st.write("A small neural network listens to your song three seconds at a time an
          "which of ten genres it sounds like, where, what else it hears, and why.")
 
 pick, demo_box, mic_box = st.columns([5, 4, 4], gap="large")
-upload = pick.file_uploader("Upload a song: MP3, WAV, FLAC, OGG or M4A", type=UPLOAD_TYPES,
+upload = pick.file_uploader(f"Upload a song: {audio.FORMAT_NAMES}", type=UPLOAD_TYPES,
                             key=f"upload-{st.session_state.upload_key}", on_change=uploaded)
 with demo_box:
     choice = st.selectbox("…or pick a demo track", range(len(demos())),
@@ -211,10 +211,8 @@ if song.why_unsure:
 if tags and not top.names_tags:
     st.markdown(f"**It also hears:** {tag_line(tags)}",
                 help="The strongest of the 50 last.fm tags the model's backbone gives the song.")
-if song.short:
-    st.info("The song is shorter than 3 s, so it was repeated to fill one clip.")
-if song.truncated:
-    st.info(f"Only the first {audio.MAX_SECONDS // 60} minutes were analysed.")
+for note in song.notes():  # shorter than a clip, or longer than the decoder hears
+    st.info(note)
 
 chart_col, mel_col = st.columns([3, 2], gap="large")
 with chart_col:

@@ -28,7 +28,8 @@ CLIP_SAMPLES = CLIP_SECONDS * SAMPLE_RATE  # 66150
 MIN_SECONDS = 1.0  # shorter audio is refused; 1-3 s is padded to one clip
 SILENCE_PEAK = 1e-4  # quieter audio (a peak of about 3 steps of 16-bit PCM) is refused as silent
 MAX_SECONDS = 600  # decode at most the first 10 minutes
-MAX_BYTES = 200 * 1024 * 1024  # refuse inputs larger than 200 MiB
+MAX_BYTES = 200 * 1024 * 1024  # refuse bytes in memory (an upload) over 200 MiB; a file on disk is read
+# only as far as MAX_SECONDS of audio need, so an hour of WAV (635 MB) is heard like an hour of MP3
 FFMPEG_TIMEOUT = 60  # seconds; a decode of 10 minutes takes about 1 s
 HEAD_BYTES = 16  # the first bytes ``sniff_format`` reads: enough for every signature in _MAGIC
 PCM_SCALE = 32768.0  # 16-bit PCM full scale: samples / PCM_SCALE lie in [-1, 1)
@@ -38,6 +39,10 @@ NORMAL_DB = -14.2  # dBFS RMS: GTZAN's median loudest 3-s clip (its 334 audio fi
 NORMAL_TOLERANCE_DB = 1.0  # a song within 1 dB of that level is heard as it is
 LEVEL_FLOOR = 1e-10  # power floor under every level's logarithm
 
+# What people name the files ``sniff_format`` knows (the page's upload filter, ``tag``'s walk).
+SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".aif", ".aiff",
+            ".mka", ".webm")
+FORMAT_NAMES = "MP3, WAV, FLAC, OGG/Opus, M4A/AAC, AIFF or WebM"  # how a sentence lists them
 # Leading bytes -> ffmpeg demuxer. Anything else is refused before ffmpeg sees it.
 _MAGIC = [
     (0, b"ID3", "mp3"),
@@ -78,7 +83,7 @@ def sniff_format(head: bytes) -> str:
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
         # An MPEG audio frame sync: MP3 (layer bits != 00) or ADTS AAC (layer bits == 00).
         return "aac" if head[1] & 0x06 == 0 else "mp3"
-    raise AudioError("This does not look like an audio file (MP3, WAV, FLAC, OGG/Opus or M4A).")
+    raise AudioError(f"This does not look like an audio file ({FORMAT_NAMES}).")
 
 
 def ffmpeg_path() -> str:
@@ -165,27 +170,17 @@ def check_length(samples: np.ndarray) -> None:
 
 
 def check_audible(samples: np.ndarray, start: float = 0.0) -> None:
-    """Raise ``AudioError`` for silence: every window of it renders alike and tells nothing."""
-    if not len(samples) or float(np.max(np.abs(samples))) < SILENCE_PEAK:
+    """Raise ``AudioError`` for silence: every window of it renders alike and tells nothing.
+    A constant offset (DC) is silence too: it moves no loudspeaker cone audibly."""
+    if not len(samples) or float(np.ptp(samples)) / 2 < SILENCE_PEAK:
         where = f" from {start:g} s" if start else ""
         raise AudioError(f"The audio{where} is silent: there is nothing to judge.")
 
 
 def check_recording(samples: np.ndarray) -> None:
-    """Refuse a microphone recording too short or too quiet to judge.
-
-    Parameters
-    ----------
-    samples : numpy.ndarray
-        The decoded recording, mono at ``SAMPLE_RATE``.
-
-    Raises
-    ------
-    TooShortError
-        Under ``RECORDING_SECONDS[0]`` seconds.
-    AudioError
-        Its loudest second is under ``QUIET_RECORDING_DBFS``: room noise, not music.
-    """
+    """Refuse a microphone recording (mono at ``SAMPLE_RATE``) too short or too quiet to judge:
+    ``TooShortError`` under ``RECORDING_SECONDS[0]`` s, ``AudioError`` where its loudest second is
+    under ``QUIET_RECORDING_DBFS`` (room noise, not music)."""
     seconds = len(samples) / SAMPLE_RATE
     low, high = RECORDING_SECONDS
     if seconds < low:
@@ -235,7 +230,7 @@ def to_wav_bytes(samples: np.ndarray) -> bytes:
 
 
 def read_source(source):
-    """Split a source into (bytes, None) or (None, path), checking its size."""
+    """Split a source into (bytes, None) or (None, path): bytes no larger than ``MAX_BYTES``, a path a file."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if len(data) > MAX_BYTES:
@@ -243,13 +238,11 @@ def read_source(source):
         return data, None
     path = Path(os.fspath(source))
     try:
-        size = path.stat().st_size
+        path.stat()
     except OSError as exc:
         raise AudioError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
     if not path.is_file():
         raise AudioError(f"{path.name} is not a file of audio: it is a folder, a device or a pipe.")
-    if size > MAX_BYTES:
-        raise AudioError(f"The file is larger than {MAX_BYTES // 2**20} MB.")
     return None, path.resolve()
 
 
@@ -284,7 +277,20 @@ def _decode_pcm(fmt: str, path: Path, start: float, duration: float) -> bytes:
                 "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
     done = run_ffmpeg(command)
     if done.returncode != 0 and not done.stdout:
-        detail = done.stderr.decode(errors="replace").strip().splitlines()
+        said = done.stderr.decode(errors="replace")
+        detail = said.strip().splitlines()
         cause = AudioError(detail[-1] if detail else f"ffmpeg exit {done.returncode}")
+        if "matches no streams" in said:  # -map 0:a:0 found no audio: a video or a picture alone
+            raise AudioError("The file has no audio track: only video, pictures or data.") from cause
+        if start > 0 and _decodes(fmt, path):  # ffmpeg refused the seek itself (past any length it can hold)
+            raise AudioError(f"The audio ends before {start:g} s.") from cause
         raise AudioError("The file could not be decoded: it is corrupt or not audio.") from cause
     return done.stdout
+
+
+def _decodes(fmt: str, path: Path) -> bool:
+    """Whether the file's first tenth of a second decodes (so a failure was the seek's, not the file's)."""
+    try:
+        return bool(_decode_pcm(fmt, path, 0.0, 0.1))
+    except AudioError:
+        return False

@@ -36,19 +36,20 @@ def _predict(args) -> int:
             if args.json:
                 print(json.dumps({"file": name, "error": str(exc)}), flush=True)
             else:
-                print(f"{shown}: error: {exc}", flush=True)
+                print(f"{shown}: error: {walk.escaped(str(exc))}", flush=True)
             continue
         if args.json:
             print(json.dumps({"file": name, **result.to_dict()}), flush=True)
         else:
             heard = ", ".join(t for t, _ in result.top_tags(3))
             clips = f"{len(result.clips)} clip(s) on {result.device}"
+            notes = "".join(f" {note}" for note in result.notes())
             if result.unsure:
                 print(f"{shown}: unsure (best guess {result.genre}, {result.confidence:.0%}; {clips}): "
-                      f"{result.why_unsure}", flush=True)
+                      f"{result.why_unsure}{notes}", flush=True)
             else:
                 print(f"{shown}: {result.genre} ({result.confidence:.0%}) over {clips}"
-                      + (f"; sounds like {heard}" if heard else ""), flush=True)
+                      + (f"; sounds like {heard}" if heard else "") + (f".{notes}" if notes else ""), flush=True)
     return 1 if failed else 0
 
 

@@ -77,6 +77,11 @@ class Prediction:
         """The ``n`` strongest tags at or above ``floor``, strongest first."""
         return top_tags(self.tags, n, floor)
 
+    def notes(self) -> list[str]:
+        """Sentences on how the song was heard, when not whole and as it is (the page and the CLI say them)."""
+        return ["The song is shorter than 3 s, so it was repeated to fill one clip."] * self.short + \
+            [f"Only the first {audio.MAX_SECONDS // 60} minutes were analysed."] * self.truncated
+
     def to_dict(self) -> dict:
         return {"genre": self.genre, "confidence": round(self.confidence, 6),
                 "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()},

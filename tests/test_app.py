@@ -108,7 +108,7 @@ def test_first_render_has_uploader_and_demo_button():
     assert not at.error
     assert at.title and "genre" in at.title[0].value.lower()
     uploader = at.file_uploader[0]
-    assert {"mp3", "wav", "flac", "ogg", "m4a"} <= {t.lstrip(".") for t in uploader.allowed_type}
+    assert {"mp3", "wav", "flac", "ogg", "opus", "m4a", "aiff", "webm"} <= {t.lstrip(".") for t in uploader.allowed_type}
     assert any("demo" in b.label.lower() for b in at.button)
     demos = json.loads((ROOT / "assets" / "demo" / "demos.json").read_text())["demos"]
     assert len(at.selectbox[0].options) == len(demos) >= 6

@@ -1,4 +1,7 @@
 """Decoding: formats, bytes vs path, seeking, bounds and every error path."""
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -170,3 +173,39 @@ def test_normalise_brings_a_song_to_the_normal_level_with_one_gain_never_past_fu
     near = loud * 10 ** ((audio.NORMAL_DB - audio.level_db(loud) - 0.5) / 20)  # 0.5 dB under: heard as it is
     gain, same = audio.normalise([near])
     assert gain == 0.0 and same[0] is near
+
+
+def test_a_file_on_disk_larger_than_the_bytes_limit_is_heard(monkeypatch, media):
+    """MAX_BYTES bounds what an upload holds in memory; a file on disk is read only as far as
+    MAX_SECONDS of audio need, so a long WAV is heard like a long MP3."""
+    monkeypatch.setattr(audio, "MAX_BYTES", 1000)
+    assert Path(media["wav"]).stat().st_size > 1000
+    assert audio.decode(media["wav"]).size > 0
+    with pytest.raises(AudioError, match="larger than"):
+        audio.decode(Path(media["wav"]).read_bytes())
+
+
+def test_a_start_past_any_length_says_the_audio_ends_before_it(media):
+    """ffmpeg refuses a seek of 1e15 s outright; the file is fine, so the sentence is about the start."""
+    with pytest.raises(AudioError, match="ends before 1e"):
+        audio.decode(media["mp3"], start=1e15)
+
+
+def test_a_video_without_sound_is_said_to_have_no_audio_track(tmp_path):
+    video = tmp_path / "silent film.mp4"
+    subprocess.run([audio.ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=10",
+                    "-t", "2", "-c:v", "mpeg4", str(video)], check=True)
+    with pytest.raises(AudioError, match="no audio track"):
+        audio.decode(video)
+    with pytest.raises(AudioError, match="no audio track"):
+        audio.decode(video.read_bytes())  # as an upload
+
+
+@pytest.mark.parametrize("offset", [0.5, -0.02])
+def test_a_constant_offset_is_silence(offset):
+    """DC alone (a faulty interface, a test signal) is inaudible: refused as silent, not judged."""
+    samples = np.full(5 * audio.SAMPLE_RATE, offset, np.float32)
+    samples[::7] += 2e-5  # and a whisper of noise under the offset
+    with pytest.raises(AudioError, match="silent"):
+        audio.check_audible(samples)
+    audio.check_audible(samples + 0.01 * np.sin(np.arange(samples.size) / 5.0).astype(np.float32))  # a tone on it

@@ -152,3 +152,27 @@ def test_converting_without_tf2onnx_says_so_first_and_writes_nothing(command, tm
     assert "needs tf2onnx: pip install -r requirements-dev.txt" in done.stderr
     assert "Traceback" not in done.stderr and "tensorflow" not in done.stderr.lower()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder"])
+def test_a_name_with_a_newline_and_an_escape_code_stays_one_inert_line(kind, tmp_path, tiny_model_path):
+    """The error sentence quotes the name too: escaped there as in the prefix, so no name breaks the
+    one-line-per-file output or colours the terminal."""
+    name = tmp_path / "no\nsuch\x1b[31mred.mp3"
+    if kind == "folder":
+        name.mkdir()
+    done = run("predict", name, "--model", tiny_model_path)
+    assert done.returncode == 1
+    assert "\x1b" not in done.stdout
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1 and "error:" in lines[0], done.stdout
+    assert "\\n" in lines[0] and "\\x1b" in lines[0]
+
+
+def test_the_text_line_says_a_short_song_was_repeated(media, tiny_model_path):
+    """What the page says of how a song was heard, the line says too (JSON has ``short``)."""
+    done = run("predict", media["short"], media["wav"], "--model", tiny_model_path)
+    assert done.returncode == 0, done.stderr
+    short, whole = done.stdout.splitlines()
+    assert short.endswith("The song is shorter than 3 s, so it was repeated to fill one clip.")
+    assert "repeated" not in whole and "minutes" not in whole

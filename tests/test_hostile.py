@@ -310,9 +310,10 @@ def test_silence_is_refused_with_a_clear_error(inputs, tiny_model):
 
 
 def test_check_audible_threshold():
-    audio.check_audible(np.full(SR, 2 * audio.SILENCE_PEAK, dtype=np.float32))
-    for silent in (np.zeros(SR, np.float32), np.full(SR, audio.SILENCE_PEAK / 2, np.float32),
-                   np.zeros(0, np.float32)):
+    swing = np.where(np.arange(SR) % 2, 1.0, -1.0).astype(np.float32)  # a square wave at Nyquist
+    audio.check_audible(2 * audio.SILENCE_PEAK * swing)
+    for silent in (np.zeros(SR, np.float32), audio.SILENCE_PEAK / 2 * swing,
+                   np.full(SR, 2 * audio.SILENCE_PEAK, np.float32), np.zeros(0, np.float32)):
         with pytest.raises(AudioError, match="silent"):
             audio.check_audible(silent)
 

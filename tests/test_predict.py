@@ -93,3 +93,14 @@ def test_json_and_csv_carry_the_verdict_and_why(media, tiny_model):
     assert rows[0]["genre"] == result.genre and float(rows[-1]["end"]) == pytest.approx(result.clips[-1].end, abs=1e-4)
     for row in rows:
         assert sum(float(row[g]) for g in GENRES) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("short, truncated, said", [(False, False, []), (True, False, ["shorter than 3 s"]),
+                                                     (False, True, ["first 10 minutes"])])
+def test_notes_say_how_a_song_was_heard(short, truncated, said):
+    from genre.prediction import Prediction
+
+    song = Prediction("jazz", 0.9, {"jazz": 0.9, "rock": 0.1}, [], "CPU", 600.0 if truncated else 1.0,
+                      short=short, truncated=truncated)
+    notes = song.notes()
+    assert len(notes) == len(said) and all(s in n for s, n in zip(said, notes))

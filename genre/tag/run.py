@@ -151,7 +151,7 @@ def _tag(args, results) -> int:
     bar, tally, stopped, rows, pool, aliases = None, Tally(), None, None, None, {}
 
     def warn(message: str) -> None:
-        (bar.write if bar is not None else print)(f"warning: {message}", file=sys.stderr)
+        (bar.write if bar is not None else print)(f"warning: {walk.escaped(message)}", file=sys.stderr)
 
     retag = [] if options.tags and hasattr(results, "row") else None
     try:

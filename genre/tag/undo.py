@@ -69,7 +69,7 @@ def undo(args, genres: list[str]) -> int:
     with replace.stop_signals():
         try:
             if not args.dry_run:
-                journal.recover(lambda message: print(f"warning: {message}", file=sys.stderr))
+                journal.recover(lambda message: print(f"warning: {walk.escaped(message)}", file=sys.stderr))
             chosen = [p for p in ledger.index if _selected(p, roots)]
             for root in roots:
                 if not any(_selected(p, [root]) for p in chosen):
@@ -120,7 +120,7 @@ def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool) -> str:
         print(f"warning: {shown}: its genre is now {result.now!r}, not the {tag['new']!r} this project "
               "wrote (or its GENRE_SOURCE is gone): left as it is", file=sys.stderr)
     elif action in ("failed", "unsupported"):
-        print(f"warning: {shown}: {result.error or 'no genre field in this format'}", file=sys.stderr)
+        print(f"warning: {shown}: {walk.escaped(result.error or 'no genre field in this format')}", file=sys.stderr)
         return "failed"
     elif action == "already restored" and dry_run:
         print(f"{shown}: already as it was before this project's write", flush=True)

@@ -25,8 +25,7 @@ from typing import Callable, Iterable, Iterator
 from .. import audio
 from ..errors import AudioError
 
-AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4",
-                            ".aac", ".aif", ".aiff", ".mka", ".webm"})
+AUDIO_SUFFIXES = frozenset(audio.SUFFIXES)
 HEAD_BYTES = 16  # enough for ``audio.sniff_format``
 HASH_CHUNK = 1 << 20  # bytes read at a time for sha256
 TEMP_PREFIX = ".genre-tmp-"  # a tagged copy in progress (``tempfile.mkstemp`` adds 8 characters)
@@ -65,6 +64,15 @@ def is_temp(name: str) -> bool:
 def shown(path: str) -> str:
     """A path as a terminal line shows it: as is, or escaped (``ascii``) when it holds a newline or the like."""
     return path if path.isprintable() else ascii(path)
+
+
+def escaped(text: str) -> str:
+    """A sentence as a terminal line shows it: each newline, escape code or the like as its ``\\`` escape.
+
+    For messages that quote a file's name (an ``OSError``'s, ffmpeg's): one line each, and no name
+    can move the cursor or colour the terminal.
+    """
+    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def open_regular(path, flags: int = os.O_RDONLY) -> int:
