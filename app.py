@@ -21,14 +21,14 @@ import pandas as pd
 import streamlit as st
 
 import genre
-from genre import audio, explain
+from genre import audio, explain, formats
 from genre.spectrogram import colorize
 from genre.verdict import display_name, headline, mmss, pct, ranked, tag_line
 
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "assets" / "demo"
 MODEL_CARD = ROOT / "model" / "README.md"
-UPLOAD_TYPES = [suffix.lstrip(".") for suffix in audio.SUFFIXES]  # every format the package reads
+UPLOAD_TYPES = [suffix.lstrip(".") for suffix in formats.SUFFIXES]  # every format the package reads
 BAR_COLOUR = "#b5367a"  # the theme's primary colour (.streamlit/config.toml)
 CONCURRENT_ANALYSES = 2  # per process; a burst of uploads queues instead of exhausting memory
 RECORDING_RATE = audio.SAMPLE_RATE  # the model's own rate: the browser resamples, the upload stays small
@@ -52,7 +52,7 @@ def analysis_slots() -> threading.BoundedSemaphore:
 
 def predict_now(digest: str, data: bytes, model: genre.GenreModel | genre.Classifier, start: float | None = None):
     """The prediction for a song, or for its 3-s clip at ``start`` (``digest`` is unused)."""
-    audio.sniff_format(data[:audio.HEAD_BYTES])  # refuse what is not audio at once, without queueing for a slot
+    formats.source_format(data, None)  # refuse what is not audio at once, without queueing for a slot
     with analysis_slots():
         return genre.predict(data, model, start=start)
 
@@ -148,7 +148,7 @@ st.write("A small neural network listens to your song three seconds at a time an
          "which of ten genres it sounds like, where, what else it hears, and why.")
 
 pick, demo_box, mic_box = st.columns([5, 4, 4], gap="large")
-upload = pick.file_uploader(f"Upload a song: {audio.FORMAT_NAMES}", type=UPLOAD_TYPES,
+upload = pick.file_uploader(f"Upload a song: {formats.FORMAT_NAMES}", type=UPLOAD_TYPES,
                             key=f"upload-{st.session_state.upload_key}", on_change=uploaded)
 with demo_box:
     choice = st.selectbox("…or pick a demo track", range(len(demos())),

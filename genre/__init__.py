@@ -20,8 +20,9 @@ import os
 
 # ONNX Runtime (1.29 and later) sends usage events to Microsoft from Linux and keeps a device id in
 # ~/.cache/Microsoft unless this is set before it loads; a self-hosted app of people's music sends
-# nothing. Set here, before any module can import it; a user who sets it otherwise is obeyed.
-os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+# nothing. Set here, before any module can import it; a user who sets it to a value is obeyed.
+if not os.environ.get("ORT_DISABLE_TELEMETRY"):
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 from .errors import AudioError, FFmpegError, GenreError, ModelError, TooShortError
 from .verdict import GENRES

@@ -3,7 +3,7 @@
 ffmpeg does the decoding and pydub turns the PCM it writes into samples. ffmpeg is run
 here rather than through ``AudioSegment.from_file`` because that call has no timeout,
 seeks *after* ``-i`` (decoding everything it skips) and runs ffprobe on untrusted input.
-Here the container format is sniffed from the first bytes and forced with ``-f``, only
+Here the container format is sniffed from the first bytes (``formats``) and forced with ``-f``, only
 the ``file`` protocol is allowed, so a playlist or concat list renamed ``.mp3`` is never
 followed, and both the decoded duration and ffmpeg's run time are bounded. The PCM comes
 back through a pipe; nothing is written but an upload's own bytes, in a private folder.
@@ -21,6 +21,7 @@ import numpy as np
 from pydub import AudioSegment
 
 from .errors import AudioError, FFmpegError, TooShortError
+from .formats import source_format
 
 SAMPLE_RATE = 22050  # Hz, the rate of the GTZAN training data
 CLIP_SECONDS = 3
@@ -31,60 +32,13 @@ MAX_SECONDS = 600  # decode at most the first 10 minutes
 MAX_BYTES = 200 * 1024 * 1024  # refuse bytes in memory (an upload) over 200 MiB; a file on disk is read
 # only as far as MAX_SECONDS of audio need, so an hour of WAV (635 MB) is heard like an hour of MP3
 FFMPEG_TIMEOUT = 60  # seconds; a decode of 10 minutes takes about 1 s
-HEAD_BYTES = 16  # the first bytes ``sniff_format`` reads: enough for every signature in _MAGIC
+OGG_SEEK_BACK = 3.0  # seconds decoded, not sought, before an Ogg start (its seek past the end)
 PCM_SCALE = 32768.0  # 16-bit PCM full scale: samples / PCM_SCALE lie in [-1, 1)
 RECORDING_SECONDS = (5, 15)  # what a person is asked to record from a microphone
 QUIET_RECORDING_DBFS = -50.0  # a recording whose loudest second is quieter than this heard no music
 NORMAL_DB = -14.2  # dBFS RMS: GTZAN's median loudest 3-s clip (its 334 audio files; 1st-99th percentile -25.9 to -10.0)
 NORMAL_TOLERANCE_DB = 1.0  # a song within 1 dB of that level is heard as it is
 LEVEL_FLOOR = 1e-10  # power floor under every level's logarithm
-
-# What people name the files ``sniff_format`` knows (the page's upload filter, ``tag``'s walk).
-SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".aif", ".aiff",
-            ".mka", ".webm")
-FORMAT_NAMES = "MP3, WAV, FLAC, OGG/Opus, M4A/AAC, AIFF or WebM"  # how a sentence lists them
-# Leading bytes -> ffmpeg demuxer. Anything else is refused before ffmpeg sees it.
-_MAGIC = [
-    (0, b"ID3", "mp3"),
-    (0, b"fLaC", "flac"),
-    (0, b"OggS", "ogg"),
-    (0, b"\x1a\x45\xdf\xa3", "matroska"),  # WebM / MKA
-    (4, b"ftyp", "mov"),  # MP4 / M4A / AAC in MP4
-]
-
-
-def sniff_format(head: bytes) -> str:
-    """Name the ffmpeg demuxer for a file from its first bytes.
-
-    Parameters
-    ----------
-    head : bytes
-        At least the first 12 bytes of the file.
-
-    Returns
-    -------
-    str
-        An ffmpeg input format such as ``"mp3"``, ``"wav"`` or ``"flac"``.
-
-    Raises
-    ------
-    AudioError
-        If the bytes are not those of a known audio format.
-    """
-    if not head:
-        raise AudioError("The file is empty.")
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "wav"
-    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-        return "aiff"
-    for offset, magic, fmt in _MAGIC:
-        if head[offset:offset + len(magic)] == magic:
-            return fmt
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
-        # An MPEG audio frame sync: MP3 (layer bits != 00) or ADTS AAC (layer bits == 00).
-        return "aac" if head[1] & 0x06 == 0 else "mp3"
-    raise AudioError(f"This does not look like an audio file ({FORMAT_NAMES}).")
-
 
 def ffmpeg_path() -> str:
     """The ffmpeg to run: the static build in ``imageio-ffmpeg`` by default, else the system's.
@@ -136,7 +90,7 @@ def decode(source, *, start: float = 0.0, duration: float | None = None) -> np.n
         ffmpeg is missing, or ran past ``FFMPEG_TIMEOUT``.
     """
     data, path = read_source(source)
-    fmt = sniff_format(data[:HEAD_BYTES] if data is not None else read_head(path))
+    fmt = source_format(data, path)
     duration = MAX_SECONDS if duration is None else min(duration, MAX_SECONDS)
     if data is None:
         pcm = _decode_pcm(fmt, path, start, duration)
@@ -246,15 +200,6 @@ def read_source(source):
     return None, path.resolve()
 
 
-def read_head(path: Path) -> bytes:
-    """The first ``HEAD_BYTES`` bytes of a file, enough for ``sniff_format``."""
-    try:
-        with open(path, "rb") as f:
-            return f.read(HEAD_BYTES)
-    except OSError as exc:
-        raise AudioError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
-
-
 def run_ffmpeg(command: list[str]) -> subprocess.CompletedProcess:
     """Run ffmpeg from an argument list (never a shell), bounded by ``FFMPEG_TIMEOUT``."""
     try:
@@ -269,10 +214,13 @@ def run_ffmpeg(command: list[str]) -> subprocess.CompletedProcess:
 def _decode_pcm(fmt: str, path: Path, start: float, duration: float) -> bytes:
     command = [ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error",
                "-protocol_whitelist", "file", "-f", fmt]
+    # Ogg's demuxer, asked to seek past the end, lands on the last page and gives its second of
+    # audio; seeking OGG_SEEK_BACK short and decoding the rest of the way leaves nothing there.
+    back = min(start, OGG_SEEK_BACK) if fmt == "ogg" else 0.0
     if start > 0:
-        command += ["-ss", f"{start:.3f}"]  # before -i: a cheap seek
+        command += ["-ss", f"{start - back:.3f}"]  # before -i: a cheap seek
     # "file:" stops ffmpeg reading a path such as "concat:a|b" as a protocol.
-    command += ["-i", f"file:{path}",
+    command += ["-i", f"file:{path}", *(["-ss", f"{back:.3f}"] if back else []),
                 "-t", f"{duration:.3f}", "-map", "0:a:0", "-vn", "-sn", "-dn",
                 "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
     done = run_ffmpeg(command)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import audio
+from . import audio, formats
 from .errors import AudioError, FFmpegError
 
 MIN_SECONDS = 60.0  # shorter songs are decoded whole: there is little to skip
@@ -73,7 +73,7 @@ def decode_spread(source, plan) -> tuple[np.ndarray, list[tuple[float, float]], 
         The spans' samples one after another, the spans, and the song's length.
     """
     data, path = audio.read_source(source)
-    fmt = audio.sniff_format(data[:audio.HEAD_BYTES] if data is not None else audio.read_head(path))
+    fmt = formats.source_format(data, path)
     # Bytes need a file for ffmpeg: a private, random folder, as audio.decode uses for uploads. A path
     # needs none, so a worker killed mid-song (tag --timeout) leaves no empty folder behind.
     folder = tempfile.TemporaryDirectory(prefix="genre-") if data is not None else contextlib.nullcontext()

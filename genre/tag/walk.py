@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from .. import audio
+from .. import formats
 from ..errors import AudioError
 
-AUDIO_SUFFIXES = frozenset(audio.SUFFIXES)
-HEAD_BYTES = 16  # enough for ``audio.sniff_format``
+AUDIO_SUFFIXES = frozenset(formats.SUFFIXES)
 HASH_CHUNK = 1 << 20  # bytes read at a time for sha256
 TEMP_PREFIX = ".genre-tmp-"  # a tagged copy in progress (``tempfile.mkstemp`` adds 8 characters)
 # exactly those names (mkstemp's alphabet, the song's suffix): a user's ".genre-anything" is never one
@@ -109,9 +108,9 @@ def is_audio(path: str, size: int) -> bool:
     if size == 0:
         return False
     with open_song(path) as f:
-        head = f.read(HEAD_BYTES)
+        head = f.read(formats.HEAD_BYTES)
     try:
-        audio.sniff_format(head)
+        formats.sniff_format(head)
     except AudioError:
         return False
     return True
