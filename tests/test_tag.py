@@ -298,22 +298,31 @@ def test_ray_missing_is_said_before_any_results_file(library, tmp_path):
     assert "Traceback" not in done.stderr
     assert not out.exists()
 
-def _in_loopback_namespace(*args):
-    """Ray in a network namespace with only loopback: there it binds 127.0.0.1, never the LAN."""
+
+def _in_loopback_namespace(*args, wait: bool = True):
+    """Ray in a network namespace with only loopback: there it binds 127.0.0.1, never the LAN.
+    ``wait=False``: the running process (``exec`` keeps its pid the one signals reach)."""
     command = " ".join(f"'{a}'" for a in [sys.executable, "-m", "genre", "tag", *map(str, args)])
-    return subprocess.run(["unshare", "-n", "sh", "-c", f"ip link set lo up && exec {command}"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=900,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"})
+    argv = ["unshare", "-n", "sh", "-c", f"ip link set lo up && exec {command}"]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_MODE"}  # as a user's shell has it
+    env.update(PYTHONPATH=str(ROOT), RAY_USAGE_STATS_ENABLED="0")
+    if not wait:
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=900, env=env)
 
 
-@pytest.mark.slow
-def test_ray_run_equals_the_plain_run(library, tiny_model_path, tmp_path):
+def _needs_ray_namespace():
     try:
         import ray.data  # noqa: F401
     except ImportError:
         skip_or_fail("Ray Data is not installed (requirements-scale.txt)")
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
         skip_or_fail("it needs root, unshare and ip for a loopback-only network namespace")
+
+
+@pytest.mark.slow
+def test_ray_run_equals_the_plain_run(library, tiny_model_path, tmp_path):
+    _needs_ray_namespace()
     plain, on_ray, parquet = tmp_path / "plain.jsonl", tmp_path / "ray.jsonl", tmp_path / "ray.parquet"
     assert run(library, "--out", plain, "--workers", 1, "--model", tiny_model_path).returncode == 1
     done = _in_loopback_namespace(library, "--out", on_ray, "--ray", "--model", tiny_model_path)
@@ -332,3 +341,29 @@ def test_ray_run_equals_the_plain_run(library, tiny_model_path, tmp_path):
     table = pq.read_table(parquet).to_pylist()
     assert {r["path"] for r in table} == set(expected) and done.returncode == 1
     assert all(json.loads(r["record"])["path"] == r["path"] for r in table)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_ray_run_as_it_stops_a_plain_one(tmp_path, tiny_model_path):
+    """Ray's driver takes SIGTERM for a stack dump and exit 15; the run takes it back: 143 and a summary."""
+    _needs_ray_namespace()
+    lib = tmp_path / "library"
+    lib.mkdir()
+    demos = sorted((ROOT / "assets" / "demo").glob("*.mp3"))
+    for i in range(40):
+        shutil.copyfile(demos[i % len(demos)], lib / f"song{i:02d}.mp3")
+    out = tmp_path / "r.jsonl"
+    run = _in_loopback_namespace(lib, "--ray", "--out", out, "--model", tiny_model_path, wait=False)
+    try:
+        deadline = time.monotonic() + 300
+        while not (out.exists() and out.read_text().count("\n") >= 1):
+            assert run.poll() is None and time.monotonic() < deadline, run.stderr.read()[-3000:]
+            time.sleep(0.2)
+        run.send_signal(signal.SIGTERM)
+        _, said = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 128 + signal.SIGTERM, said[-3000:]
+    assert "interrupted:" in said and "SIGTERM received" not in said
+    assert 1 <= len(rows(out)) < 40

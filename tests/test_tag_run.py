@@ -295,3 +295,50 @@ def test_undo_takes_back_what_a_ray_run_recorded_in_parquet(tmp_path, tiny_model
     assert len(list(parquet.glob("*.parquet"))) == 2  # the run's part, then the undo's
     assert cli.main(["tag", "--undo", "--out", str(parquet)]) == 0  # twice: nothing left to undo
     assert "undo: 0 restored" in capsys.readouterr().err
+
+
+def test_undo_with_a_path_finds_writes_a_killed_run_never_recorded(tmp_path, capsys):
+    """A ``--ray`` actor writes a tag before the driver saves the row, so a killed run can leave a
+    song tagged with no row: ``--undo --out FILE PATH`` finds it by the ``GENRE_REPLACED`` that names
+    FILE, and leaves a song another run (another FILE) wrote."""
+    lib = tmp_path / "library"
+    lib.mkdir()
+    ours, theirs, mine = (make_song(n, lib, seconds=3.0, seed=i)
+                          for i, n in enumerate(["tone.mp3", "noise.flac", "melody.ogg"]))
+    tagged = mutagen.File(mine)
+    tagged["GENRE"] = ["Orig 06"]  # the user's own genre, to come back
+    tagged.save()
+    heard = {p: sound(p) for p in (ours, theirs, mine)}
+    out, other = tmp_path / "killed.jsonl", tmp_path / "other.jsonl"
+    out.write_text("")  # the killed run saved no row
+    for song in (ours, mine):
+        assert write.write_genre(song, "jazz", overwrite=True, run=os.path.realpath(out)).action == "written"
+    assert write.write_genre(theirs, "rock", run=os.path.realpath(other)).action == "written"
+
+    assert cli.main(["tag", "--undo", "--out", str(out)]) == 0  # no PATH: only the rows, and there are none
+    assert "undo: 0 restored" in capsys.readouterr().err
+    assert cli.main(["tag", "--undo", "--dry-run", "--out", str(out), str(lib)]) == 0
+    said = capsys.readouterr()
+    assert "would restore 'Orig 06' over 'Jazz'" in said.out and "tone.mp3: would remove 'Jazz'" in said.out
+    assert cli.main(["tag", "--undo", "--out", str(out), str(lib)]) == 0
+    assert "undo: 2 restored" in capsys.readouterr().err
+    assert write.read_genre(ours) is None and write.read_source(ours) is None
+    assert write.read_genre(mine) == "Orig 06" and write.read_genre(theirs) == "Rock"
+    assert all(sound(p) == heard[p] for p in heard)
+    assert cli.main(["tag", "--undo", "--out", str(out), str(lib)]) == 0  # twice: nothing left to undo
+    assert "undo: 0 restored" in capsys.readouterr().err
+
+
+def test_an_unreachable_cluster_is_said_at_once_and_leaves_no_results(tmp_path, capsys):
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        skip_or_fail("Ray is not installed (requirements-scale.txt)")
+    lib = tmp_path / "library"
+    lib.mkdir()
+    make_song("tone.mp3", lib, seconds=3.0, seed=0)
+    out = tmp_path / "r.jsonl"
+    began = time.monotonic()
+    assert cli.main(["tag", str(lib), "--ray", "127.0.0.1:1", "--out", str(out)]) == 1  # nothing listens on 1
+    assert "Cannot reach Ray at 127.0.0.1:1" in capsys.readouterr().err
+    assert time.monotonic() - began < 30 and not out.exists()

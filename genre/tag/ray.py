@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 import time
 import uuid
 from pathlib import Path
 
 from ..errors import GenreError
+from . import replace
 from .ledger import Done, done_of
 from .lock import open_locked
 from .pool import DEFAULT_TIMEOUT
@@ -29,6 +31,7 @@ from ..logs import QUIET_LEVEL
 SONGS_PER_BLOCK = 4  # rows come back block by block: small blocks keep the stream (and the bar) moving
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # paths and rows are small; do not reserve 30 % of the RAM
 PARQUET_ROWS_PER_PART = 64  # rows buffered before a Parquet part is written
+REACH_TIMEOUT = 10  # seconds to wait for a cluster's port to answer before Ray is asked (it retries for ever)
 PARQUET_COLUMNS = ("path", "size", "mtime", "sha256", "genre", "confidence", "unsure", "error", "record")
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,9 +40,26 @@ class RayError(GenreError):
     """Ray is missing, or the cluster cannot be reached."""
 
 
-def require() -> None:
-    """Raise :class:`RayError` now if Ray is missing, before the run creates its results file."""
+def require(address: str) -> None:
+    """Raise :class:`RayError` now if Ray is missing or the cluster at ``address`` does not answer,
+    before the run creates its results file."""
+    _prepare(address)
     _ray()
+    if not address or address == "auto":
+        return
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if port.isdigit():  # anything else is Ray's to judge
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_TIMEOUT).close()
+        except OSError as exc:
+            raise RayError(f"Cannot reach Ray at {address}: {exc.strerror or exc}") from exc
+
+
+def _prepare(address: str) -> None:
+    """The environment Ray reads when it is imported: no usage reports, a local instance's auth mode."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if not address:  # Ray 2.60's default for a local instance, set before Ray reads its config
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
 
 
 def _ray():
@@ -71,9 +91,7 @@ class Analyser:
 
 def start(address: str):
     """Connect to the cluster at ``address``, or start a local instance (no dashboard) for ''."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if not address:  # Ray 2.60's default for a local instance, set before Ray reads its config
-        os.environ.setdefault("RAY_AUTH_MODE", "token")
+    _prepare(address)
     ray = _ray()
     env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", QUIET_LEVEL)}}
@@ -115,6 +133,7 @@ def ray_rows(todo, model_path, workers: int | None, options: Options, address: s
         warn(f"--timeout is not applied with --ray: there each decode is bounded by ffmpeg's own "
              f"{FFMPEG_TIMEOUT} s limit, and no song is abandoned")
     ray = start(address)
+    replace.on_stop_signals()  # Ray's driver took SIGTERM for a stack dump and exit 15: the run's again
     try:
         actors, ask = actor_plan(ray.cluster_resources(), not address, workers)
         context = ray.data.DataContext.get_current()

@@ -62,7 +62,9 @@ def _on_signal(signum, frame) -> None:
 
 
 def on_stop_signals() -> None:
-    """Make SIGINT and SIGTERM raise ``Stopped`` in this process (its main thread)."""
+    """Make SIGINT and SIGTERM raise ``Stopped`` in this process (its main thread; elsewhere nothing)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
     for signum in STOP_SIGNALS:
         signal.signal(signum, _on_signal)
 

@@ -132,7 +132,7 @@ def run(args) -> int:
         from .ray import RayError, require
 
         try:
-            require()
+            require(args.ray)
         except RayError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_FAILED
@@ -275,7 +275,8 @@ def add_arguments(parser) -> None:
                         help="say what --write-tags or --undo would write; write nothing (no tags, no --out)")
     parser.add_argument("--undo", action="store_true",
                         help="with --out FILE: put back the genres the runs recorded there replaced, in "
-                             "files whose genre is still the one this project wrote (PATHs: only those)")
+                             "files whose genre is still the one this project wrote (PATHs: only those, "
+                             "and any there whose GENRE_REPLACED names FILE without a row)")
     parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                         help="run on Ray Data: a local instance, or the cluster at ADDRESS "
                              "(needs requirements-scale.txt)")

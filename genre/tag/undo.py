@@ -18,6 +18,8 @@ import os
 import signal
 import sys
 
+import mutagen
+
 from . import journal, replace, walk, write
 from .ledger import Ledger, LedgerBusy
 from .rows import CSV_HEAD, CSV_TAIL, is_parquet
@@ -81,6 +83,8 @@ def undo(args, genres: list[str]) -> int:
                 if isinstance(tag, dict) and (tag.get("action") == "written"
                                               or tag.get("action") == "same" and tag.get("replaced") is not None):
                     counts[_undo_one(ledger, row, tag, args.dry_run)] += 1
+            for path, tag in _unrecorded(roots, set(chosen), os.path.realpath(args.out)):
+                counts[_undo_one(ledger, {"path": path}, tag, args.dry_run, record=False)] += 1
         except KeyboardInterrupt as exc:
             stopped = getattr(exc, "signum", signal.SIGINT)
         finally:
@@ -104,8 +108,25 @@ def _results(out, genres: list[str], write: bool):
     return Ledger(out, results_genres(out, genres), write=write)
 
 
-def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool) -> str:
-    """Restore one song (or say what would be restored); the action, for the counts."""
+def _unrecorded(roots: list[str], recorded: set[str], run: str):
+    """``(path, tag)`` for each song under ``roots`` whose genre a write of ``run`` put there with no
+    row to say so: a ``--ray`` actor writes before the driver saves its row, so a killed run can
+    leave such songs (a plain run's row follows its write within the same worker's reply)."""
+    recorded = {os.path.realpath(p) for p in recorded}  # the same song by another spelling is recorded
+    for entry in walk.walk(roots, on_problem=lambda problem: None) if roots else ():
+        if os.path.realpath(entry.path) in recorded:
+            continue
+        try:
+            written = write.written_by(entry.path, run)
+        except (mutagen.MutagenError, OSError):  # unreadable or not parsed: not a song this run wrote
+            continue
+        if written is not None:
+            yield entry.path, {"new": written[0], "replaced": written[1]}
+
+
+def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool, record: bool = True) -> str:
+    """Restore one song (or say what would be restored); the action, for the counts. ``record``:
+    add an 'undone' row (a song found by its ``GENRE_REPLACED`` had no row, and needs none)."""
     path = row["path"]
     shown = walk.shown(path)
     if not os.path.exists(path):
@@ -126,6 +147,8 @@ def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool) -> str:
         print(f"{shown}: already as it was before this project's write", flush=True)
     elif action in ("restored", "already restored"):  # already: an undo killed before it saved the row
         action = "restored"
+        if not record:
+            return action
         row["tag"] = {"action": "undone", "old": tag["new"], "new": before}
         try:
             row.update(walk.fingerprint(path))  # a resumed run sees the file as it is now

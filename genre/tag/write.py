@@ -93,6 +93,22 @@ def read_source(path) -> str | None:
     return fields.text(audio, kind) if kind and audio.tags is not None else None
 
 
+def written_by(path, run: str) -> tuple[str, dict] | None:
+    """``(genre written, what it replaced)`` where the file's genre is one a write of the run whose
+    results file is ``run`` put there (its ``GENRE_REPLACED`` says so), else None: how ``--undo``
+    finds a write whose row a killed run never saved.
+
+    Raises
+    ------
+    mutagen.MutagenError, OSError
+        The file cannot be read or parsed.
+    """
+    audio, kind, _ = _open(path, None)
+    now = fields.genre(audio, kind) if kind else None
+    ours = fields.before_ours(audio, kind, now) if kind else None
+    return (now, ours[0]) if ours and ours[1] == run else None
+
+
 def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = False,
                 source: str | None = None, expect: tuple[int, float] | None = None,
                 run: str | None = None) -> TagWrite:
