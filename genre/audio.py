@@ -124,17 +124,41 @@ def check_length(samples: np.ndarray) -> None:
 
 
 def check_audible(samples: np.ndarray, start: float = 0.0) -> None:
-    """Raise ``AudioError`` for silence: every window of it renders alike and tells nothing.
-    A constant offset (DC) is silence too: it moves no loudspeaker cone audibly."""
+    """Refuse silence: every window of it renders alike and tells nothing.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Decoded audio.
+    start : float
+        Where it was decoded from (seconds), for the sentence.
+
+    Raises
+    ------
+    AudioError
+        Its swing (half of peak to peak) is under ``SILENCE_PEAK``: silence, and a constant offset
+        (DC) too, which no loudspeaker makes audible.
+    """
     if not len(samples) or float(np.ptp(samples)) / 2 < SILENCE_PEAK:
         where = f" from {start:g} s" if start else ""
         raise AudioError(f"The audio{where} is silent: there is nothing to judge.")
 
 
 def check_recording(samples: np.ndarray) -> None:
-    """Refuse a microphone recording (mono at ``SAMPLE_RATE``) too short or too quiet to judge:
-    ``TooShortError`` under ``RECORDING_SECONDS[0]`` s, ``AudioError`` where its loudest second is
-    under ``QUIET_RECORDING_DBFS`` (room noise, not music)."""
+    """Refuse a microphone recording too short or too quiet to judge.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        The decoded recording, mono at ``SAMPLE_RATE``.
+
+    Raises
+    ------
+    TooShortError
+        Under ``RECORDING_SECONDS[0]`` seconds.
+    AudioError
+        Its loudest second is under ``QUIET_RECORDING_DBFS``: room noise, not music.
+    """
     seconds = len(samples) / SAMPLE_RATE
     low, high = RECORDING_SECONDS
     if seconds < low:

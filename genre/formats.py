@@ -18,6 +18,7 @@ FORMAT_NAMES = "MP3, WAV, FLAC, OGG/Opus, M4A/AAC/MP4, AIFF or WebM/MKA"  # how 
 HEAD_BYTES = 16  # the first bytes ``sniff_format`` reads: enough for every signature in _MAGIC
 ID3_HEADER = 10  # bytes of an ID3v2 header (and of its optional footer)
 AFTER_ID3 = ("mp3", "aac", "flac")  # what an ID3v2 tag may stand in front of, for ffmpeg's demuxers
+MAX_ID3_TAGS = 4  # stacked ID3v2 tags looked past; more is not a file anyone made
 # Leading bytes -> ffmpeg demuxer.
 _MAGIC = [
     (0, b"ID3", "mp3"),
@@ -62,15 +63,40 @@ def sniff_format(head: bytes) -> str:
 
 
 def id3_size(head: bytes) -> int:
-    """Bytes an ID3v2 tag at the start takes (0 when there is none): header, body and footer."""
+    """Bytes an ID3v2 tag at the start of ``head`` takes: its header, body and (v2.4) footer.
+
+    Parameters
+    ----------
+    head : bytes
+        At least the first ``ID3_HEADER`` bytes of a file, or of what follows a tag.
+
+    Returns
+    -------
+    int
+        0 when ``head`` does not start with an ID3v2 tag.
+    """
     if len(head) < ID3_HEADER or head[:3] != b"ID3":
         return 0
     body = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | head[9] & 0x7F  # syncsafe
-    return ID3_HEADER + body + (ID3_HEADER if head[5] & 0x10 else 0)
+    footer = head[3] == 4 and head[5] & 0x10  # only ID3v2.4 has a footer
+    return ID3_HEADER + body + (ID3_HEADER if footer else 0)
 
 
 def source_format(data: bytes | None, path: Path | None) -> str:
-    """The demuxer for an upload's bytes or a file: ``sniff_format`` past any ID3v2 tag in front.
+    """The demuxer for an upload's bytes or a file: ``sniff_format`` past any ID3v2 tags in front.
+
+    Parameters
+    ----------
+    data : bytes, optional
+        The file's bytes (an upload); None to read ``path``.
+    path : pathlib.Path, optional
+        The file, when ``data`` is None.
+
+    Returns
+    -------
+    str
+        As ``sniff_format``; behind an ID3v2 tag, one of ``AFTER_ID3`` (``"mp3"`` for anything else:
+        the MP3 demuxer judges it, and refuses what is not MP3 as corrupt).
 
     Raises
     ------
@@ -78,12 +104,17 @@ def source_format(data: bytes | None, path: Path | None) -> str:
         Unreadable, empty, or not a known audio format.
     """
     head = data[:HEAD_BYTES] if data is not None else read_head(path)
-    skip = id3_size(head)
-    if not skip:
+    at = 0
+    for _ in range(MAX_ID3_TAGS):  # tags are sometimes stacked, one writer's after another's
+        size = id3_size(head)
+        if not size:
+            break
+        at += size
+        head = data[at:at + HEAD_BYTES] if data is not None else read_head(path, at)
+    if not at:
         return sniff_format(head)
-    after = data[skip:skip + HEAD_BYTES] if data is not None else read_head(path, skip)
     try:
-        found = sniff_format(after)
+        found = sniff_format(head)
     except AudioError:
         return "mp3"  # a tag alone, or before what the MP3 demuxer will judge
     return found if found in AFTER_ID3 else "mp3"

@@ -35,16 +35,19 @@ def test_id3_size_reads_the_syncsafe_length_and_footer(body, footer):
     tag = _id3(body, footer)
     assert formats.id3_size(tag[:formats.HEAD_BYTES]) == len(tag)
     assert formats.id3_size(b"fLaC" + bytes(12)) == 0 and formats.id3_size(b"ID3") == 0
+    v23 = b"ID3\x03" + tag[4:formats.HEAD_BYTES]  # the footer flag means nothing before ID3v2.4
+    assert formats.id3_size(v23) == len(tag) - (formats.ID3_HEADER if footer else 0)
 
 
 @pytest.mark.parametrize("encode_args, fmt", [(["-c:a", "aac", "-f", "adts"], "aac"), (["-f", "flac"], "flac"),
                                               (["-f", "mp3"], "mp3")])
-def test_audio_behind_an_id3_tag_is_named_and_decoded(encode_args, fmt, tmp_path):
+@pytest.mark.parametrize("tags", [[517], [40, 1200]])  # one tag, or two stacked (one with a footer)
+def test_audio_behind_an_id3_tag_is_named_and_decoded(encode_args, fmt, tags, tmp_path):
     """Broadcast and HLS AAC (and some FLAC) carry an ID3v2 tag in front: the bytes after it decide."""
     plain = tmp_path / "plain"
     sounds.encode(sounds.tone(4.0, freq=330.0), plain, args=encode_args)
     tagged = tmp_path / f"tagged.{fmt}"
-    tagged.write_bytes(_id3(517) + plain.read_bytes())
+    tagged.write_bytes(b"".join(_id3(size, footer=i == 1) for i, size in enumerate(tags)) + plain.read_bytes())
     assert formats.source_format(None, tagged) == formats.source_format(tagged.read_bytes(), None) == fmt
     assert abs(len(audio.decode(tagged)) - 4.0 * audio.SAMPLE_RATE) < 0.1 * audio.SAMPLE_RATE
 

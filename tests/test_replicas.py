@@ -105,9 +105,12 @@ def test_the_single_app_config_serves_the_page_and_the_websocket(tmp_path, host)
     assert head.startswith("HTTP/1.1 101"), head
 
 
-def test_failed_start_leaves_no_folder():
-    """A replica that cannot start (a Python without Streamlit) is an error, and its folder goes too."""
-    broken = Replicas(1, python="/usr/bin/python3", timeout=60)
+def test_failed_start_leaves_no_folder(tmp_path):
+    """A replica that cannot start (as a Python without Streamlit) is an error, and its folder goes too."""
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\necho 'No module named streamlit' >&2\nexit 1\n")
+    python.chmod(0o755)
+    broken = Replicas(1, python=str(python), timeout=60)
     with pytest.raises(RuntimeError, match="did not become healthy"):
         with broken:
             pass

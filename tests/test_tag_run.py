@@ -297,10 +297,12 @@ def test_undo_takes_back_what_a_ray_run_recorded_in_parquet(tmp_path, tiny_model
     assert "undo: 0 restored" in capsys.readouterr().err
 
 
-def test_undo_with_a_path_finds_writes_a_killed_run_never_recorded(tmp_path, capsys):
+@pytest.mark.slow  # a tag run: worker processes
+def test_undo_with_a_path_finds_writes_a_killed_run_never_recorded(tmp_path, tiny_model_path, capsys):
     """A ``--ray`` actor writes a tag before the driver saves the row, so a killed run can leave a
-    song tagged with no row: ``--undo --out FILE PATH`` finds it by the ``GENRE_REPLACED`` that names
-    FILE, and leaves a song another run (another FILE) wrote."""
+    song tagged with no row (or only an earlier run's, without --write-tags): ``--undo --out FILE
+    PATH`` finds it by the ``GENRE_REPLACED`` that names FILE, and leaves a song another run (another
+    FILE) wrote."""
     lib = tmp_path / "library"
     lib.mkdir()
     ours, theirs, mine = (make_song(n, lib, seconds=3.0, seed=i)
@@ -310,7 +312,8 @@ def test_undo_with_a_path_finds_writes_a_killed_run_never_recorded(tmp_path, cap
     tagged.save()
     heard = {p: sound(p) for p in (ours, theirs, mine)}
     out, other = tmp_path / "killed.jsonl", tmp_path / "other.jsonl"
-    out.write_text("")  # the killed run saved no row
+    done = tag(ours, "--out", out, "--workers", 1, "--model", tiny_model_path)  # analysed, not tagged
+    assert done.returncode == 0, done.stderr
     for song in (ours, mine):
         assert write.write_genre(song, "jazz", overwrite=True, run=os.path.realpath(out)).action == "written"
     assert write.write_genre(theirs, "rock", run=os.path.realpath(other)).action == "written"
@@ -325,6 +328,7 @@ def test_undo_with_a_path_finds_writes_a_killed_run_never_recorded(tmp_path, cap
     assert write.read_genre(ours) is None and write.read_source(ours) is None
     assert write.read_genre(mine) == "Orig 06" and write.read_genre(theirs) == "Rock"
     assert all(sound(p) == heard[p] for p in heard)
+    assert [r.get("tag", {}).get("action") for r in rows(out)] == ["undone"]  # the song with a row, now
     assert cli.main(["tag", "--undo", "--out", str(out), str(lib)]) == 0  # twice: nothing left to undo
     assert "undo: 0 restored" in capsys.readouterr().err
 

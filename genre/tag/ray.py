@@ -47,10 +47,16 @@ def require(address: str) -> None:
     _ray()
     if not address or address == "auto":
         return
-    host, _, port = address.split("://", 1)[-1].rpartition(":")
-    if port.isdigit():  # anything else is Ray's to judge
+    hostport = address.split("://", 1)[-1]
+    if hostport.startswith("["):  # [IPv6]:port
+        host, _, port = hostport[1:].partition("]:")
+    elif hostport.count(":") == 1:
+        host, port = hostport.split(":")
+    else:  # a bare IPv6 address, or no port: Ray's to judge
+        return
+    if port.isdigit():
         try:
-            socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_TIMEOUT).close()
+            socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT).close()
         except OSError as exc:
             raise RayError(f"Cannot reach Ray at {address}: {exc.strerror or exc}") from exc
 

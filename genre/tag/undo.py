@@ -8,8 +8,10 @@ Every row whose tag was 'written' holds what the write replaced (the genre field
 run's write, read back from the file's ``GENRE_REPLACED``). A file whose genre is still the one written, with this project's
 ``GENRE_SOURCE`` beside it, gets those values back (none: the genre is removed), through the same
 safe copy-and-rename as the write; a file the user has changed since is left as it is and
-reported. Each undone song gets a new row ('undone', with the file's new fingerprint), so a second
-undo and a resumed run leave it alone. ``--dry-run`` says what would be restored.
+reported. Each undone song with a row gets a new row ('undone', with the file's new fingerprint),
+so a second undo and a resumed run leave it alone. With PATHs, the songs under them are also read
+for a ``GENRE_REPLACED`` naming FILE's real path with no row to undo it by (a killed ``--ray`` run's
+writes): the file itself then says what to put back. ``--dry-run`` says what would be restored.
 """
 from __future__ import annotations
 
@@ -73,18 +75,25 @@ def undo(args, genres: list[str]) -> int:
             if not args.dry_run:
                 journal.recover(lambda message: print(f"warning: {walk.escaped(message)}", file=sys.stderr))
             chosen = [p for p in ledger.index if _selected(p, roots)]
-            for root in roots:
-                if not any(_selected(p, [root]) for p in chosen):
-                    print(f"warning: {walk.shown(root)}: {args.out} holds no song there; nothing to restore",
-                          file=sys.stderr)
+            handled, found = set(), set(chosen)  # the songs undone by their rows; the paths seen under roots
             for path in chosen:
                 row = ledger.row(path)
-                tag = row.get("tag")
-                if isinstance(tag, dict) and (tag.get("action") == "written"
-                                              or tag.get("action") == "same" and tag.get("replaced") is not None):
-                    counts[_undo_one(ledger, row, tag, args.dry_run)] += 1
-            for path, tag in _unrecorded(roots, set(chosen), os.path.realpath(args.out)):
-                counts[_undo_one(ledger, {"path": path}, tag, args.dry_run, record=False)] += 1
+                if _undoable(row.get("tag")):
+                    handled.add(os.path.realpath(path))
+                    counts[_undo_one(ledger, row, row["tag"], args.dry_run)] += 1
+            if roots:  # songs a killed --ray run wrote with no row (or a row from before it)
+                print(f"undo: reading the tags under {', '.join(map(walk.shown, roots))} for writes "
+                      f"{args.out} has no row for", file=sys.stderr)
+                recorded = {os.path.realpath(p): p for p in ledger.index}
+                for path, tag in _unrecorded(roots, handled, os.path.realpath(args.out)):
+                    found.add(path)
+                    known = recorded.get(os.path.realpath(path))
+                    row = ledger.row(known) if known is not None else {"path": path}
+                    counts[_undo_one(ledger, row, tag, args.dry_run, record=known is not None)] += 1
+            for root in roots:
+                if not any(_selected(p, [root]) for p in found):
+                    print(f"warning: {walk.shown(root)}: {args.out} holds no song there; nothing to restore",
+                          file=sys.stderr)
         except KeyboardInterrupt as exc:
             stopped = getattr(exc, "signum", signal.SIGINT)
         finally:
@@ -108,13 +117,19 @@ def _results(out, genres: list[str], write: bool):
     return Ledger(out, results_genres(out, genres), write=write)
 
 
-def _unrecorded(roots: list[str], recorded: set[str], run: str):
-    """``(path, tag)`` for each song under ``roots`` whose genre a write of ``run`` put there with no
-    row to say so: a ``--ray`` actor writes before the driver saves its row, so a killed run can
-    leave such songs (a plain run's row follows its write within the same worker's reply)."""
-    recorded = {os.path.realpath(p) for p in recorded}  # the same song by another spelling is recorded
-    for entry in walk.walk(roots, on_problem=lambda problem: None) if roots else ():
-        if os.path.realpath(entry.path) in recorded:
+def _undoable(tag) -> bool:
+    """Whether a row's tag holds a write to take back: 'written', or 'same' with what it replaced."""
+    return isinstance(tag, dict) and (tag.get("action") == "written"
+                                      or tag.get("action") == "same" and tag.get("replaced") is not None)
+
+
+def _unrecorded(roots: list[str], handled: set[str], run: str):
+    """``(path, tag)`` for each song under ``roots`` (not in ``handled``, real paths already undone)
+    whose genre a write of ``run`` put there, by its ``GENRE_REPLACED``: a ``--ray`` actor writes
+    before the driver saves its row, so a killed run can leave such songs without one. Runs are
+    told apart by their results file's real path."""
+    for entry in walk.walk(roots, on_problem=lambda problem: None):
+        if os.path.realpath(entry.path) in handled:
             continue
         try:
             written = write.written_by(entry.path, run)
@@ -126,7 +141,7 @@ def _unrecorded(roots: list[str], recorded: set[str], run: str):
 
 def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool, record: bool = True) -> str:
     """Restore one song (or say what would be restored); the action, for the counts. ``record``:
-    add an 'undone' row (a song found by its ``GENRE_REPLACED`` had no row, and needs none)."""
+    add an 'undone' row (a song found by its ``GENRE_REPLACED`` alone has none to follow)."""
     path = row["path"]
     shown = walk.shown(path)
     if not os.path.exists(path):

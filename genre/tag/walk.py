@@ -71,7 +71,9 @@ def escaped(text: str) -> str:
     For messages that quote a file's name (an ``OSError``'s, ffmpeg's): one line each, and no name
     can move the cursor or colour the terminal.
     """
-    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() and c != "\\" else ascii(c)[1:-1] for c in text)  # "\\" too: unambiguous
 
 
 def open_regular(path, flags: int = os.O_RDONLY) -> int:

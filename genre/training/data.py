@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import audio, spectrogram
+from .. import audio, formats, spectrogram
 from ..errors import GenreError
 from ..verdict import GENRES
 
 IMAGE_SUFFIXES = {".png"}
-AUDIO_SUFFIXES = {".mp3", ".wav", ".flac", ".ogg", ".opus", ".m4a", ".aac", ".aiff", ".webm"}
+AUDIO_SUFFIXES = frozenset(formats.SUFFIXES)  # what the package decodes: the same for training
 
 
 @dataclass
