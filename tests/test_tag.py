@@ -360,7 +360,7 @@ def test_sigterm_stops_a_ray_run_as_it_stops_a_plain_one(tmp_path, tiny_model_pa
     try:
         deadline = time.monotonic() + 300
         while not (out.exists() and out.read_text().count("\n") >= 1):
-            assert run.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            assert run.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
             time.sleep(0.2)
         run.send_signal(signal.SIGTERM)
         run.wait(timeout=120)

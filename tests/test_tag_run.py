@@ -310,25 +310,33 @@ def test_undo_with_a_path_finds_writes_a_killed_run_never_recorded(tmp_path, tin
     tagged = mutagen.File(mine)
     tagged["GENRE"] = ["Orig 06"]  # the user's own genre, to come back
     tagged.save()
-    heard = {p: sound(p) for p in (ours, theirs, mine)}
+    twice = make_song("tone2.mp3", lib, seconds=3.0, seed=5)
+    heard = {p: sound(p) for p in (ours, theirs, mine, twice)}
     out, other = tmp_path / "killed.jsonl", tmp_path / "other.jsonl"
     done = tag(ours, "--out", out, "--workers", 1, "--model", tiny_model_path)  # analysed, not tagged
     assert done.returncode == 0, done.stderr
+    done = tag(twice, "--out", out, "--write-tags", "--workers", 1, "--model", tiny_model_path)  # recorded
+    assert done.returncode == 0 and rows(out)[-1]["tag"]["action"] == "written", done.stderr
+    later = "metal" if rows(out)[-1]["genre"] != "metal" else "jazz"  # then a killed --overwrite run's, unrecorded
+    assert write.write_genre(twice, later, overwrite=True, run=os.path.realpath(out)).action == "written"
     for song in (ours, mine):
         assert write.write_genre(song, "jazz", overwrite=True, run=os.path.realpath(out)).action == "written"
     assert write.write_genre(theirs, "rock", run=os.path.realpath(other)).action == "written"
 
-    assert cli.main(["tag", "--undo", "--out", str(out)]) == 0  # no PATH: only the rows, and there are none
-    assert "undo: 0 restored" in capsys.readouterr().err
+    assert cli.main(["tag", "--undo", "--dry-run", "--out", str(out)]) == 0  # no PATH: only the rows
+    assert "undo: 1 would restore, 0 changed since" in capsys.readouterr().err  # the later write, by its row
     assert cli.main(["tag", "--undo", "--dry-run", "--out", str(out), str(lib)]) == 0
     said = capsys.readouterr()
     assert "would restore 'Orig 06' over 'Jazz'" in said.out and "tone.mp3: would remove 'Jazz'" in said.out
+    assert "undo: 3 would restore, 0 changed since" in said.err and "holds no song" not in said.err
     assert cli.main(["tag", "--undo", "--out", str(out), str(lib)]) == 0
-    assert "undo: 2 restored" in capsys.readouterr().err
+    assert "undo: 3 restored, 0 changed since" in capsys.readouterr().err
+    assert write.read_genre(twice) is None and write.read_source(twice) is None
     assert write.read_genre(ours) is None and write.read_source(ours) is None
     assert write.read_genre(mine) == "Orig 06" and write.read_genre(theirs) == "Rock"
     assert all(sound(p) == heard[p] for p in heard)
-    assert [r.get("tag", {}).get("action") for r in rows(out)] == ["undone"]  # the song with a row, now
+    latest = {r["path"]: r.get("tag", {}).get("action") for r in rows(out)}  # the songs with a row
+    assert latest == {str(ours): "undone", str(twice): "undone"}
     assert cli.main(["tag", "--undo", "--out", str(out), str(lib)]) == 0  # twice: nothing left to undo
     assert "undo: 0 restored" in capsys.readouterr().err
 

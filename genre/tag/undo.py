@@ -75,19 +75,20 @@ def undo(args, genres: list[str]) -> int:
             if not args.dry_run:
                 journal.recover(lambda message: print(f"warning: {walk.escaped(message)}", file=sys.stderr))
             chosen = [p for p in ledger.index if _selected(p, roots)]
+            run = os.path.realpath(args.out)
             handled, found = set(), set(chosen)  # the songs undone by their rows; the paths seen under roots
             for path in chosen:
                 row = ledger.row(path)
                 if _undoable(row.get("tag")):
-                    handled.add(os.path.realpath(path))
-                    counts[_undo_one(ledger, row, row["tag"], args.dry_run)] += 1
+                    handled.add(_identity(path))
+                    counts[_undo_one(ledger, row, row["tag"], args.dry_run, run=run)] += 1
             if roots:  # songs a killed --ray run wrote with no row (or a row from before it)
                 print(f"undo: reading the tags under {', '.join(map(walk.shown, roots))} for writes "
                       f"{args.out} has no row for", file=sys.stderr)
-                recorded = {os.path.realpath(p): p for p in ledger.index}
-                for path, tag in _unrecorded(roots, handled, os.path.realpath(args.out)):
+                recorded = {_identity(p): p for p in ledger.index}
+                for path, tag in _unrecorded(roots, handled, run):
                     found.add(path)
-                    known = recorded.get(os.path.realpath(path))
+                    known = recorded.get(_identity(path))
                     row = ledger.row(known) if known is not None else {"path": path}
                     counts[_undo_one(ledger, row, tag, args.dry_run, record=known is not None)] += 1
             for root in roots:
@@ -123,31 +124,51 @@ def _undoable(tag) -> bool:
                                       or tag.get("action") == "same" and tag.get("replaced") is not None)
 
 
-def _unrecorded(roots: list[str], handled: set[str], run: str):
-    """``(path, tag)`` for each song under ``roots`` (not in ``handled``, real paths already undone)
+def _identity(path: str) -> tuple[int, int] | None:
+    """The file a path leads to, through symlinks and hard links alike (None: gone)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _written_by(path: str, run: str) -> tuple[str, dict] | None:
+    """``write.written_by``, None for a file that cannot be read or parsed."""
+    try:
+        return write.written_by(path, run)
+    except (mutagen.MutagenError, OSError):
+        return None
+
+
+def _unrecorded(roots: list[str], handled: set, run: str):
+    """``(path, tag)`` for each song under ``roots`` (not in ``handled``: files already undone)
     whose genre a write of ``run`` put there, by its ``GENRE_REPLACED``: a ``--ray`` actor writes
     before the driver saves its row, so a killed run can leave such songs without one. Runs are
     told apart by their results file's real path."""
     for entry in walk.walk(roots, on_problem=lambda problem: None):
-        if os.path.realpath(entry.path) in handled:
+        if _identity(entry.path) in handled:
             continue
-        try:
-            written = write.written_by(entry.path, run)
-        except (mutagen.MutagenError, OSError):  # unreadable or not parsed: not a song this run wrote
-            continue
+        written = _written_by(entry.path, run)
         if written is not None:
             yield entry.path, {"new": written[0], "replaced": written[1]}
 
 
-def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool, record: bool = True) -> str:
+def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool, record: bool = True,
+              run: str | None = None) -> str:
     """Restore one song (or say what would be restored); the action, for the counts. ``record``:
-    add an 'undone' row (a song found by its ``GENRE_REPLACED`` alone has none to follow)."""
+    add an 'undone' row (a song found by its ``GENRE_REPLACED`` alone has none to follow). ``run``:
+    the results file's real path, to take back instead a later write of it whose row was lost."""
     path = row["path"]
     shown = walk.shown(path)
     if not os.path.exists(path):
         print(f"warning: {shown}: gone; nothing to restore", file=sys.stderr)
         return "gone"
     result = write.restore_genre(path, tag["new"], tag.get("replaced"), dry_run=dry_run)
+    later = _written_by(path, run) if result.action == "changed since" and run else None
+    if later is not None:  # a killed --ray --overwrite run of this file wrote over the recorded write
+        tag = {"new": later[0], "replaced": later[1]}
+        result = write.restore_genre(path, tag["new"], tag["replaced"], dry_run=dry_run)
     action, before = result.action, "; ".join(result.restored or []) or None
     if action == "would restore":
         print(f"{shown}: would restore {before!r} over {tag['new']!r}" if before is not None else
