@@ -254,15 +254,9 @@ def _decode_pcm(fmt: str, path: Path, start: float, duration: float) -> bytes:
         cause = AudioError(detail[-1] if detail else f"ffmpeg exit {done.returncode}")
         if "matches no streams" in said:  # -map 0:a:0 found no audio: a video or a picture alone
             raise AudioError("The file has no audio track: only video, pictures or data.") from cause
-        if start > 0 and _decodes(fmt, path):  # ffmpeg refused the seek itself (past any length it can hold)
+        # ffmpeg may refuse the seek itself (past any length it can hold): then the file's start says
+        # what is wrong with it, if anything (decoding it raises that), and the start is too late.
+        if start > 0 and _decode_pcm(fmt, path, 0.0, 0.1):
             raise AudioError(f"The audio ends before {start:g} s.") from cause
         raise AudioError("The file could not be decoded: it is corrupt or not audio.") from cause
     return done.stdout
-
-
-def _decodes(fmt: str, path: Path) -> bool:
-    """Whether the file's first tenth of a second decodes (so a failure was the seek's, not the file's)."""
-    try:
-        return bool(_decode_pcm(fmt, path, 0.0, 0.1))
-    except AudioError:
-        return False

@@ -182,6 +182,8 @@ def test_a_video_without_sound_is_said_to_have_no_audio_track(tmp_path):
         audio.decode(video)
     with pytest.raises(AudioError, match="no audio track"):
         audio.decode(video.read_bytes())  # as an upload
+    with pytest.raises(AudioError, match="no audio track"):
+        audio.decode(video, start=1e15)  # a seek ffmpeg refuses: the file's start says what is wrong
 
 
 @pytest.mark.parametrize("offset", [0.5, -0.02])
