@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -216,10 +217,10 @@ def read_source(source):
         return data, None
     path = Path(os.fspath(source))
     try:
-        path.stat()
+        st = path.stat()
     except OSError as exc:
         raise AudioError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
-    if not path.is_file():
+    if not stat.S_ISREG(st.st_mode):
         raise AudioError(f"{path.name} is not a file of audio: it is a folder, a device or a pipe.")
     return None, path.resolve()
 

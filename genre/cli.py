@@ -143,12 +143,13 @@ def _doctor(args) -> int:
 
 
 def _import_musicnn(args) -> int:
-    from .training.export import require
+    from .training.export import export_onnx, require
     from .training.musicnn import import_musicnn
 
     require()  # before the backbone is rewritten: never a new .keras without its ONNX form
     import_musicnn(args.out, verify=not args.no_verify)
-    return _export_onnx(args)
+    export_onnx(args.out)
+    return 0
 
 
 def _export_onnx(args) -> int:

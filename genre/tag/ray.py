@@ -81,10 +81,10 @@ class Analyser:
     """A Ray actor's work: the model loaded once, then batches of paths turned into rows."""
 
     def __init__(self, model_path, options: Options, threads: int):
-        from . import job, journal
+        from . import job, journal, walk
 
         if options.writes:  # this machine's half-done writes in place, if any
-            journal.recover(lambda message: print(f"warning: {message}", file=sys.stderr))
+            journal.recover(lambda message: print(f"warning: {walk.escaped(message)}", file=sys.stderr))
         self.options = options
         self.model = job.load(model_path, threads)
 
