@@ -16,7 +16,7 @@ import mutagen
 import pytest
 
 from tests.support import ROOT, skip_or_fail
-from tests.support.library import FORMATS, audio_md5 as decoded_md5, make_song, rows
+from tests.support.library import FORMATS, audio_md5 as decoded_md5, make_song, on_terminal, rows
 from genre import GENRES, cli
 from genre.tag import write as tagwrite
 from genre.tag.ledger import Ledger, LedgerError
@@ -85,32 +85,8 @@ def test_rows_and_errors_line_by_line_on_two_workers(library, tiny_model_path, t
 @pytest.mark.slow  # starts worker processes: several seconds
 @pytest.mark.parametrize("columns", [0, 100])  # 0: a terminal that does not say its size (script, some CI)
 def test_a_terminal_gets_a_progress_bar_with_an_eta(library, tiny_model_path, tmp_path, columns):
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", columns // 4, columns, 0, 0))
-    try:
-        done = subprocess.Popen([sys.executable, "-m", "genre", "tag", str(library / "album"), "--workers", "1",
-                                 "--model", str(tiny_model_path)], stdout=subprocess.DEVNULL, stderr=follower,
-                                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        os.close(follower)
-        said = b""
-        while True:  # read as it writes: a full terminal buffer would block it
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the run ended and closed the terminal
-                break
-            if not chunk:
-                break
-            said += chunk
-        done.wait(timeout=600)
-    finally:
-        os.close(leader)
-    text = said.decode(errors="replace")
-    assert done.returncode == 0, text
+    status, text = on_terminal(["tag", library / "album", "--workers", "1", "--model", tiny_model_path], columns)
+    assert status == 0, text
     assert re.search(r"100%\|.*\| 6/6 \[\d\d:\d\d<\d\d:\d\d", text), text  # the bar, the count, elapsed<ETA
     assert "6 song(s) analysed" in text
 

@@ -18,7 +18,7 @@ import mutagen
 import pytest
 
 from tests.support import ROOT, skip_or_fail
-from tests.support.library import make_song, rows, sound, tag
+from tests.support.library import make_song, on_terminal, rows, sound, tag
 from genre import audio, cli
 from genre.logs import LOG_LINE
 from genre.tag import walk, write
@@ -329,6 +329,10 @@ def test_undo_with_a_path_finds_writes_a_killed_run_never_recorded(tmp_path, tin
     said = capsys.readouterr()
     assert "would restore 'Orig 06' over 'Jazz'" in said.out and "tone.mp3: would remove 'Jazz'" in said.out
     assert "undo: 3 would restore, 0 changed since" in said.err and "holds no song" not in said.err
+    status, said = on_terminal(["tag", "--undo", "--dry-run", "--out", out, lib])  # a bar for each phase
+    assert status == 0 and "undo: 3 would restore" in said, said
+    assert re.search(r"undoing: 100%\|.*\| 1/1 \[\d\d:\d\d<\d\d:\d\d", said), said  # tone2's row
+    assert re.search(r"reading tags: 100%\|.*\| 3/3 \[\d\d:\d\d<\d\d:\d\d", said), said  # the other three
     assert cli.main(["tag", "--undo", "--out", str(out), str(lib)]) == 0
     assert "undo: 3 restored, 0 changed since" in capsys.readouterr().err
     assert write.read_genre(twice) is None and write.read_source(twice) is None

@@ -22,10 +22,9 @@ from . import job, journal, replace, walk
 from .ledger import LedgerBusy
 from .pool import DEFAULT_TIMEOUT
 from .rows import is_parquet
-from .tally import Tally
+from .tally import Tally, progress_bar
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 2
-DEFAULT_COLUMNS, DEFAULT_ROWS = 80, 24  # for a terminal that does not say its size (tqdm hides a bar in 0 rows)
 
 
 def model_genres(model_path) -> list[str]:
@@ -166,12 +165,7 @@ def _tag(args, results) -> int:
             _warn_failed_tag(row, warn)
             _emit(row, results, options, aliases)
         if todo:
-            from tqdm import tqdm
-
-            sized = _terminal_width() > 0  # a terminal that does not say its width (script, some CI) gets 80
-            bar = tqdm(total=len(todo), unit="song", disable=not sys.stderr.isatty(), file=sys.stderr,
-                       dynamic_ncols=sized, ncols=None if sized else DEFAULT_COLUMNS,
-                       nrows=None if sized else DEFAULT_ROWS, smoothing=0.1)
+            bar = progress_bar(len(todo))
             if args.ray is not None:
                 from .ray import ray_rows
 
@@ -203,13 +197,6 @@ def _tag(args, results) -> int:
     if stopped is not None:
         return 128 + stopped
     return EXIT_FAILED if tally.failed or tally.deaths or tally.problems["unreadable"] else EXIT_OK
-
-
-def _terminal_width() -> int:
-    try:
-        return os.get_terminal_size(sys.stderr.fileno()).columns
-    except (OSError, ValueError):
-        return 0
 
 
 def _warn_failed_tag(row: dict, warn) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import collections
+import os
+import sys
 import time
 
 from ..verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, NO_BEAT, NOT_MUSIC, OUTSIDE_TEN
@@ -10,6 +12,25 @@ PROBLEM_WORDS = {"special": "FIFO, socket or device (never opened)"}  # walk pro
 REASON_WORDS = {NOT_MUSIC: "not music", OUTSIDE_TEN: "music outside the ten", LOW_CONFIDENCE: "low confidence",
                 MOSTLY_SILENCE: "mostly silence", NO_BEAT: "no beat"}  # verdict.REASONS, as the summary says them
 FAILED_TAGS = ("failed", "changed")  # tag actions that count as a failed song
+DEFAULT_COLUMNS, DEFAULT_ROWS = 80, 24  # for a terminal that does not say its size (tqdm hides a bar in 0 rows)
+
+
+def progress_bar(total: int, desc: str | None = None):
+    """A ``tqdm`` bar with an ETA on stderr, shown only when stderr is a terminal; a terminal that
+    does not say its width (``script``, some CI) gets 80 columns."""
+    from tqdm import tqdm
+
+    sized = _terminal_width() > 0
+    return tqdm(total=total, desc=desc, unit="song", disable=not total or not sys.stderr.isatty(),
+                file=sys.stderr, dynamic_ncols=sized, ncols=None if sized else DEFAULT_COLUMNS,
+                nrows=None if sized else DEFAULT_ROWS, smoothing=0.1)
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
+        return 0
 
 
 class Tally:

@@ -25,6 +25,7 @@ import mutagen
 from . import journal, replace, walk, write
 from .ledger import Ledger, LedgerBusy
 from .rows import CSV_HEAD, CSV_TAIL, is_parquet
+from .tally import progress_bar
 
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 2
 
@@ -77,20 +78,26 @@ def undo(args, genres: list[str]) -> int:
             chosen = [p for p in ledger.index if _selected(p, roots)]
             run = os.path.realpath(args.out)
             handled, found = set(), set(chosen)  # the songs undone by their rows; the paths seen under roots
-            for path in chosen:
-                row = ledger.row(path)
-                if _undoable(row.get("tag")):
-                    handled.add(_identity(path))
-                    counts[_undo_one(ledger, row, row["tag"], args.dry_run, run=run)] += 1
+            rows = [row for row in map(ledger.row, chosen) if _undoable(row.get("tag"))]
+            with progress_bar(len(rows), "undoing") as bar:
+                for row in rows:
+                    handled.add(_identity(row["path"]))
+                    with bar.external_write_mode(file=sys.stderr):
+                        counts[_undo_one(ledger, row, row["tag"], args.dry_run, run=run)] += 1
+                    bar.update(1)
             if roots:  # songs a killed --ray run wrote with no row (or a row from before it)
                 print(f"undo: reading the tags under {', '.join(map(walk.shown, roots))} for writes "
                       f"{args.out} has no row for", file=sys.stderr)
                 recorded = {_identity(p): p for p in ledger.index}
-                for path, tag in _unrecorded(roots, handled, run):
-                    found.add(path)
-                    known = recorded.get(_identity(path))
-                    row = ledger.row(known) if known is not None else {"path": path}
-                    counts[_undo_one(ledger, row, tag, args.dry_run, record=known is not None)] += 1
+                songs = [e.path for e in walk.walk(roots, on_problem=lambda problem: None)
+                         if _identity(e.path) not in handled]
+                with progress_bar(len(songs), "reading tags") as bar:
+                    for path, tag in _unrecorded(songs, run, bar):
+                        found.add(path)
+                        known = recorded.get(_identity(path))
+                        row = ledger.row(known) if known is not None else {"path": path}
+                        with bar.external_write_mode(file=sys.stderr):
+                            counts[_undo_one(ledger, row, tag, args.dry_run, record=known is not None)] += 1
             for root in roots:
                 if not any(_selected(p, [root]) for p in found):
                     print(f"warning: {walk.shown(root)}: {args.out} holds no song there; nothing to restore",
@@ -141,17 +148,16 @@ def _written_by(path: str, run: str) -> tuple[str, dict] | None:
         return None
 
 
-def _unrecorded(roots: list[str], handled: set, run: str):
-    """``(path, tag)`` for each song under ``roots`` (not in ``handled``: files already undone)
-    whose genre a write of ``run`` put there, by its ``GENRE_REPLACED``: a ``--ray`` actor writes
-    before the driver saves its row, so a killed run can leave such songs without one. Runs are
-    told apart by their results file's real path."""
-    for entry in walk.walk(roots, on_problem=lambda problem: None):
-        if _identity(entry.path) in handled:
-            continue
-        written = _written_by(entry.path, run)
+def _unrecorded(songs: list[str], run: str, bar):
+    """``(path, tag)`` for each of ``songs`` whose genre a write of ``run`` put there, by its
+    ``GENRE_REPLACED``: a ``--ray`` actor writes before the driver saves its row, so a killed run
+    can leave such songs without one. Runs are told apart by their results file's real path.
+    ``bar`` counts each song read."""
+    for path in songs:
+        written = _written_by(path, run)
+        bar.update(1)
         if written is not None:
-            yield entry.path, {"new": written[0], "replaced": written[1]}
+            yield path, {"new": written[0], "replaced": written[1]}
 
 
 def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool, record: bool = True,

@@ -74,3 +74,32 @@ def tag(*args, timeout: float = 600, env: dict | None = None, **popen) -> subpro
 def rows(path: Path) -> list[dict]:
     """The rows of a JSON Lines results file."""
     return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def on_terminal(argv: list, columns: int = 100) -> tuple[int, str]:
+    """Run ``python -m genre *argv`` with stderr on a pseudo-terminal ``columns`` wide (0: one that
+    does not say its size); its exit status and what it wrote there."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", columns // 4, columns, 0, 0))
+    try:
+        done = subprocess.Popen([sys.executable, "-m", "genre", *map(str, argv)], stdout=subprocess.DEVNULL,
+                                stderr=follower, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        os.close(follower)
+        said = b""
+        while True:  # read as it writes: a full terminal buffer would block it
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the run ended and closed the terminal
+                break
+            if not chunk:
+                break
+            said += chunk
+        done.wait(timeout=600)
+    finally:
+        os.close(leader)
+    return done.returncode, said.decode(errors="replace")
