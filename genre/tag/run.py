@@ -115,7 +115,7 @@ def run(args) -> int:
     if args.undo:
         from .undo import undo
 
-        return undo(args, model_genres(args.model))
+        return undo(args, model_genres(args.model), open_results)
     if not args.paths:
         args.usage_error("the following arguments are required: PATH (or --undo --out FILE)")
     if args.overwrite and not (args.write_tags or args.dry_run):

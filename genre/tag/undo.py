@@ -48,10 +48,11 @@ def _selected(path: str, roots: list[str]) -> bool:
     return not roots or any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
-def undo(args, genres: list[str]) -> int:
+def undo(args, genres: list[str], open_results) -> int:
     """The ``tag --undo`` command on parsed arguments; returns the exit status.
 
-    ``genres`` are the model's, for a CSV whose header does not say them.
+    ``genres`` are the model's, for a CSV whose header does not say them; ``open_results`` is
+    ``run.open_results``, which a tag run opens its results file with.
     """
     if args.out is None:
         args.usage_error("--undo needs --out FILE, the .jsonl, .csv or .parquet results of the runs to take back")
@@ -61,7 +62,7 @@ def undo(args, genres: list[str]) -> int:
     if os.path.isdir(args.out) and not is_parquet(args.out):
         args.usage_error(f"--out {args.out} is a folder: give the .jsonl or .csv results file (or a .parquet folder)")
     try:
-        ledger = _results(args.out, genres, write=not args.dry_run)
+        ledger = open_results(args.out, results_genres(args.out, genres), write=not args.dry_run)
     except LedgerBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
@@ -114,15 +115,6 @@ def undo(args, genres: list[str]) -> int:
     if stopped:
         return 128 + stopped
     return EXIT_FAILED if counts["failed"] else EXIT_OK
-
-
-def _results(out, genres: list[str], write: bool):
-    """The results of the runs to take back, locked (unless a dry run): a ``Ledger``, or a Parquet folder."""
-    if is_parquet(out):
-        from .ray import ParquetResults  # imports neither Ray nor pyarrow until it reads
-
-        return ParquetResults(out, write=write)
-    return Ledger(out, results_genres(out, genres), write=write)
 
 
 def _undoable(tag) -> bool:
