@@ -14,6 +14,7 @@ restores, nor removes, another's live write.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -35,6 +36,33 @@ def folder() -> Path:
     """Where the safety copies live: ``$XDG_STATE_HOME/genre/journal`` (``~/.local/state`` by default)."""
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return Path(state).joinpath(*FOLDER)
+
+
+@dataclasses.dataclass(frozen=True)
+class Note:
+    """Which song a safety copy holds the bytes of, and its mtime before the write."""
+
+    path: str
+    dev: int
+    ino: int
+    mtime_ns: int
+
+    @classmethod
+    def read(cls, note: Path) -> Note:
+        """The note at ``note``.
+
+        Raises
+        ------
+        OSError, ValueError, KeyError, TypeError
+            It cannot be read, or is not a note (FileNotFoundError: made before its song was touched).
+        """
+        about = json.loads(note.read_text())
+        mtime_ns = int(about["mtime_ns"]) if "mtime_ns" in about else int(float(about["mtime"]) * 1e9)  # older notes
+        return cls(str(about["path"]), int(about["dev"]), int(about["ino"]), mtime_ns)
+
+    def is_of(self, st: os.stat_result) -> bool:
+        """Whether the file ``st`` is the song this note names."""
+        return (self.dev, self.ino) == (st.st_dev, st.st_ino)
 
 
 class NoSafetyCopy(OSError):
@@ -65,7 +93,7 @@ def safety_copy(real: str, st: os.stat_result):
                 shutil.copyfileobj(src, dst, HASH_CHUNK)
                 dst.flush()
                 os.fsync(fd)
-            _write_note(note, {"path": real, "dev": st.st_dev, "ino": st.st_ino, "mtime_ns": st.st_mtime_ns})
+            _write_note(note, Note(real, st.st_dev, st.st_ino, st.st_mtime_ns))
         except OSError as exc:
             raise NoSafetyCopy(exc.errno, f"no safety copy could be made ({exc.strerror or exc})") from exc
         try:
@@ -126,23 +154,21 @@ def _recover_one(copy: Path, warn) -> int:
     """Put back the song of one unlocked ``copy`` (1), or remove a copy cut short (0)."""
     note = copy.with_suffix(NOTE_SUFFIX)
     try:
-        about = json.loads(note.read_text())
+        about = Note.read(note)
     except FileNotFoundError:  # made before its song was touched
         _remove(note.with_suffix(PART_SUFFIX), copy)
         return 0
     try:
-        st = os.stat(about["path"])
-        same = (st.st_dev, st.st_ino) == (about["dev"], about["ino"])
+        same = about.is_of(os.stat(about.path))
     except OSError:
         same = False
     if not same:
-        warn(f"{about['path']}: its tag write was cut short and the file is gone or replaced since; "
+        warn(f"{about.path}: its tag write was cut short and the file is gone or replaced since; "
              f"its bytes before that write are kept in {copy}")
         return 0
-    mtime_ns = int(about["mtime_ns"]) if "mtime_ns" in about else int(float(about["mtime"]) * 1e9)  # older notes
-    _put_back(copy, about["path"], mtime_ns)
+    _put_back(copy, about.path, about.mtime_ns)
     _remove(note, copy)
-    warn(f"{about['path']}: a killed run left its tag write half done; the file is put back as it was")
+    warn(f"{about.path}: a killed run left its tag write half done; the file is put back as it was")
     return 1
 
 
@@ -154,8 +180,7 @@ def waiting(st: os.stat_result) -> Path | None:
         return None
     for note in where.glob(f"*{NOTE_SUFFIX}"):
         try:
-            about = json.loads(note.read_text())
-            if (about["dev"], about["ino"]) == (st.st_dev, st.st_ino) and note.with_suffix(COPY_SUFFIX).exists():
+            if Note.read(note).is_of(st) and note.with_suffix(COPY_SUFFIX).exists():
                 return note.with_suffix(COPY_SUFFIX)
         except (OSError, ValueError, KeyError, TypeError):
             continue
@@ -209,10 +234,10 @@ def _remove(*paths: Path) -> None:
     _sync(paths[0].parent)
 
 
-def _write_note(note: Path, about: dict) -> None:
+def _write_note(note: Path, about: Note) -> None:
     """The note, whole or not at all (written aside, then renamed), and durable."""
     aside = note.with_suffix(PART_SUFFIX)
-    aside.write_text(json.dumps(about))
+    aside.write_text(json.dumps(dataclasses.asdict(about)))
     with open(aside, "rb") as f:
         os.fsync(f.fileno())
     os.replace(aside, note)
