@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -13,6 +14,7 @@ import mutagen
 from mutagen.id3 import TCON
 import pytest
 
+from tests.support import ROOT
 from tests.support.library import FORMATS, make_song, sound, tag
 from genre.tag import pool, replace, walk, write
 from genre.tag.ledger import Ledger
@@ -233,6 +235,53 @@ def test_another_users_file_and_a_read_only_mount_are_refused(songs, shared):
         pytest.skip(f"no read-only bind mount here: {mounted.stderr.strip()}")
     assert "read-only file system" in mounted.stdout, mounted.stderr
     assert song.read_bytes() == data
+
+
+AS_NOBODY_TAGGING = """
+import os, sys
+from genre.tag import write
+os.setgid(65534)
+os.setuid(65534)
+print(write.write_genre(sys.argv[1], "rock").action)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+def test_another_users_file_that_lets_this_user_write_stays_theirs(songs, shared, monkeypatch):
+    song = Path(shutil.copy(songs["tone.mp3"], shared / "shared song.mp3"))
+    song.chmod(0o666)  # root lets anyone write it
+    heard = sound(song)
+    monkeypatch.setenv("XDG_STATE_HOME", str(shared / "state"))  # nobody's journal, where nobody may write
+    done = subprocess.run([sys.executable, "-c", AS_NOBODY_TAGGING, str(song)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.stdout.strip() == "written", done.stderr
+    st = song.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o666)  # still root's, as it was
+    assert write.read_genre(song) == "Rock" and sound(song) == heard
+
+
+@pytest.mark.parametrize("name", ["tone.mp3", "noise.flac"])
+def test_a_songs_extended_attributes_survive_a_tag_write(songs, tmp_path, name, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # the safety copy's journal
+    song = Path(shutil.copy(songs[name], tmp_path / name))
+    try:
+        os.setxattr(song, "user.xdg.origin.url", b"https://example.org/song")
+    except OSError as exc:
+        pytest.skip(f"no user extended attributes on this file system ({exc})")
+    heard = sound(song)
+    assert write.write_genre(song, "jazz").action == "written"
+    assert os.getxattr(song, "user.xdg.origin.url") == b"https://example.org/song"
+    assert write.read_genre(song) == "Jazz" and sound(song) == heard and not copies(tmp_path)
+    assert not list((tmp_path / "state").rglob("*.song"))  # the journal's copy is gone once written
+
+
+@pytest.mark.parametrize("name", ["Symphony No. 5", "song.mp3~", "take.flac-old", "a.Remastered2011", "b.mp3"])
+def test_a_copy_in_progress_is_known_as_one_whatever_the_song_is_called(songs, tmp_path, name):
+    """A kill -9 leaves the copy: the next run must know it (and never tag it as a song)."""
+    song = Path(shutil.copy(songs["tone.mp3"], tmp_path / name))
+    seen = []
+    replace.rewrite(song, lambda f: seen.extend(p.name for p in tmp_path.iterdir() if p.name != name))
+    assert len(seen) == 1 and walk.is_temp(seen[0]), seen
 
 
 def test_undo_takes_back_a_write_whose_row_a_killed_run_lost(songs, tmp_path):

@@ -9,7 +9,9 @@ process, so a copy whose lock is free was left by a run that is gone (SIGKILL, a
 
 A read-only file, a file on a read-only mount or another user's is refused with a sentence
 (root could rename over it: the permission bits say the owner does not want it changed), and a
-file whose size or modification time is no longer what was analysed is not written.
+file whose size or modification time is no longer what was analysed is not written. Another user's
+file that lets this user write it, and a file with extended attributes, are changed in place like a
+hard-linked one: a renamed copy would be this user's, without the attributes.
 
 Ctrl-C and SIGTERM become ``Stopped`` (a ``KeyboardInterrupt``) through ``on_stop_signals``; the
 copy is removed on the way out, and a change made in place (a hard-linked file, where a rename
@@ -29,7 +31,7 @@ import threading
 
 from ..errors import GenreError
 from . import journal
-from .walk import HASH_CHUNK, TEMP_PREFIX, open_song
+from .walk import HASH_CHUNK, TEMP_PREFIX, open_song, temp_suffix
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
@@ -169,21 +171,34 @@ def rewrite(path, change, expect: tuple[int, float] | None = None) -> None:
             raise NotWritten(f"A killed run's safety copy of this file waits in {copy} and could not be put "
                              "back; not changed (the next run that writes tags tries again).")
         try:
-            fd, tmp = (None, None) if st.st_nlink > 1 else tempfile.mkstemp(
-                prefix=TEMP_PREFIX, suffix=os.path.splitext(real)[1], dir=os.path.dirname(real))
+            fd, tmp = (None, None) if _in_place(real, st) else tempfile.mkstemp(
+                prefix=TEMP_PREFIX, suffix=temp_suffix(real), dir=os.path.dirname(real))
         except OSError:  # a folder this user may not write in, around a file they may
             fd = None
-        if fd is None:  # in place: a rename would split hard links or is not allowed here
+        if fd is None:  # in place: a rename would split links, or lose its owner or attributes
             try:
                 with critical(), journal.safety_copy(real, st), open_song(real, "r+b") as f:
                     change(f)
                     os.fsync(f.fileno())
             except journal.NoSafetyCopy as exc:
-                raise NotWritten(f"This file can only be changed in place (it is hard-linked, or its folder "
-                                 f"is not writable), and {exc.strerror}; not changed.") from exc
+                raise NotWritten(f"This file can only be changed in place (it is hard-linked, another user's, "
+                                 f"has extended attributes, or its folder is not writable), and "
+                                 f"{exc.strerror}; not changed.") from exc
             # journal.NotPutBack, an OSError, goes up as it is: its sentence says where the bytes wait
             return
         _replace_with_copy(src, st, real, fd, tmp, change)
+
+
+def _in_place(real: str, st: os.stat_result) -> bool:
+    """Whether the song must be changed in place: a copy renamed over it would split its hard links,
+    make another user's file (that lets this user write it) this user's, or drop its extended
+    attributes (ACLs, a browser's ``user.xdg.origin.url``), which a copy does not carry."""
+    if st.st_nlink > 1 or st.st_uid != os.geteuid() != 0:
+        return True
+    try:
+        return bool(os.listxattr(real))
+    except OSError:  # a file system without extended attributes
+        return False
 
 
 def _replace_with_copy(src, st: os.stat_result, real: str, fd: int, tmp: str, change) -> None:

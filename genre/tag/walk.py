@@ -29,7 +29,8 @@ AUDIO_SUFFIXES = frozenset(formats.SUFFIXES)
 HASH_CHUNK = 1 << 20  # bytes read at a time for sha256
 TEMP_PREFIX = ".genre-tmp-"  # a tagged copy in progress (``tempfile.mkstemp`` adds 8 characters)
 # exactly those names (mkstemp's alphabet, the song's suffix): a user's ".genre-anything" is never one
-TEMP_NAME = re.compile(r"\.genre-tmp-[a-z0-9_]{8}(\.[A-Za-z0-9]{1,8})?")
+TEMP_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")  # a song's suffix a copy keeps (others: none, so it is found)
+TEMP_NAME = re.compile(r"\.genre-tmp-[a-z0-9_]{8}(" + TEMP_SUFFIX.pattern + ")?")
 SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
            stat.S_IFBLK: "a block device"}
 
@@ -53,6 +54,12 @@ class Problem:
     path: str
     kind: str
     message: str
+
+
+def temp_suffix(path: str) -> str:
+    """The suffix of a tagged copy of ``path``: the song's own when ``is_temp`` knows it again, else none."""
+    suffix = os.path.splitext(path)[1]
+    return suffix if TEMP_SUFFIX.fullmatch(suffix) else ""
 
 
 def is_temp(name: str) -> bool:
