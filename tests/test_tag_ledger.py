@@ -38,6 +38,27 @@ def test_a_second_ledger_on_the_same_file_is_refused_with_a_sentence(tmp_path):
     assert rows(out) == [ROW]
 
 
+def test_a_run_starting_while_the_file_is_compacted_is_refused_and_loses_nothing(tmp_path, monkeypatch):
+    out = tmp_path / "out.jsonl"
+    first = Ledger(out, ["rock", "jazz"])
+    first.append(ROW)
+    first.append({**ROW, "genre": "jazz"})  # supersedes the first row: closing compacts the file
+    compact, seen = Ledger._compact, []
+
+    def compact_while_another_starts(self):
+        try:
+            Ledger(out, ["rock", "jazz"]).close()
+            seen.append("opened")
+        except LedgerBusy:
+            seen.append("refused")
+        compact(self)
+
+    monkeypatch.setattr(Ledger, "_compact", compact_while_another_starts)
+    first.close()
+    assert seen == ["refused"]
+    assert rows(out) == [{**ROW, "genre": "jazz"}]
+
+
 FILL = """
 import resource, sys
 from genre.tag.ledger import Ledger, LedgerError

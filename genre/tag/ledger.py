@@ -147,12 +147,18 @@ class Ledger:
         return rows.decode(line, self.columns if self.csv else None)
 
     def close(self) -> None:
-        """Close the file; rewrite it without damaged or superseded lines when there are any."""
+        """Rewrite the file without damaged or superseded lines when there are any, then close it.
+
+        The rewrite is renamed over the file while this run still holds its lock: a run that
+        starts meanwhile is refused, or (``lock.open_locked``) opens the rewritten file.
+        """
         if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-            if self.dropped:
-                self._compact()
+            try:
+                if self.dropped and self.write:
+                    self._compact()
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
     def _write(self, data: bytes) -> None:
         """Append ``data`` whole, or cut the file back to where it was and raise.
