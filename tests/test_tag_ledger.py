@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, skip_or_fail
 from tests.support.library import rows
+from genre import cli
 from genre.tag.ledger import Ledger, LedgerBusy, LedgerError
 from genre.tag.rows import CSV_HEAD
 
@@ -223,3 +224,38 @@ def test_summary_counts_genres_of_sure_songs_and_unsure_by_reason():
     only_unsure = Tally()
     only_unsure.count({"genre": "pop", "unsure": True, "reason": "outside_ten"})
     assert "genres (sure): none; 1 unsure: music outside the ten 1" in only_unsure.summary()
+
+
+@pytest.fixture
+def parquet_results():
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        skip_or_fail("pyarrow is not installed (requirements-scale.txt)")
+    from genre.tag.ray import ParquetResults
+
+    return ParquetResults
+
+
+def test_parquet_results_that_are_not_a_ray_runs_are_a_sentence(tmp_path, parquet_results, capsys):
+    single = tmp_path / "single.parquet"  # a Parquet file of the user's, not a --ray run's folder
+    single.write_bytes(b"PAR1 someone's table PAR1")
+    for write in (True, False):
+        with pytest.raises(LedgerError, match="is a file, not the folder"):
+            parquet_results(single, write=write)
+    assert cli.main(["tag", "--undo", "--out", str(single)]) == 1
+    assert "error: " in capsys.readouterr().err and single.read_bytes().startswith(b"PAR1 someone")
+    folder = tmp_path / "run.parquet"
+    results = parquet_results(folder)
+    results.append(ROW)
+    results.close()
+    (folder / "part-1-garbage.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(LedgerError, match="part-1-garbage.parquet is not a part") as refused:
+        parquet_results(folder)
+    assert refused.value.__cause__ is not None
+    (folder / "part-1-garbage.parquet").unlink()
+    left = folder / ".part-2-deadbeef.parquet.tmp"  # a part a killed run was writing
+    left.write_bytes(b"half a part")
+    again = parquet_results(folder)  # the folder's lock is free again after the refusal
+    assert again.row(ROW["path"]) == ROW and not left.exists()
+    again.close()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import GenreError
 from . import replace
-from .ledger import Done, done_of
+from .ledger import Done, LedgerError, done_of
 from .lock import open_locked
 from .pool import DEFAULT_TIMEOUT
 from .job import Options
@@ -31,6 +31,8 @@ from ..logs import QUIET_LEVEL
 SONGS_PER_BLOCK = 4  # rows come back block by block: small blocks keep the stream (and the bar) moving
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # paths and rows are small; do not reserve 30 % of the RAM
 PARQUET_ROWS_PER_PART = 64  # rows buffered before a Parquet part is written
+PART_NAME = "part-{}-{}.parquet"  # nanoseconds, then 8 hex digits: sorted names are the written order
+PART_GLOB = "part-*.parquet"  # a part; written as ".<name>.tmp" first, then renamed
 REACH_TIMEOUT = 10  # seconds to wait for a cluster's port to answer before Ray is asked (it retries for ever)
 PARQUET_COLUMNS = ("path", "size", "mtime", "sha256", "genre", "confidence", "unsure", "error", "record")
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,6 +172,7 @@ class ParquetResults:
     """
 
     def __init__(self, path, *, write: bool = True):
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         self.path, self.write = Path(path), write
@@ -178,15 +181,31 @@ class ParquetResults:
         self._records: tuple[Path | None, list[str]] = (None, [])  # the last part ``row`` read, decoded
         self._rows: list[dict] = []
         self._fd = None
-        if write:  # one run per folder, as for a results file (lock.py)
-            self.path.mkdir(parents=True, exist_ok=True)
-            self._fd = open_locked(self.path, os.O_RDONLY)
-        if self.path.exists():
-            for part in sorted(self.path.glob("*.parquet")):
-                records = pq.read_table(part, columns=["record"]).column("record").to_pylist()
-                for i, row in enumerate(map(json.loads, records)):  # the whole row: its tag is settled or not
-                    self.index[row["path"]] = done_of(row, i)
-                    self._where[row["path"]] = (part, i)
+        if self.path.exists() and not self.path.is_dir():
+            raise LedgerError(f"{self.path} is a file, not the folder of Parquet parts a --ray run writes; "
+                              "give --out a new name ending in .parquet, or an earlier --ray run's folder.")
+        try:
+            if write:  # one run per folder, as for a results file (lock.py)
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._fd = open_locked(self.path, os.O_RDONLY)
+                for left in self.path.glob(f".{PART_GLOB}.tmp"):  # parts a killed run was writing
+                    left.unlink(missing_ok=True)
+            for part in sorted(self.path.glob(PART_GLOB)) if self.path.exists() else ():
+                try:
+                    records = pq.read_table(part, columns=["record"]).column("record").to_pylist()
+                    for i, row in enumerate(map(json.loads, records)):  # the whole row: settled or not
+                        self.index[row["path"]] = done_of(row, i)
+                        self._where[row["path"]] = (part, i)
+                except (pa.ArrowException, ValueError, KeyError, TypeError, AttributeError) as exc:
+                    raise LedgerError(f"{part} is not a part a --ray run of `tag` wrote ({exc}); move it out "
+                                      f"of {self.path}, or give --out another folder.") from exc
+        except BaseException as exc:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            if isinstance(exc, OSError):
+                raise LedgerError(f"Cannot use {self.path} for results: {exc.strerror or exc}.") from exc
+            raise
 
     def row(self, path: str) -> dict:
         """``path``'s latest record, as the run wrote it (read in index order, each part is read once)."""
@@ -229,7 +248,7 @@ class ParquetResults:
                             ("unsure", pa.bool_()), ("error", pa.string()), ("record", pa.string())])
         columns = {c: [r.get(c) for r in self._rows] for c in PARQUET_COLUMNS[:-1]}
         columns["record"] = [json.dumps(r, ensure_ascii=False) for r in self._rows]
-        name = f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"  # sorted = written order
+        name = PART_NAME.format(time.time_ns(), uuid.uuid4().hex[:8])  # sorted = written order
         tmp = self.path / f".{name}.tmp"
         pq.write_table(pa.table(columns, schema=schema), tmp)
         with open(tmp, "rb") as f:
