@@ -105,6 +105,8 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
                 same = False
             if same and results.refresh(entry.path, entry.mtime):  # touched, not changed
                 tally.already += 1
+                if retag is not None and results.index[entry.path].to_tag(overwrite):
+                    retag.append(entry.path)
                 continue
         todo.append(entry)
     return todo
