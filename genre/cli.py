@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import GenreError
+from .errors import DataError, GenreError
 
 
 def _predict(args) -> int:
@@ -79,14 +79,32 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _check_calibration(path: Path) -> None:
+    """Raise ``DataError`` unless ``path`` is a calibration a training run wrote (a JSON object)."""
+    try:
+        fitted = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"--calibration: cannot read {path} ({exc}); give the folder of a run that had a "
+                        "validation split") from exc
+    if not isinstance(fitted, dict) or "validation" not in fitted:
+        raise DataError(f"--calibration: {path} is not the metadata of a training run with a validation split")
+
+
 def _train(args) -> int:
     from .training.cnn import train
     from .training.fusion import train_fusion
 
     valid = None if args.valid_split == "none" else args.valid_split
     calibration = args.calibration
+    if valid is None and calibration is None:
+        args.usage_error("--valid-split none leaves nothing to choose the fusion weights, temperatures and "
+                         "unsure thresholds on: give --calibration RUN, a run that had a validation split")
     if calibration is not None and calibration.is_dir():
         calibration = calibration / "genre_cnn.json"
+    if calibration is not None:  # read now, not after an hour of training
+        needed = [calibration] if args.cnn_only else [calibration, calibration.with_name("fusion.json")]
+        for path in needed[1 if args.cnn is not None else 0:]:
+            _check_calibration(path)
     if args.cnn is None:
         train(args.data, args.out, epochs=args.epochs, seed=args.seed, ensemble=args.ensemble,
               train_split=args.train_split, valid_split=valid, calibration=calibration)
@@ -211,7 +229,7 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--calibration", type=Path, metavar="RUN",
                     help="a run folder (or its genre_cnn.json) whose fusion weights, temperatures and "
                          "unsure thresholds this model takes (default: choose them on the validation split)")
-    tr.set_defaults(run=_train)
+    tr.set_defaults(run=_train, usage_error=tr.error)
     td = sub.add_parser("train-detector", help="fit the music detector on GTZAN audio against generated "
                                                "non-music, and measure it leaving whole families out")
     td.add_argument("--data", required=True, type=Path, metavar="DIR")

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from genre import GENRES, load_model
+from genre import GENRES, cli, load_model
 from genre import spectrogram as S
 from genre.training import cnn as train
 
@@ -118,3 +118,17 @@ def test_smoke_detector_training_writes_a_detector_the_model_uses(gtzan, tmp_pat
     assert 0 < record["threshold"] < 1
     model = fusion.load_model(out)
     assert model.music is not None and model.music.threshold == pytest.approx(record["threshold"])
+
+
+def test_training_without_a_way_to_calibrate_is_refused_before_it_starts(tmp_path, capsys):
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["train", "--data", str(tmp_path), "--out", str(out), "--valid-split", "none"])
+    assert usage.value.code == 2 and "--calibration RUN" in capsys.readouterr().err
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "genre_cnn.json").write_text('{"genres": ["rock"]}')  # no validation in it
+    for calibration, said in [(tmp_path / "missing", "cannot read"), (tmp_path / "other", "is not the metadata")]:
+        assert cli.main(["train", "--data", str(tmp_path), "--out", str(out), "--valid-split", "none",
+                         "--calibration", str(calibration)]) == 1
+        assert said in capsys.readouterr().err
+    assert not out.exists()  # refused before anything was written
