@@ -8,18 +8,17 @@ so a model can never silently see inputs unlike those it was trained on.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
-
 import numpy as np
 
-from . import audio, spectrogram
+from . import audio, logs, spectrogram
 from .errors import ModelError
 from .verdict import LOW_CONFIDENCE, Judgement
+
+logs.quiet_by_default()  # before anything imports TensorFlow, which reads the level once
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 MODEL_PATH = MODEL_DIR / "genre_cnn.keras"

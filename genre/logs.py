@@ -15,8 +15,10 @@ import re
 import sys
 import tempfile
 
-QUIET_LEVEL = "3"  # TF_CPP_MIN_LOG_LEVEL: errors too; what TensorFlow logs after start-up
+LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"  # read by TensorFlow once, when it is imported
+QUIET_LEVEL = "3"  # errors too; what TensorFlow logs after start-up
 VERBOSE_LEVEL = "0"
+CHOSEN_HERE = "GENRE_TF_LOG_LEVEL_CHOSEN"  # beside a level this package chose, not the user: --verbose may change it
 LOG_LINE = re.compile(
     rb"^(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] "  # absl: I0000 00:00:17.0 123 port.cc:153]
     rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] \S+:\d+\] "  # tsl: 2025-01-01 10:00:00.0: I a.cc:1]
@@ -25,12 +27,20 @@ LOG_LINE = re.compile(
 PYTHON_LOGGERS = ("absl", "tensorflow", "h5py")  # their Python-side warnings at import
 
 
+def quiet_by_default() -> None:
+    """Keep TensorFlow's C++ lines quiet in a process that never calls ``configure`` (the app),
+    unless the user set ``TF_CPP_MIN_LOG_LEVEL``; a later ``configure(verbose=True)`` still shows them."""
+    if LEVEL_VARIABLE not in os.environ:
+        os.environ[LEVEL_VARIABLE], os.environ[CHOSEN_HERE] = QUIET_LEVEL, "1"
+
+
 def configure(verbose: bool) -> None:
     """Set the environment TensorFlow reads at import (inherited by workers) and Python's loggers.
 
     A ``TF_CPP_MIN_LOG_LEVEL`` the user set is kept.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", VERBOSE_LEVEL if verbose else QUIET_LEVEL)
+    if LEVEL_VARIABLE not in os.environ or os.environ.get(CHOSEN_HERE):
+        os.environ[LEVEL_VARIABLE], os.environ[CHOSEN_HERE] = VERBOSE_LEVEL if verbose else QUIET_LEVEL, "1"
     if not verbose:
         for name in PYTHON_LOGGERS:
             logging.getLogger(name).setLevel(logging.ERROR)

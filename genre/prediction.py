@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from . import audio, rhythm, spectrogram, spread
 from .audio import CLIP_SAMPLES, SAMPLE_RATE
+from .errors import AudioError
 from .verdict import MOSTLY_SILENCE, TAG_FLOOR, Judgement, silence_sentence
 
 MAX_CLIPS = 10  # a longer song is judged on this many clips spread evenly over it (every clip of 30 s)
@@ -223,8 +225,8 @@ def predict(source, model: Model | None = None, *, start: float | None = None) -
     """
     model = model or default_model()
     if start is not None:
-        if start < 0:
-            raise ValueError("start must be 0 or more seconds")
+        if not (math.isfinite(start) and start >= 0):
+            raise AudioError(f"The start must be a number of seconds, 0 or more (not {start!r}).")
         samples = audio.load_clip(source, start)
         return judge_samples(samples, model, [0], offset=start)
     decoded = spread.decode_spread(source, spread_plan)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from genre import GENRES, Prediction, predict
-from genre.errors import TooShortError
+from genre.errors import AudioError, TooShortError
 from genre.prediction import MAX_CLIPS, window_starts
 
 
@@ -41,6 +41,12 @@ def test_single_clip_at_a_start_time(media, tiny_model):
     clip = result.clips[0]
     assert clip.start == 30.0 and clip.end == pytest.approx(33.0, abs=0.01)
     assert clip.mel.shape == (128, 39) and len(clip.samples) == 66150
+
+
+@pytest.mark.parametrize("start", [-1.0, float("nan"), float("inf")])
+def test_a_start_that_is_not_a_time_is_an_audio_error(media, tiny_model, start):
+    with pytest.raises(AudioError, match="0 or more"):
+        predict(media["long"], tiny_model, start=start)
 
 
 def test_long_song_is_capped_at_max_clips_spread_over_it(media, tiny_model):
