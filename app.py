@@ -270,7 +270,9 @@ with mel_col:
         st.caption("Nothing to picture at this moment; pick another one below.")
 if clip and why:
     with words_col:
-        st.subheader("Why it says so" if not song.unsure else f"What drew it towards {display_name(song.genre)}")
+        agrees = why.genre == song.genre  # the clip shown may lean elsewhere than the song
+        st.subheader("Why it says so" if agrees and not song.unsure else
+                     f"What drew it towards {display_name(why.genre)}" + ("" if agrees else " here"))
         if why.words():  # a lone CNN has no branches to tell apart
             st.markdown(why.words())
         st.markdown(why.legend(clip.start))

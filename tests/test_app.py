@@ -72,7 +72,10 @@ def assert_verdict(at) -> None:
     assert at.get("vega_lite_chart"), "no bar chart"
     assert len(at.image) == 2, "the mel spectrogram and the picture of why"
     sure = not at.warning  # an unsure verdict has its warning; its "why" says what drew it, not why
-    assert ("Why it says so" in texts(at)) is sure and ("What drew it towards" in texts(at)) is not sure
+    heading = next(h.value for h in at.subheader if h.value.startswith(("Why it says so", "What drew it")))
+    heard = re.search(r"the model hears \*\*(.+?)\*\*", texts(at)).group(1)  # the clip explained
+    assert (heading == "Why it says so" and sure and heard in headline
+            or heading.startswith(f"What drew it towards {heard}")), (heading, heard, headline)
     assert at.image[1].captions[0].startswith("What moved the verdict on"), at.image[1].captions[0]
     assert re.search(r"Lit and outlined: what moved the model towards|No part of this clip stood out",
                      texts(at)), texts(at)
