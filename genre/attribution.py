@@ -30,7 +30,7 @@ import numpy as np
 from . import backbone, fastgrad, heads, runtime, spectrogram
 from .audio import SAMPLE_RATE
 from .bands import column_of_frame
-from .fusion import GenreModel
+from .fusion import WARM_UP_DB, GenreModel
 
 STEPS = 2  # points on the path from silence; each costs a backbone gradient (~65 ms CPU); 4 ranked no better
 SILENT_PATCH = 0.0  # the backbone's log compression of no power: log10(1)
@@ -142,7 +142,7 @@ class Attributor:
         self._integrate = tf.function(self._gradients, autograph=False, input_signature=[
             tf.TensorSpec(PATCH_SHAPE, tf.float32), tf.TensorSpec(WINDOW_SHAPE, tf.float32),
             tf.TensorSpec((), tf.int32)])
-        quiet = np.zeros(PATCH_SHAPE, np.float32), np.full(WINDOW_SHAPE, -40.0, np.float32)
+        quiet = np.zeros(PATCH_SHAPE, np.float32), np.full(WINDOW_SHAPE, WARM_UP_DB, np.float32)
         self(*quiet, 0)  # trace both graphs now
         self.probabilities(quiet[0][None], quiet[1][None])
 

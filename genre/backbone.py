@@ -12,7 +12,7 @@ it named 74 % of audio files against 69 % on the embedding) and the embedding (w
 the distance test and the music detector read).
 
 The weights come from the ``musicnn`` wheel on PyPI (``python -m genre import-musicnn``,
-see ``genre/musicnn_import.py``); this module only builds and runs the network.
+see ``genre/training/musicnn.py``); this module only builds and runs the network.
 Licence: ISC, Music Technology Group, Universitat Pompeu Fabra (``model/MUSICNN_LICENSE.md``).
 """
 from __future__ import annotations

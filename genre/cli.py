@@ -1,5 +1,5 @@
 """Command line: ``python -m genre`` (or ``genre``) with ``predict``, ``tag``, ``evaluate``, ``train``,
-``train-detector``, ``doctor``, ``warmup`` or ``import-musicnn``.
+``train-detector``, ``doctor``, ``warmup``, ``import-musicnn`` or ``export-onnx``.
 
 Exit status: 0 when every file gave a genre, 1 when any failed, 2 for bad usage.
 Package errors are caught here, at the edge, and printed as one line each.

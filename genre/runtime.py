@@ -74,9 +74,11 @@ def gpu_visible() -> bool:
 
 
 def file_sha256(path: Path) -> str:
+    """A file's SHA-256, hex, read in chunks (a model file is not held in memory twice)."""
     import hashlib
 
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def converted_from(keras_path: Path) -> bool:

@@ -146,8 +146,9 @@ def test_tag_written_read_back_audio_unchanged(name, songs, tmp_path):
     assert tagwrite.read_genre(path) is None
     assert tagwrite.write_genre(path, "hiphop", dry_run=True).action == "would write"
     assert tagwrite.read_genre(path) is None
+    added = {"id3v2": False} if name.endswith(".wav") else {}  # ffmpeg's WAV has no ID3 chunk: the write adds it
     assert tagwrite.write_genre(path, "hiphop").record() == {"action": "written", "old": None, "new": "Hip-Hop",
-                                                    "replaced": {"genre": [], "source": None}}
+                                                            "replaced": {"genre": [], "source": None, **added}}
     assert tagwrite.read_genre(path) == "Hip-Hop"
     assert mutagen.File(path).tags is not None
     assert tagwrite.write_genre(path, "rock").record() == {"action": "kept", "old": "Hip-Hop", "new": "Rock"}

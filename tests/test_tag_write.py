@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import mutagen
-from mutagen.id3 import TCON
+from mutagen.id3 import ID3, TBPM, TCON, TIT2
 import pytest
 
 from tests.support import ROOT
@@ -37,7 +37,9 @@ def test_source_and_undo_in_every_format_audio_bit_identical(name, songs, tmp_pa
     path = Path(shutil.copy(songs[name], tmp_path / name))
     before = sound(path)
     first = write.write_genre(path, "jazz", source=write.source_text("cnn v3", 0.8765), run="/music/a.jsonl")
-    assert first.record() == {"action": "written", "old": None, "new": "Jazz", "replaced": {"genre": [], "source": None}}
+    added = {"id3v2": False} if name.endswith(".wav") else {}  # ffmpeg's WAV has no ID3 chunk: the write adds it
+    assert first.record() == {"action": "written", "old": None, "new": "Jazz",
+                              "replaced": {"genre": [], "source": None, **added}}
     assert write.read_source(path) == "genre 1.0.0; model cnn v3; confidence 0.88"
     again = write.write_genre(path, "jazz", run="/music/a.jsonl")  # its run was killed before it saved the row
     assert again.action == "same" and again.replaced == first.replaced  # read back from the file
@@ -50,7 +52,8 @@ def test_source_and_undo_in_every_format_audio_bit_identical(name, songs, tmp_pa
     assert write.read_genre(path) == "Rock"
     assert write.restore_genre(path, "Rock", second.replaced).action == "restored"
     assert write.read_genre(path) is None and write.read_source(path) is None
-    assert not [k for k in mutagen.File(path).tags.keys() if "GENRE_" in k.upper()]  # nothing of ours stays
+    tags = mutagen.File(path).tags  # None: the chunk the write added is gone again
+    assert (tags is None) == bool(added) and not [k for k in (tags or {}).keys() if "GENRE_" in k.upper()]
     assert sound(path) == before and not copies(tmp_path)
 
 
@@ -282,6 +285,47 @@ def test_a_copy_in_progress_is_known_as_one_whatever_the_song_is_called(songs, t
     seen = []
     replace.rewrite(song, lambda f: seen.extend(p.name for p in tmp_path.iterdir() if p.name != name))
     assert len(seen) == 1 and walk.is_temp(seen[0]), seen
+
+
+def v1_only(path: Path) -> Path:
+    """``path`` with an ID3v1 tag alone (genre Polka), as old rippers left MP3s."""
+    tags = ID3()
+    tags.add(TIT2(encoding=0, text=["Old Rip"]))
+    tags.add(TCON(encoding=0, text=["Polka"]))
+    tags.save(path, v1=2, v2_version=3)
+    ID3(path).delete(path, delete_v1=False, delete_v2=True)
+    return path
+
+
+@pytest.mark.parametrize("name", ["tone.wav", "v1.mp3", "bare.mp3"])
+def test_undo_takes_away_the_tag_a_write_added(songs, tmp_path, name):
+    """A WAV without an ID3 chunk, an MP3 with only ID3v1 and one with no tag at all: the write
+    adds an ID3v2 tag, and the undo leaves the file byte for byte as it was."""
+    path = Path(shutil.copy(songs["tone.wav" if name.endswith("wav") else "tone.mp3"], tmp_path / name))
+    if name.endswith(".mp3"):
+        ID3(path).delete(path)  # no ID3 tag at all
+    if name == "v1.mp3":
+        v1_only(path)
+    before = path.read_bytes()
+    done = write.write_genre(path, "metal", overwrite=True, run=str(tmp_path / "out.jsonl"))
+    assert done.action == "written" and done.replaced["id3v2"] is False
+    assert path.read_bytes()[:3] == b"ID3" or name == "tone.wav"
+    assert write.read_genre(path) == "Metal"
+    assert write.restore_genre(path, "Metal", done.replaced).action == "restored"
+    assert path.read_bytes() == before
+    assert write.read_genre(path) == ("Polka" if name == "v1.mp3" else None)
+
+
+def test_undo_keeps_an_added_tag_the_user_has_written_to_since(songs, tmp_path):
+    path = v1_only(Path(shutil.copy(songs["tone.mp3"], tmp_path / "v1.mp3")))
+    done = write.write_genre(path, "metal", overwrite=True)
+    tags = ID3(path)
+    tags.add(TBPM(encoding=3, text=["120"]))  # a player's tempo: no ID3v1 field holds it
+    tags.save(path, v2_version=3)
+    assert write.restore_genre(path, "Metal", done.replaced).action == "restored"
+    kept = ID3(path)
+    assert kept.version >= (2, 0, 0) and str(kept["TBPM"]) == "120"
+    assert write.read_genre(path) == "Polka"
 
 
 def test_undo_takes_back_a_write_whose_row_a_killed_run_lost(songs, tmp_path):

@@ -12,7 +12,7 @@ import json
 
 from mutagen.aiff import AIFF
 from mutagen.flac import FLAC
-from mutagen.id3 import TCON, TXXX
+from mutagen.id3 import TCON, TXXX, ParseID3v1
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4, AtomDataType, MP4FreeForm
 from mutagen.oggopus import OggOpus
@@ -24,6 +24,8 @@ VORBIS_KEY = "GENRE"
 MP4_KEY = "\xa9gen"
 SOURCE = "GENRE_SOURCE"  # the field that says this project wrote the genre
 REPLACED = "GENRE_REPLACED"  # beside it: what the genre was before this project first wrote one (JSON)
+V1_BYTES = 128  # an ID3v1 tag: the file's last 128 bytes, from "TAG"
+NO_ID3V2 = "id3v2"  # in what a write replaced: False when the write gave the file its first ID3v2 tag
 KEYS = {name: {"id3": f"TXXX:{name}", "vorbis": name, "mp4": f"----:com.apple.iTunes:{name}"}
         for name in (SOURCE, REPLACED)}
 
@@ -90,12 +92,22 @@ def before_ours(audio, kind: str, now: str | None) -> tuple[dict, str | None] | 
             or not isinstance(saved.get("genre"), list) or not all(isinstance(g, str) for g in saved["genre"])
             or not isinstance(saved.get("source"), (str, type(None)))):
         return None
-    return {"genre": saved["genre"], "source": saved["source"]}, saved.get("run")
+    first = {"genre": saved["genre"], "source": saved["source"]}
+    if saved.get(NO_ID3V2) is False:
+        first[NO_ID3V2] = False
+    return first, saved.get("run")
 
 
-def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], f) -> None:
+def has_id3v2(audio) -> bool:
+    """Whether an ID3-kind file holds an ID3v2 tag (mutagen reads an ID3v1-only tag as one of version 1)."""
+    return audio.tags is not None and audio.tags.version >= (2, 0, 0)
+
+
+def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], f,
+               drop_new_tag: bool = False) -> None:
     """Set the genre field to ``values`` (none: removed) and this project's fields ``own`` (None: removed),
-    then save to the file object ``f``."""
+    then save to the file object ``f``. ``drop_new_tag`` (an undo of the write that gave the file its
+    first ID3v2 tag): remove that tag again when it holds nothing but copies of the file's ID3v1 tag."""
     had_tags = audio.tags is not None
     if not had_tags:
         audio.add_tags()
@@ -111,6 +123,12 @@ def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], 
         version = tags.version[1] if had_tags and tags.version[1] in (3, 4) else ID3_VERSION
         f.seek(0)
         audio.save(f, v2_version=version)
+        if drop_new_tag and _copies_of_v1(tags, f):
+            f.seek(0)
+            if isinstance(audio, MP3):
+                tags.delete(f, delete_v1=False, delete_v2=True)  # its ID3v1 tag (genre put back) stays
+            else:
+                audio.delete(f)  # WAV, AIFF: the ID3 chunk the write added
         return
     field = VORBIS_KEY if kind == "vorbis" else MP4_KEY
     if values:
@@ -125,3 +143,15 @@ def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], 
             del tags[key]
     f.seek(0)
     audio.save(f)
+
+
+def _copies_of_v1(tags, f) -> bool:
+    """Whether every frame of ``tags`` is one mutagen made from the ID3v1 tag at the end of ``f``."""
+    f.seek(0, 2)
+    if f.tell() >= V1_BYTES:
+        f.seek(-V1_BYTES, 2)
+    v1 = ParseID3v1(f.read(V1_BYTES)) or {}
+    for key, frame in tags.items():
+        if key not in v1 or (key != "TCON" and str(frame) != str(v1[key])):  # TCON: v1 keeps its number
+            return False
+    return True
