@@ -58,11 +58,13 @@ class BandMap:
         return np.stack([self.patch(w) for w in windows_db])
 
     def save(self, path) -> None:
+        """Write the map to ``path`` as JSON (weights rounded to 8 decimals), for ``load``."""
         Path(path).write_text(json.dumps({"reference": self.reference,
                                           "weights": np.round(self.weights, 8).tolist()}) + "\n")
 
     @classmethod
     def load(cls, path) -> "BandMap":
+        """The map that ``save`` wrote to ``path``."""
         info = json.loads(Path(path).read_text())
         return cls(np.asarray(info["weights"], np.float32), float(info["reference"]))
 

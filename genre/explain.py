@@ -54,6 +54,7 @@ class Heard:
 
     @property
     def name(self) -> str:
+        """The branch as the page names it (``BRANCH_NAMES``), else fusion's own name."""
         return BRANCH_NAMES.get(self.branch, self.branch)
 
 

@@ -43,6 +43,7 @@ class Clip:
 
     @property
     def genre(self) -> str:
+        """The clip's likeliest genre."""
         return max(self.probabilities, key=self.probabilities.get)
 
     def top_tags(self, n: int = 5, floor: float = TAG_FLOOR) -> list[tuple[str, float]]:
@@ -50,6 +51,7 @@ class Clip:
         return top_tags(self.tags, n, floor)
 
     def to_dict(self) -> dict:
+        """The clip as JSON-ready values, probabilities and tags rounded (no mel, no samples)."""
         return {"start": round(self.start, 3), "end": round(self.end, 3), "genre": self.genre,
                 "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()},
                 "tags": {t: round(p, 6) for t, p in self.tags.items()}}
@@ -85,6 +87,7 @@ class Prediction:
             [f"Only the first {audio.MAX_SECONDS // 60} minutes were analysed."] * self.truncated
 
     def to_dict(self) -> dict:
+        """The verdict as JSON-ready values, its clips included, figures rounded."""
         return {"genre": self.genre, "confidence": round(self.confidence, 6),
                 "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()},
                 "tags": {t: round(p, 6) for t, p in self.tags.items()}, "unsure": self.unsure,

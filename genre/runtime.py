@@ -152,6 +152,7 @@ class OnnxNetwork:
 
     @property
     def keras(self):
+        """The Keras network at ``keras_path``, loaded once, when first asked for."""
         with self._lock:
             if self._keras is None:
                 import keras

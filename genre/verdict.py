@@ -55,6 +55,7 @@ class Judgement:
 # --- Sentences: why a verdict is unsure ---------------------------------------------------
 
 def no_beat_sentence(best: str) -> str:
+    """Why a genre is doubted for want of a beat; ``best``: the genre the model named."""
     return (f"This does not sound like {best} or any other of the ten genres: "
             "it has no steady beat (speech, or sound that is not music?).")
 
@@ -67,16 +68,19 @@ def not_music_sentence(heard: list[str]) -> str:
 
 
 def outside_sentence(heard: list[str]) -> str:
+    """Why music is called none of the ten; ``heard``: the backbone's strongest tags, if any."""
     hears = f" It hears {', '.join(heard)}." if heard else ""
     return "This does not sound like any of the ten genres this model knows." + hears
 
 
 def low_confidence_sentence(first: tuple[str, float], second: tuple[str, float]) -> str:
+    """Why the verdict is unsure: the two likeliest genres, each a ``(genre, probability)`` pair."""
     (a, pa), (b, pb) = first, second
     return f"Not sure: it could be {a} ({pa:.0%}) or {b} ({pb:.0%})."
 
 
 def silence_sentence(audible: int, asked: int) -> str:
+    """Why a mostly silent song is unsure: only ``audible`` of its ``asked`` clips have sound."""
     return (f"Most of it is silence: only {audible} of its {asked} clips "
             f"{'has' if audible == 1 else 'have'} sound to judge.")
 
@@ -89,14 +93,17 @@ def display_name(genre: str) -> str:
 
 
 def pct(p: float) -> str:
+    """A probability as a whole percentage: 0.456 -> ``46%``."""
     return f"{p:.0%}"
 
 
 def mmss(seconds: float) -> str:
+    """Seconds as minutes and seconds, rounded down: 125.9 -> ``2:05``."""
     return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
 
 
 def sureness(p: float) -> str:
+    """How sure a confidence is, in words: "very sure", "fairly sure" or "somewhat sure"."""
     return "very sure" if p >= VERY_SURE else "fairly sure" if p >= FAIRLY_SURE else "somewhat sure"
 
 
@@ -125,6 +132,7 @@ def hears(tags: list[tuple[str, float]]) -> str:
 
 
 def tag_line(tags: list[tuple[str, float]]) -> str:
+    """Every tag's name in lower case, joined by middle dots: "rock · indie · 80s"."""
     return " · ".join(t.lower() for t, _ in tags)
 
 

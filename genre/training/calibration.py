@@ -30,15 +30,18 @@ NEIGHBOURS = 5
 
 
 def nll(logp: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    """Mean negative log-likelihood of ``labels`` under ``logp`` softened by ``temperature``."""
     p = fusion.softmax(logp, temperature)
     return float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, 1)).mean())
 
 
 def fit_logp_temperature(logp: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature of ``TEMPERATURES`` that gives ``logp`` the lowest ``nll`` on ``labels``."""
     return float(min(TEMPERATURES, key=lambda t: nll(logp, labels, t)))
 
 
 def weight_grid(n: int):
+    """Every tuple of ``n`` weights on the ``WEIGHT_STEP`` grid that sum to 1."""
     steps = int(round(1 / WEIGHT_STEP))
     for combo in itertools.product(range(steps + 1), repeat=n):
         if sum(combo) == steps:

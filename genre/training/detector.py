@@ -122,6 +122,8 @@ def fit(train: list[Example], method: str, seed: int = 0, rate: float = FALSE_AL
 
 
 def flags(found: detector.Detector, examples: list[Example]) -> np.ndarray:
+    """Whether ``found`` calls each example not music: its score above the threshold, or too far from
+    every genre (where it has Gaussians)."""
     x = np.stack([e.x for e in examples])
     far = found.distance(x) > found.distance_above if found.centres is not None else False
     return (found.score(x) > found.threshold) | far
@@ -175,6 +177,7 @@ def other_artists(examples: list[Example], method: str, seed: int = 0, l2: float
 
 
 def format_table(results: dict) -> str:
+    """The leave-one-family-out results as text: detected per family and method, then music's false alarms."""
     lines = ["family        " + "".join(f"{m:>18}" for m in results)]
     for family in list(sounds.FAMILIES) + ["+".join(SIBLINGS)]:
         cells = [results[m]["families"][family] for m in results]

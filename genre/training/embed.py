@@ -43,6 +43,7 @@ class Song:
 
     @property
     def domain(self) -> str:
+        """The fusion domain it is judged in: "audio" when it has clean-audio embeddings, else "image"."""
         return "image" if self.audio_emb is None else "audio"
 
     def heard(self, path: str, layer: str) -> np.ndarray:

@@ -52,6 +52,7 @@ def coloured_noise(n: int, slope: float, rng) -> np.ndarray:
 
 
 def band_noise(n: int, low: float, high: float, rng) -> np.ndarray:
+    """White noise with every frequency outside ``low``-``high`` Hz removed, unit peak."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
     f = np.fft.rfftfreq(n, 1 / SR)
     spectrum[(f < low) | (f > high)] = 0
@@ -70,6 +71,7 @@ def _bursts(n: int, rate: float, length: float, rng, shape=None) -> np.ndarray:
 
 
 def noise(rng, seconds):
+    """Coloured noise, brown to blue, sometimes swelling slowly as a fan or the sea."""
     y = coloured_noise(int(seconds * SR), rng.uniform(-2.2, 2.0), rng)
     if rng.random() < 0.3:  # slow swells, as a fan or the sea
         y *= 0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.05, 0.5) * _t(seconds) + rng.uniform(0, 6))
@@ -77,6 +79,7 @@ def noise(rng, seconds):
 
 
 def tones(rng, seconds):
+    """A held chord, or a pure or mixed tone, maybe with vibrato and a little noise."""
     t = _t(seconds)
     if rng.random() < 0.4:  # a held chord of equal-tempered notes
         root = 110 * 2 ** (rng.integers(0, 36) / 12)
@@ -89,6 +92,7 @@ def tones(rng, seconds):
 
 
 def sweeps(rng, seconds):
+    """A sine sweeping up or down, evenly in octaves or in hertz, once or repeated."""
     lo, hi = np.exp(rng.uniform(np.log(20), np.log(500))), np.exp(rng.uniform(np.log(2000), np.log(16000)))
     period = seconds / rng.choice([1, 1, 2, 3])  # one sweep, or repeated
     phase = (_t(seconds) % period) / period
@@ -99,6 +103,7 @@ def sweeps(rng, seconds):
 
 
 def hum(rng, seconds):
+    """Mains hum at 50 or 60 Hz with harmonics, sometimes rectified into a buzz, over a little noise."""
     t, base = _t(seconds), rng.choice([50.0, 60.0]) * rng.uniform(0.99, 1.01)
     y = sum(rng.uniform(0, 1) / k ** rng.uniform(0.3, 1.5) * np.sin(2 * np.pi * base * k * t + rng.uniform(0, 6))
             for k in range(1, rng.integers(2, 12)))
@@ -108,6 +113,7 @@ def hum(rng, seconds):
 
 
 def clicks(rng, seconds):
+    """Clicks (impulses, tone blips or noise): a metronome, maybe accented, or irregular ticks."""
     n = int(seconds * SR)
     y = np.zeros(n)
     kind = rng.integers(0, 3)
@@ -129,6 +135,7 @@ DTMF_LOW, DTMF_HIGH = (697, 770, 852, 941), (1209, 1336, 1477)
 
 
 def beeps(rng, seconds):
+    """Telephone and device sounds: DTMF dialling, ringing or busy tones, an alarm, or a beeping device."""
     t, kind = _t(seconds), rng.integers(0, 4)
     if kind == 0:  # dialling: DTMF digits
         digit = (t * rng.uniform(3, 8)).astype(int)
@@ -148,12 +155,14 @@ def beeps(rng, seconds):
 
 
 def hiss(rng, seconds):
+    """Very quiet hiss (peak -65 to -45 dBFS), sometimes with rare faint crackles; ``make`` keeps its level."""
     n = int(seconds * SR)
     y = coloured_noise(n, rng.uniform(-1.5, 0.5), rng) * 10 ** (rng.uniform(-65, -45) / 20)
     return y + (rng.random() < 0.3) * _bursts(n, 0.2, 0.005, rng) * 10 ** (-rng.uniform(40, 60) / 20)
 
 
 def textures(rng, seconds):
+    """Rain, wind, applause or a crackling fire, from filtered noise and bursts."""
     n, kind = int(seconds * SR), rng.integers(0, 4)
     if kind == 0:  # rain: dense droplets over a wash
         drops = _bursts(n, rng.uniform(50, 400), rng.uniform(0.002, 0.01), rng)
@@ -168,6 +177,7 @@ def textures(rng, seconds):
 
 
 def animals(rng, seconds):
+    """Calls with silences between them: bird chirps, trills or crickets, or low croaks and barks."""
     n, kind = int(seconds * SR), rng.integers(0, 4)
     y, t = np.zeros(n), 0.0
     while t < seconds:  # calls with silences between them

@@ -71,6 +71,13 @@ def espeak(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
 
 
 def speech(rng, seconds):
+    """espeak-ng reading four of ``SPEECH_TEXTS`` in a drawn voice, speed and pitch, cut to ``seconds``
+    (shorter if the reading is); maybe in a room, then clean, over noise or over a quiet chord.
+
+    Raises
+    ------
+    DataError
+        espeak-ng is not installed, or it failed (``espeak``)."""
     variant = SPEECH_VARIANTS[rng.integers(len(SPEECH_VARIANTS))]
     voice = SPEECH_LANGS[rng.integers(len(SPEECH_LANGS))] + (f"+{variant}" if variant else "")
     text = " ".join(SPEECH_TEXTS[i] for i in rng.permutation(len(SPEECH_TEXTS))[:4])
