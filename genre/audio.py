@@ -6,15 +6,19 @@ seeks *after* ``-i`` (decoding everything it skips) and runs ffprobe on untruste
 Here the container format is sniffed from the first bytes (``formats``) and forced with ``-f``, only
 the ``file`` protocol is allowed, so a playlist or concat list renamed ``.mp3`` is never
 followed, and both the decoded duration and ffmpeg's run time are bounded. The PCM comes
-back through a pipe; nothing is written but an upload's own bytes, in a private folder.
+back through a pipe; nothing is written but an upload's own bytes, in a file with no name on
+Linux (``upload_file``), so a process killed mid-decode leaves nothing behind.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import re
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -40,6 +44,7 @@ QUIET_RECORDING_DBFS = -50.0  # a recording whose loudest second is quieter than
 NORMAL_DB = -14.2  # dBFS RMS: GTZAN's median loudest 3-s clip (its 334 audio files; 1st-99th percentile -25.9 to -10.0)
 NORMAL_TOLERANCE_DB = 1.0  # a song within 1 dB of that level is heard as it is
 LEVEL_FLOOR = 1e-10  # power floor under every level's logarithm
+_UPLOAD_INPUT = re.compile(r"file:/dev/fd/(\d+)")  # an ``upload_file`` input, whose descriptor ffmpeg needs
 
 def ffmpeg_path() -> str:
     """The ffmpeg to run: the static build in ``imageio-ffmpeg`` by default, else the system's.
@@ -96,12 +101,7 @@ def decode(source, *, start: float = 0.0, duration: float | None = None) -> np.n
     if data is None:
         pcm = _decode_pcm(fmt, path, start, duration)
     else:
-        # ffmpeg needs a seekable input: MP4 keeps its index at the end, MP3 gapless
-        # trimming reads the file's tail and -ss seeks instead of decoding what it skips.
-        # The directory is private (0700) and random, so no two uploads can meet.
-        with tempfile.TemporaryDirectory(prefix="genre-") as tmp:
-            path = Path(tmp) / "upload"
-            path.write_bytes(data)
+        with upload_file(data) as path:
             pcm = _decode_pcm(fmt, path, start, duration)
     if not pcm:
         if start > 0:
@@ -225,11 +225,35 @@ def read_source(source):
     return None, path.resolve()
 
 
+@contextlib.contextmanager
+def upload_file(data: bytes):
+    """A path to a file holding ``data``, for ffmpeg, which needs a seekable input (MP4 keeps its
+    index at the end, MP3 gapless trimming reads the file's tail, -ss seeks instead of decoding).
+
+    On Linux the file has no name: an unlinked temporary file, opened by ffmpeg as ``/dev/fd/N``
+    (``run_ffmpeg`` hands it the descriptor; each open there is a new, independent one), so a
+    process killed meanwhile leaves no upload on disk. Elsewhere ``/dev/fd`` shares one offset
+    between opens, so the file lives in a private (0700), random folder, removed after.
+    """
+    if sys.platform.startswith("linux"):
+        with tempfile.TemporaryFile(prefix="genre-") as f:
+            f.write(data)
+            f.flush()
+            yield Path(f"/dev/fd/{f.fileno()}")
+        return
+    with tempfile.TemporaryDirectory(prefix="genre-") as tmp:
+        path = Path(tmp) / "upload"
+        path.write_bytes(data)
+        yield path
+
+
 def run_ffmpeg(command: list[str]) -> subprocess.CompletedProcess:
-    """Run ffmpeg from an argument list (never a shell), bounded by ``FFMPEG_TIMEOUT``."""
+    """Run ffmpeg from an argument list (never a shell), bounded by ``FFMPEG_TIMEOUT``; an input
+    ``file:/dev/fd/N`` (``upload_file``) gets descriptor N."""
+    fds = tuple(int(m.group(1)) for arg in command if (m := _UPLOAD_INPUT.fullmatch(arg)))
     try:
         return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=FFMPEG_TIMEOUT, check=False)
+                              timeout=FFMPEG_TIMEOUT, check=False, pass_fds=fds)
     except subprocess.TimeoutExpired as exc:
         raise FFmpegError(f"Decoding took longer than {FFMPEG_TIMEOUT} s and was stopped.") from exc
     except OSError as exc:

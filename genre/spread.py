@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -74,13 +73,8 @@ def decode_spread(source, plan) -> tuple[np.ndarray, list[tuple[float, float]], 
     """
     data, path = audio.read_source(source)
     fmt = formats.source_format(data, path)
-    # Bytes need a file for ffmpeg: a private, random folder, as audio.decode uses for uploads. A path
-    # needs none, so a worker killed mid-song (tag --timeout) leaves no empty folder behind.
-    folder = tempfile.TemporaryDirectory(prefix="genre-") if data is not None else contextlib.nullcontext()
-    with folder as tmp:
-        if data is not None:
-            path = Path(tmp) / "upload"
-            path.write_bytes(data)
+    # Bytes need a file for ffmpeg (``audio.upload_file``); a path is read where it is.
+    with audio.upload_file(data) if data is not None else contextlib.nullcontext(path) as path:
         total = seconds_of(fmt, path)
         if total is None or total < MIN_SECONDS:
             return None

@@ -1,5 +1,8 @@
 """Decoding: formats, bytes vs path, seeking, bounds and every error path."""
+import os
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +28,24 @@ def test_wav_decodes_exactly(media):
     expected = tone(6.0)
     y = audio.decode(media["wav"])
     assert np.abs(y - expected).max() < 2 / 32768  # 16-bit rounding only
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="elsewhere an upload is kept in a private folder")
+@pytest.mark.parametrize("fmt", ["mp3", "m4a", "ogg", "long"])
+def test_an_upload_is_never_a_named_file(media, fmt, tmp_path, monkeypatch):
+    """A process killed while ffmpeg reads an upload must leave none of it on disk."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    run, seen = audio.run_ffmpeg, []
+
+    def looking(command):
+        seen.append(sorted(os.listdir(tmp_path)))
+        return run(command)
+
+    monkeypatch.setattr(audio, "run_ffmpeg", looking)
+    data = Path(media[fmt]).read_bytes()
+    np.testing.assert_array_equal(audio.decode(data, start=1.0), audio.decode(media[fmt], start=1.0))
+    assert seen and seen == [[]] * len(seen)  # nothing there while ffmpeg ran, nor after
+    assert not os.listdir(tmp_path)
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "m4a", "flac"])

@@ -136,8 +136,13 @@ def test_export_writes_checked_files_and_refuses_a_conversion_that_differs(tmp_p
 
     for name in runtime.ONNX_FILES:
         shutil.copy(MODEL / name, tmp_path / name)
+    killed, lookalike = tmp_path / ".genre_cnn-abcd1234.onnx", tmp_path / ".genre_cnn-notes.onnx"
+    killed.write_bytes(b"half a conversion a killed export left")
+    lookalike.write_bytes(b"the user's")
     written = export_onnx(tmp_path, log=lambda *a: None)
     assert sorted(p.name for p in written) == sorted(runtime.ONNX_FILES.values())
+    assert not killed.exists() and lookalike.exists()  # only mkstemp's exact names, unlocked
+    lookalike.unlink()
     record = json.loads((tmp_path / "musicnn.json").read_text())["onnx"]
     assert max(record[f"max_{name}_difference"] for name in ("tags", "embedding", "pool")) < runtime.TOLERANCE
     assert record["opset"] >= 13

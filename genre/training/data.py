@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from .. import audio, formats, spectrogram
-from ..errors import GenreError
+from ..errors import DataError
 from ..verdict import GENRES
 
 IMAGE_SUFFIXES = {".png"}
@@ -45,7 +45,7 @@ def image_levels(path) -> np.ndarray:
     """
     rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.int64)
     if rgb.shape[0] != spectrogram.IMAGE_AXES_HEIGHT:
-        raise GenreError(f"{Path(path).name}: expected a {spectrogram.IMAGE_AXES_HEIGHT}-pixel-high "
+        raise DataError(f"{Path(path).name}: expected a {spectrogram.IMAGE_AXES_HEIGHT}-pixel-high "
                          f"mel image, got {rgb.shape[0]}.")
     rows = rgb[::-1][_IMAGE_ROWS]  # lowest band first
     lut = spectrogram.magma_lut().astype(np.int64)
@@ -95,7 +95,7 @@ def find_items(root, split: str | None = None) -> list[Item]:
                  for r in rows if wanted is None or r["split"] in wanted]
     else:
         if split:
-            raise GenreError(f"--split needs a manifest.csv in {root}.")
+            raise DataError(f"--split needs a manifest.csv in {root}.")
         items = []
         for path in sorted(root.glob("*/*")):
             genre, suffix = path.parent.name, path.suffix.lower()
@@ -103,5 +103,5 @@ def find_items(root, split: str | None = None) -> list[Item]:
                 kind = "mel-image" if suffix in IMAGE_SUFFIXES else "audio"
                 items.append(Item(path.stem, genre, kind, path))
     if not items:
-        raise GenreError(f"No labelled audio or mel images found in {root}.")
+        raise DataError(f"No labelled audio or mel images found in {root}.")
     return items

@@ -9,8 +9,11 @@ network's JSON beside it. tf2onnx is a conversion tool, not a runtime dependency
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -71,8 +74,9 @@ def export_one(keras_path: Path, onnx_path: Path, log=print) -> dict:
     import onnxruntime
 
     network = keras.saving.load_model(keras_path, compile=False)
+    _remove_killed_exports(onnx_path)
     fd, tmp = tempfile.mkstemp(prefix=f".{onnx_path.stem}-", suffix=".onnx", dir=onnx_path.parent)
-    os.close(fd)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # alive while this process is: never taken for a killed export's
     try:
         convert(network, Path(tmp))
         found = differences(network, Path(tmp), keras_path)
@@ -84,6 +88,7 @@ def export_one(keras_path: Path, onnx_path: Path, log=print) -> dict:
         os.replace(tmp, onnx_path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+        os.close(fd)
     import tf2onnx  # convert imported it (or said, as a ModelError, how to install it)
 
     record = {"file": onnx_path.name, "keras_sha256": runtime.file_sha256(keras_path), "opset": OPSET,
@@ -113,3 +118,19 @@ def export_onnx(model_dir: Path, log=print) -> list[Path]:
         export_one(keras_path, model_dir / onnx_name, log)
         written.append(model_dir / onnx_name)
     return written
+
+
+def _remove_killed_exports(onnx_path: Path) -> None:
+    """Remove the unfinished conversions a killed export left beside ``onnx_path`` (their lock died
+    with it; a live export's is held, and its file is left alone)."""
+    exact = re.compile(re.escape(f".{onnx_path.stem}-") + r"[a-z0-9_]{8}\.onnx")  # mkstemp's names
+    for left in onnx_path.parent.glob(f".{onnx_path.stem}-*.onnx"):
+        if not exact.fullmatch(left.name):
+            continue
+        with contextlib.suppress(OSError):
+            fd = os.open(left, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                left.unlink()
+            finally:
+                os.close(fd)
