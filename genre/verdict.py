@@ -56,7 +56,7 @@ class Judgement:
 
 def no_beat_sentence(best: str) -> str:
     """Why a genre is doubted for want of a beat; ``best``: the genre the model named."""
-    return (f"This does not sound like {best} or any other of the ten genres: "
+    return (f"This does not sound like {display_name(best)} or any other of the ten genres: "
             "it has no steady beat (speech, or sound that is not music?).")
 
 
@@ -76,7 +76,7 @@ def outside_sentence(heard: list[str]) -> str:
 def low_confidence_sentence(first: tuple[str, float], second: tuple[str, float]) -> str:
     """Why the verdict is unsure: the two likeliest genres, each a ``(genre, probability)`` pair."""
     (a, pa), (b, pb) = first, second
-    return f"Not sure: it could be {a} ({pa:.0%}) or {b} ({pb:.0%})."
+    return f"Not sure: it could be {display_name(a)} ({pa:.0%}) or {display_name(b)} ({pb:.0%})."
 
 
 def silence_sentence(audible: int, asked: int) -> str:

@@ -46,6 +46,8 @@ def test_sentences_name_what_they_are_about():
     assert "It hears" not in V.outside_sentence([])
     said = V.low_confidence_sentence(("rock", 0.41), ("metal", 0.33))
     assert "rock (41%)" in said and "metal (33%)" in said
+    said = V.low_confidence_sentence(("hiphop", 0.41), ("reggae", 0.33)) + V.no_beat_sentence("hiphop")
+    assert "hiphop" not in said and said.count("hip-hop") == 2  # as the page and the CLI write it
 
 
 def test_a_sure_verdict_leads_with_the_genre():

@@ -170,7 +170,7 @@ def textures(rng, seconds):
     if kind == 1:  # wind: low noise with a slowly moving loudness
         swell = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(0.05, 0.4) * _t(seconds) + rng.uniform(0, 6))
         return band_noise(n, 20, rng.uniform(300, 1500), rng) * (0.2 + swell)
-    if kind == 2:  # applause: many hand claps, band-passed
+    if kind == 2:  # applause: many hand claps, smoothed (low-passed) by a short window
         claps = _bursts(n, rng.uniform(20, 150), rng.uniform(0.005, 0.02), rng)
         return np.convolve(claps, np.hanning(int(rng.uniform(3, 15))), "same")
     return _bursts(n, rng.uniform(2, 30), 0.003, rng) + 0.05 * band_noise(n, 100, 3000, rng)  # crackling fire
