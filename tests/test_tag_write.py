@@ -66,7 +66,7 @@ def test_a_genre_changed_by_hand_is_what_an_overwrite_replaces(songs, tmp_path):
     first_source = write.read_source(path)
     assert write.write_genre(path, "blues").action == "kept"  # not this project's genre any more
     done = write.write_genre(path, "jazz", overwrite=True)
-    assert done.replaced == {"genre": ["Field recording"], "source": first_source}
+    assert done.replaced == {"genre": ["Field recording"], "source": first_source, "encoding": 3}
     assert write.restore_genre(path, "Jazz", done.replaced).action == "restored"
     assert write.read_genre(path) == "Field recording"
 
@@ -316,6 +316,19 @@ def test_undo_takes_away_the_tag_a_write_added(songs, tmp_path, name):
     assert write.read_genre(path) == ("Polka" if name == "v1.mp3" else None)
 
 
+@pytest.mark.parametrize("encoding", [0, 1])  # Latin-1, as most taggers write ASCII; UTF-16, as Windows does
+def test_undo_puts_back_the_genre_frame_byte_for_byte(songs, tmp_path, encoding):
+    path = Path(shutil.copy(songs["tone.mp3"], tmp_path / "song.mp3"))
+    tags = ID3(path)
+    tags.add(TCON(encoding=encoding, text=["Funk"]))
+    tags.save(path, v2_version=3)
+    before = path.read_bytes()
+    done = write.write_genre(path, "metal", overwrite=True)
+    assert done.replaced["encoding"] == encoding
+    assert write.restore_genre(path, "Metal", done.replaced).action == "restored"
+    assert ID3(path)["TCON"].encoding == encoding and path.read_bytes() == before
+
+
 def test_undo_keeps_an_added_tag_the_user_has_written_to_since(songs, tmp_path):
     path = v1_only(Path(shutil.copy(songs["tone.mp3"], tmp_path / "v1.mp3")))
     done = write.write_genre(path, "metal", overwrite=True)
@@ -357,7 +370,7 @@ def test_an_id3v23_file_holding_its_genres_again_is_already_restored(songs, tmp_
     audio.tags.add(TCON(encoding=3, text=["Rock", "Jazz"]))
     audio.save(v2_version=4)
     done = write.write_genre(path, "metal", overwrite=True)
-    assert done.replaced == {"genre": ["Rock", "Jazz"], "source": None}
+    assert done.replaced == {"genre": ["Rock", "Jazz"], "source": None, "encoding": 3}
     audio = mutagen.File(path)  # put back, then saved as ID3v2.3 by a player: one "Rock/Jazz" value
     audio.tags.delall("TXXX")
     audio.tags.delall("TCON")

@@ -26,6 +26,7 @@ SOURCE = "GENRE_SOURCE"  # the field that says this project wrote the genre
 REPLACED = "GENRE_REPLACED"  # beside it: what the genre was before this project first wrote one (JSON)
 V1_BYTES = 128  # an ID3v1 tag: the file's last 128 bytes, from "TAG"
 NO_ID3V2 = "id3v2"  # in what a write replaced: False when the write gave the file its first ID3v2 tag
+ENCODING = "encoding"  # in what a write replaced: the ID3 genre frame's text encoding, to put back as it was
 KEYS = {name: {"id3": f"TXXX:{name}", "vorbis": name, "mp4": f"----:com.apple.iTunes:{name}"}
         for name in (SOURCE, REPLACED)}
 
@@ -95,7 +96,15 @@ def before_ours(audio, kind: str, now: str | None) -> tuple[dict, str | None] | 
     first = {"genre": saved["genre"], "source": saved["source"]}
     if saved.get(NO_ID3V2) is False:
         first[NO_ID3V2] = False
+    if saved.get(ENCODING) in (0, 1, 2, 3):
+        first[ENCODING] = saved[ENCODING]
     return first, saved.get("run")
+
+
+def id3_encoding(audio) -> int | None:
+    """The text encoding of an ID3 file's genre frame (0 Latin-1, 1 UTF-16, 2 UTF-16BE, 3 UTF-8), or None."""
+    frames = audio.tags.getall("TCON") if audio.tags is not None else []
+    return int(frames[0].encoding) if frames else None
 
 
 def has_id3v2(audio) -> bool:
@@ -104,10 +113,11 @@ def has_id3v2(audio) -> bool:
 
 
 def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], f,
-               drop_new_tag: bool = False) -> None:
+               drop_new_tag: bool = False, encoding: int | None = None) -> None:
     """Set the genre field to ``values`` (none: removed) and this project's fields ``own`` (None: removed),
     then save to the file object ``f``. ``drop_new_tag`` (an undo of the write that gave the file its
-    first ID3v2 tag): remove that tag again when it holds nothing but copies of the file's ID3v1 tag."""
+    first ID3v2 tag): remove that tag again when it holds nothing but copies of the file's ID3v1 tag.
+    ``encoding``: the ID3 genre frame's (an undo puts back the frame as it was; by default UTF-8)."""
     had_tags = audio.tags is not None
     if not had_tags:
         audio.add_tags()
@@ -115,7 +125,7 @@ def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], 
     if kind == "id3":
         tags.delall("TCON")
         if values:
-            tags.add(TCON(encoding=3, text=values))
+            tags.add(TCON(encoding=3 if encoding is None else encoding, text=values))
         for name, value in own.items():
             tags.delall(KEYS[name][kind])
             if value:

@@ -44,7 +44,8 @@ class TagWrite:
     old: str | None  # the genre there before, or None
     new: str  # the label (``tag_value``)
     replaced: dict | None = None  # {"genre": [values], "source": GENRE_SOURCE or None} before this project's
-    # (and "id3v2": false where the write gave the file its first ID3v2 tag, for undo to take away)
+    # (and "id3v2": false where the write gave the file its first ID3v2 tag, for undo to take away;
+    # "encoding": the ID3 genre frame's text encoding, for undo to put back)
     # genre: with 'written', and with 'same' where the file's GENRE_REPLACED says (a killed run's write)
     error: str | None = None  # a sentence, with 'changed' and 'failed'
 
@@ -159,6 +160,8 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
                                          "source": fields.text(audio, kind) if audio.tags is not None else None}
         if not ours and kind == "id3" and not fields.has_id3v2(audio):
             replaced[fields.NO_ID3V2] = False  # this write adds the tag: its undo takes it away again
+        if not ours and kind == "id3" and fields.id3_encoding(audio) is not None:
+            replaced[fields.ENCODING] = fields.id3_encoding(audio)  # put back as it was
         own = {SOURCE: source or source_text(None, None),
                REPLACED: json.dumps({"wrote": new, **replaced, "run": run}, ensure_ascii=False)}
         _rewrite(path, type(audio), kind, [new], own, expect)
@@ -206,7 +209,7 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
         if dry_run:
             return Restore("would restore", now, restored)
         _rewrite(path, type(audio), kind, restored, {SOURCE: replaced.get("source"), REPLACED: None}, expect,
-                 drop_new_tag=replaced.get(fields.NO_ID3V2) is False)
+                 drop_new_tag=replaced.get(fields.NO_ID3V2) is False, encoding=replaced.get(fields.ENCODING))
     except (replace.NotWritten, mutagen.MutagenError, OSError) as exc:
         return Restore("failed", None, None, _sentence(exc))
     return Restore("restored", now, restored)
@@ -226,9 +229,9 @@ def _open(path, expect):
 
 
 def _rewrite(path, cls, kind: str, values: list[str], own: dict[str, str | None], expect,
-             drop_new_tag: bool = False) -> None:
+             drop_new_tag: bool = False, encoding: int | None = None) -> None:
     def change(f) -> None:  # the class found on the file: the copy has no name
-        fields.set_fields(cls(f), kind, values, own, f, drop_new_tag)
+        fields.set_fields(cls(f), kind, values, own, f, drop_new_tag, encoding)
 
     replace.rewrite(path, change, expect)
 
