@@ -35,6 +35,7 @@ from .walk import HASH_CHUNK, TEMP_PREFIX, open_song, temp_suffix
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+POLICY_XATTRS = frozenset({"security.selinux"})  # set on every file by policy (a new one gets its own)
 
 _pending: list[int] = []  # a stop signal that arrived inside ``critical``
 _critical = 0
@@ -196,7 +197,7 @@ def _in_place(real: str, st: os.stat_result) -> bool:
     if st.st_nlink > 1 or st.st_uid != os.geteuid() != 0:
         return True
     try:
-        return bool(os.listxattr(real))
+        return any(name not in POLICY_XATTRS for name in os.listxattr(real))
     except OSError:  # a file system without extended attributes
         return False
 
