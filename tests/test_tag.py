@@ -201,6 +201,9 @@ def test_write_tags_later_uses_the_stored_verdicts(suffix, library, tiny_model_p
     later = touched.stat().st_mtime_ns + 5 * 10**9
     os.utime(touched, ns=(later, later))  # touched since (a backup restore, a sync): the same bytes
     capsys.readouterr()
+    assert cli.main([*argv, "--write-tags", "--dry-run"]) == 0  # says what the real run will do
+    err = capsys.readouterr().err
+    assert "0 song(s) analysed" in err and "6 from earlier results" in err, err
     assert cli.main([*argv, "--write-tags"]) == 0
     err = capsys.readouterr().err
     assert "0 song(s) analysed" in err and "6 from earlier results" in err, err

@@ -254,6 +254,14 @@ def test_parquet_results_that_are_not_a_ray_runs_are_a_sentence(tmp_path, parque
         parquet_results(folder)
     assert refused.value.__cause__ is not None
     (folder / "part-1-garbage.parquet").unlink()
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"a": [1, 2]}), folder / "part-1-other.parquet")  # Parquet, but not a run's
+    with pytest.raises(LedgerError, match="part-1-other.parquet is not a part") as refused:
+        parquet_results(folder)
+    assert "\n" not in str(refused.value)  # one line, though pyarrow says it in several
+    (folder / "part-1-other.parquet").unlink()
     left = folder / ".part-2-deadbeef.parquet.tmp"  # a part a killed run was writing
     left.write_bytes(b"half a part")
     again = parquet_results(folder)  # the folder's lock is free again after the refusal

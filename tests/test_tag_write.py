@@ -329,6 +329,32 @@ def test_undo_puts_back_the_genre_frame_byte_for_byte(songs, tmp_path, encoding)
     assert ID3(path)["TCON"].encoding == encoding and path.read_bytes() == before
 
 
+V1_FIELDS = (b"TAG" + b"Old Rip".ljust(30, b" ") + b"Some Artist".ljust(30, b" ") + b"An Album".ljust(30, b" ")
+             + b"1999" + b"a comment".ljust(28, b" ") + b"\x00\x03")  # v1.1, padded with spaces; then the genre
+
+
+@pytest.mark.parametrize("v2", [False, True])  # ID3v1 alone; ID3v1 beside an ID3v2 tag without those fields
+def test_a_write_changes_only_the_id3v1_genre_and_undo_gives_every_byte_back(songs, tmp_path, v2):
+    path = Path(shutil.copy(songs["tone.mp3"], tmp_path / "song.mp3"))
+    ID3(path).delete(path)
+    if v2:
+        tags = ID3()
+        tags.add(TIT2(encoding=1, text=["A longer title in ID3v2 than ID3v1 holds"]))
+        tags.save(path, v1=0, v2_version=3)
+    with open(path, "ab") as f:
+        f.write(V1_FIELDS + bytes([8]))  # Jazz
+    before = path.read_bytes()
+    own = ID3(path, load_v1=False) if v2 else None
+    done = write.write_genre(path, "metal", overwrite=True)
+    assert done.action == "written" and done.old == "Jazz"
+    after = path.read_bytes()
+    assert after[-128:] == V1_FIELDS + bytes([9])  # Metal; the comment, padding and title as they were
+    written = ID3(path, load_v1=False)
+    assert set(written) - set(own or {}) == {"TCON", "TXXX:GENRE_SOURCE", "TXXX:GENRE_REPLACED"}  # no merged v1
+    assert write.restore_genre(path, "Metal", done.replaced).action == "restored"
+    assert path.read_bytes() == before
+
+
 def test_undo_keeps_an_added_tag_the_user_has_written_to_since(songs, tmp_path):
     path = v1_only(Path(shutil.copy(songs["tone.mp3"], tmp_path / "v1.mp3")))
     done = write.write_genre(path, "metal", overwrite=True)

@@ -27,6 +27,7 @@ REPLACED = "GENRE_REPLACED"  # beside it: what the genre was before this project
 V1_BYTES = 128  # an ID3v1 tag: the file's last 128 bytes, from "TAG"
 NO_ID3V2 = "id3v2"  # in what a write replaced: False when the write gave the file its first ID3v2 tag
 ENCODING = "encoding"  # in what a write replaced: the ID3 genre frame's text encoding, to put back as it was
+V1_GENRE = "id3v1_genre"  # in what a write replaced: an MP3's ID3v1 genre byte (255: none), to put back
 KEYS = {name: {"id3": f"TXXX:{name}", "vorbis": name, "mp4": f"----:com.apple.iTunes:{name}"}
         for name in (SOURCE, REPLACED)}
 
@@ -98,7 +99,25 @@ def before_ours(audio, kind: str, now: str | None) -> tuple[dict, str | None] | 
         first[NO_ID3V2] = False
     if saved.get(ENCODING) in (0, 1, 2, 3):
         first[ENCODING] = saved[ENCODING]
+    if isinstance(saved.get(V1_GENRE), int) and 0 <= saved[V1_GENRE] <= 255:
+        first[V1_GENRE] = saved[V1_GENRE]
     return first, saved.get("run")
+
+
+def replaced_by_write(own, kind: str, v1: bytes | None) -> dict:
+    """What a first write of this project's genre replaces, for undo to put back: the genre field's
+    values and ``GENRE_SOURCE`` in the file's own tag (``own``: an MP3's ID3v2 alone, not mutagen's
+    merge of its ID3v1 fields) and, in an ID3 file, the genre frame's encoding, whether there was an
+    ID3v2 tag at all and the ID3v1 tag's genre byte (``v1``: that tag, or None)."""
+    replaced = {"genre": raw(own, kind), "source": text(own, kind) if own.tags is not None else None}
+    if kind == "id3":
+        if not has_id3v2(own):
+            replaced[NO_ID3V2] = False  # this write adds the tag: its undo takes it away again
+        if id3_encoding(own) is not None:
+            replaced[ENCODING] = id3_encoding(own)
+        if v1 is not None:
+            replaced[V1_GENRE] = v1[-1]
+    return replaced
 
 
 def id3_encoding(audio) -> int | None:
@@ -113,11 +132,14 @@ def has_id3v2(audio) -> bool:
 
 
 def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], f,
-               drop_new_tag: bool = False, encoding: int | None = None) -> None:
+               back: dict | None = None) -> None:
     """Set the genre field to ``values`` (none: removed) and this project's fields ``own`` (None: removed),
-    then save to the file object ``f``. ``drop_new_tag`` (an undo of the write that gave the file its
-    first ID3v2 tag): remove that tag again when it holds nothing but copies of the file's ID3v1 tag.
-    ``encoding``: the ID3 genre frame's (an undo puts back the frame as it was; by default UTF-8)."""
+    then save to the file object ``f``; an MP3's ID3v1 tag keeps every byte but its genre's.
+
+    ``back`` (an undo): ``replaced_by_write``'s record, whose genre frame encoding and ID3v1 genre
+    byte are put back, and with whose ``"id3v2": false`` the ID3v2 tag the write added is removed
+    again when it holds nothing but copies of the file's ID3v1 tag."""
+    back = back or {}
     had_tags = audio.tags is not None
     if not had_tags:
         audio.add_tags()
@@ -125,15 +147,18 @@ def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], 
     if kind == "id3":
         tags.delall("TCON")
         if values:
-            tags.add(TCON(encoding=3 if encoding is None else encoding, text=values))
+            tags.add(TCON(encoding=back.get(ENCODING, 3), text=values))
         for name, value in own.items():
             tags.delall(KEYS[name][kind])
             if value:
                 tags.add(TXXX(encoding=3, desc=name, text=[value]))
         version = tags.version[1] if had_tags and tags.version[1] in (3, 4) else ID3_VERSION
+        v1 = v1_tag(f)
         f.seek(0)
         audio.save(f, v2_version=version)
-        if drop_new_tag and _copies_of_v1(tags, f):
+        if v1 is not None:
+            _keep_v1(f, v1, back.get(V1_GENRE))
+        if back.get(NO_ID3V2) is False and _copies_of_v1(tags, f):
             f.seek(0)
             if isinstance(audio, MP3):
                 tags.delete(f, delete_v1=False, delete_v2=True)  # its ID3v1 tag (genre put back) stays
@@ -153,6 +178,26 @@ def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], 
             del tags[key]
     f.seek(0)
     audio.save(f)
+
+
+def v1_tag(f) -> bytes | None:
+    """The ID3v1 tag at the end of ``f`` (128 bytes from "TAG"), or None."""
+    f.seek(0, 2)
+    if f.tell() < V1_BYTES:
+        return None
+    f.seek(-V1_BYTES, 2)
+    block = f.read(V1_BYTES)
+    return block if block.startswith(b"TAG") else None
+
+
+def _keep_v1(f, before: bytes, genre: int | None) -> None:
+    """Put ``before`` back as the file's ID3v1 tag, with only the genre byte of the one mutagen just
+    saved (or ``genre``, an undo's): mutagen rebuilds ID3v1 from the ID3v2 frames, which loses its
+    comment, its padding and any field the two tags disagree on; a tag write changes the genre alone."""
+    now = v1_tag(f)
+    if now is not None:
+        f.seek(-V1_BYTES, 2)
+        f.write(before[:-1] + (now[-1:] if genre is None else bytes([genre])))  # the last byte: the genre
 
 
 def _copies_of_v1(tags, f) -> bool:

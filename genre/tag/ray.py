@@ -197,7 +197,8 @@ class ParquetResults:
                         self.index[row["path"]] = done_of(row, i)
                         self._where[row["path"]] = (part, i)
                 except (pa.ArrowException, ValueError, KeyError, TypeError, AttributeError) as exc:
-                    raise LedgerError(f"{part} is not a part a --ray run of `tag` wrote ({exc}); move it out "
+                    why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # pyarrow's run to many lines
+                    raise LedgerError(f"{part} is not a part a --ray run of `tag` wrote ({why}); move it out "
                                       f"of {self.path}, or give --out another folder.") from exc
         except BaseException as exc:
             if self._fd is not None:

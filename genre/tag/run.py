@@ -98,7 +98,7 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
                 retag.append(entry.path)
             continue
         done = results.index.get(entry.path) if results is not None else None
-        if done is not None and done.size == entry.size and done.sha256 and results.write:
+        if done is not None and done.size == entry.size and done.sha256:  # a dry run too, to say the same
             try:
                 same = walk.sha256(entry.path) == done.sha256
             except OSError:

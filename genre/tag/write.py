@@ -27,6 +27,7 @@ import re
 from dataclasses import asdict, dataclass
 
 import mutagen
+from mutagen.mp3 import MP3
 
 from .. import __version__
 from . import fields, replace
@@ -105,9 +106,9 @@ def written_by(path, run: str) -> tuple[str, dict] | None:
     mutagen.MutagenError, OSError
         The file cannot be read or parsed.
     """
-    audio, kind, _ = _open(path, None)
-    now = fields.genre(audio, kind) if kind else None
-    ours = fields.before_ours(audio, kind, now) if kind else None
+    song = _open(path, None)
+    now = fields.genre(song.audio, song.kind) if song.kind else None
+    ours = fields.before_ours(song.audio, song.kind, now) if song.kind else None
     return (now, ours[0]) if ours and ours[1] == run else None
 
 
@@ -143,7 +144,8 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
     """
     new = tag_value(genre)
     try:
-        audio, kind, expect = _open(path, expect)
+        song = _open(path, expect)
+        audio, kind, expect = song.audio, song.kind, song.expect
         if kind is None:
             return TagWrite("unsupported", None, new)
         old = fields.genre(audio, kind)
@@ -156,12 +158,7 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
             real = os.path.realpath(path)
             replace.check_writable(real, os.stat(real))
             return TagWrite("would write", old, new)
-        replaced = ours[0] if ours else {"genre": fields.raw(audio, kind),
-                                         "source": fields.text(audio, kind) if audio.tags is not None else None}
-        if not ours and kind == "id3" and not fields.has_id3v2(audio):
-            replaced[fields.NO_ID3V2] = False  # this write adds the tag: its undo takes it away again
-        if not ours and kind == "id3" and fields.id3_encoding(audio) is not None:
-            replaced[fields.ENCODING] = fields.id3_encoding(audio)  # put back as it was
+        replaced = ours[0] if ours else fields.replaced_by_write(song.own, kind, song.v1)
         own = {SOURCE: source or source_text(None, None),
                REPLACED: json.dumps({"wrote": new, **replaced, "run": run}, ensure_ascii=False)}
         _rewrite(path, type(audio), kind, [new], own, expect)
@@ -195,21 +192,24 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
         file already holds what the write replaced (an undo killed before it saved its row).
     """
     try:
-        audio, kind, expect = _open(path, None)
+        song = _open(path, None)
+        audio, kind, expect = song.audio, song.kind, song.expect
         if kind is None:
             return Restore("unsupported", None, None)
         now = fields.genre(audio, kind)
         replaced = replaced or {}
         restored = list(replaced.get("genre") or [])
         ours = audio.tags is not None and fields.text(audio, kind) is not None
-        if not ours and _genres(fields.raw(audio, kind)) == _genres(restored) and not replaced.get("source"):
+        held = {frozenset(_genres(fields.raw(song.own, kind))), frozenset(_genres(fields.raw(audio, kind)))}
+        v1_back = replaced.get(fields.V1_GENRE) in (None, song.v1[-1] if song.v1 else None)
+        if not ours and frozenset(_genres(restored)) in held and not replaced.get("source") and v1_back:
             return Restore("already restored", now, restored)  # an undo killed before its row was saved
         if now is None or now.strip().lower() != wrote.strip().lower() or not ours:
             return Restore("changed since", now, restored)
         if dry_run:
             return Restore("would restore", now, restored)
         _rewrite(path, type(audio), kind, restored, {SOURCE: replaced.get("source"), REPLACED: None}, expect,
-                 drop_new_tag=replaced.get(fields.NO_ID3V2) is False, encoding=replaced.get(fields.ENCODING))
+                 back=replaced)
     except (replace.NotWritten, mutagen.MutagenError, OSError) as exc:
         return Restore("failed", None, None, _sentence(exc))
     return Restore("restored", now, restored)
@@ -220,18 +220,36 @@ def _genres(values: list[str]) -> set[str]:
     return {g.strip().lower() for v in values for g in re.split(r"[/;\x00]", v) if g.strip()}
 
 
-def _open(path, expect):
-    """The file parsed by mutagen, its kind, and the (size, mtime) it was read with."""
+@dataclass(frozen=True)
+class _Song:
+    """A song's tags as mutagen reads them, and what the undo of a write needs besides."""
+
+    audio: object  # as players read it: an MP3's ID3v1 fields merged where its ID3v2 lacks them
+    own: object  # the file's own tag: an MP3's ID3v2 alone (``audio`` elsewhere)
+    kind: str | None  # ``fields.kind_of``
+    expect: tuple[int, float]  # the (size, mtime) it was read with, or the one asked for
+    v1: bytes | None  # an MP3's ID3v1 tag
+
+
+def _open(path, expect) -> _Song:
+    """The file parsed by mutagen, both ways for an MP3."""
     with open_song(path) as f:  # a regular file only: a FIFO put in its place is never waited on
         st = os.fstat(f.fileno())
-        audio = mutagen.File(f)
-    return audio, fields.kind_of(audio), expect if expect is not None else (st.st_size, st.st_mtime)
+        audio = own = mutagen.File(f)
+        v1 = None
+        if isinstance(audio, MP3):
+            f.seek(0)
+            own, v1 = MP3(f, load_v1=False), fields.v1_tag(f)
+    return _Song(audio, own, fields.kind_of(audio), expect if expect is not None else (st.st_size, st.st_mtime), v1)
 
 
 def _rewrite(path, cls, kind: str, values: list[str], own: dict[str, str | None], expect,
-             drop_new_tag: bool = False, encoding: int | None = None) -> None:
+             back: dict | None = None) -> None:
     def change(f) -> None:  # the class found on the file: the copy has no name
-        fields.set_fields(cls(f), kind, values, own, f, drop_new_tag, encoding)
+        # an MP3's ID3v1 fields are not merged into the ID3v2 tag it saves (mutagen's default):
+        # they stay in the ID3v1 tag alone, and ID3v2 gains nothing but the genre
+        audio = cls(f, load_v1=False) if issubclass(cls, MP3) else cls(f)
+        fields.set_fields(audio, kind, values, own, f, back)
 
     replace.rewrite(path, change, expect)
 
