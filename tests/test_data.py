@@ -50,7 +50,7 @@ def test_find_items_in_a_genre_folder(tmp_path):
     items = data.find_items(tmp_path)
     assert [(i.id, i.genre, i.kind) for i in items] == [("blues.00001", "blues", "audio"),
                                                         ("rock.00001", "rock", "audio")]
-    with pytest.raises(data.GenreError, match="manifest"):
+    with pytest.raises(data.DataError, match="manifest"):
         data.find_items(tmp_path, "valid")
 
 
@@ -65,5 +65,5 @@ def test_find_items_from_a_manifest_by_split(gtzan):
 
 
 def test_an_empty_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(data.GenreError, match="No labelled"):
+    with pytest.raises(data.DataError, match="No labelled"):
         data.find_items(tmp_path)
