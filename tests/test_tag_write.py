@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import mutagen
-from mutagen.id3 import ID3, TBPM, TCON, TIT2
+from mutagen.id3 import ID3, IPLS, TBPM, TCON, TDAT, TIME, TIT2, TORY, TYER
 import pytest
 
 from tests.support import ROOT
@@ -353,6 +353,61 @@ def test_a_write_changes_only_the_id3v1_genre_and_undo_gives_every_byte_back(son
     assert set(written) - set(own or {}) == {"TCON", "TXXX:GENRE_SOURCE", "TXXX:GENRE_REPLACED"}  # no merged v1
     assert write.restore_genre(path, "Metal", done.replaced).action == "restored"
     assert path.read_bytes() == before
+
+
+def test_an_id3v24_footer_is_not_left_in_front_of_the_audio(songs, tmp_path):
+    path = Path(shutil.copy(songs["tone.mp3"], tmp_path / "song.mp3"))
+    tags = ID3(path)
+    tags.add(TCON(encoding=3, text=["Jazz", "Blues"]))
+    tags.save(path, v2_version=4, padding=lambda info: 0)  # a footer forbids padding
+    data = path.read_bytes()
+    end = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
+    head = bytearray(data[:10])
+    head[5] |= 0x10  # "a footer follows"
+    path.write_bytes(bytes(head) + data[10:end] + b"3DI" + bytes(head[3:]) + data[end:])
+    heard = sound(path)
+    done = write.write_genre(path, "metal", overwrite=True)
+    assert done.action == "written" and sound(path) == heard  # the old footer was 10 bytes of junk audio
+    assert write.restore_genre(path, "Metal", done.replaced).action == "restored"
+    assert sound(path) == heard and ID3(path).getall("TCON")[0].text == ["Jazz", "Blues"]
+
+
+def test_id3v23_frames_stay_as_stored_through_a_write_and_its_undo(songs, tmp_path):
+    """mutagen reads ID3v2.3 as 2.4 (TYER+TDAT+TIME become TDRC, TORY TDOR, IPLS TIPL, "(17)" Rock)."""
+    path = Path(shutil.copy(songs["tone.mp3"], tmp_path / "song.mp3"))
+    ID3(path).delete(path)
+    tags = ID3()
+    for frame in (TYER(encoding=1, text=["2001"]), TDAT(encoding=1, text=["0403"]), TIME(encoding=1, text=["0506"]),
+                  TORY(encoding=1, text=["1999"]), IPLS(encoding=1, people=[["producer", "Bob"]]),
+                  TCON(encoding=0, text=["(17)"])):
+        tags.add(frame)
+    tags.save(path, v2_version=3)
+    stored = ID3(path, translate=False)
+    before = {k: repr(v) for k, v in stored.items()}
+    done = write.write_genre(path, "metal", overwrite=True)
+    assert done.replaced["genre"] == ["(17)"] and done.old == "Rock"  # as stored; as players show it
+    written = ID3(path, translate=False)
+    assert written.version[:2] == (2, 3)
+    assert {k: repr(v) for k, v in written.items() if not k.startswith(("TCON", "TXXX"))} == \
+        {k: v for k, v in before.items() if k != "TCON"}
+    assert write.restore_genre(path, "Metal", done.replaced).action == "restored"
+    assert {k: repr(v) for k, v in ID3(path, translate=False).items()} == before
+
+
+def test_a_tag_that_cannot_be_read_back_is_not_written(tmp_path):
+    """A WAV whose odd-sized data chunk lacks its pad byte: mutagen appends an ID3 chunk no reader
+    finds, and every run would append another."""
+    import struct
+
+    pcm = bytes(range(256)) * 86 + b"\x80"  # 8-bit mono, an odd count
+    fmt = struct.pack("<HHIIHH", 1, 1, 22050, 22050, 1, 8)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
+    path = tmp_path / "odd.wav"
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    before = path.read_bytes()
+    done = write.write_genre(path, "jazz")
+    assert done.action == "failed" and "could not be read back" in done.error
+    assert path.read_bytes() == before and not copies(tmp_path)
 
 
 def test_undo_keeps_an_added_tag_the_user_has_written_to_since(songs, tmp_path):

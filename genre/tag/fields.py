@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from mutagen._util import delete_bytes
 from mutagen.aiff import AIFF
 from mutagen.flac import FLAC
 from mutagen.id3 import TCON, TXXX, ParseID3v1
@@ -25,6 +26,8 @@ MP4_KEY = "\xa9gen"
 SOURCE = "GENRE_SOURCE"  # the field that says this project wrote the genre
 REPLACED = "GENRE_REPLACED"  # beside it: what the genre was before this project first wrote one (JSON)
 V1_BYTES = 128  # an ID3v1 tag: the file's last 128 bytes, from "TAG"
+ID3_HEADER = 10  # bytes of an ID3v2 header, and of a v2.4 footer
+ID3_FOOTER_FLAG = 0x10  # in the header's flags: a footer follows the tag
 NO_ID3V2 = "id3v2"  # in what a write replaced: False when the write gave the file its first ID3v2 tag
 ENCODING = "encoding"  # in what a write replaced: the ID3 genre frame's text encoding, to put back as it was
 V1_GENRE = "id3v1_genre"  # in what a write replaced: an MP3's ID3v1 genre byte (255: none), to put back
@@ -104,6 +107,19 @@ def before_ours(audio, kind: str, now: str | None) -> tuple[dict, str | None] | 
     return first, saved.get("run")
 
 
+def load_own(cls, f):
+    """The file object ``f`` parsed as mutagen's ``cls``, its tags as stored: an MP3's ID3v2 alone
+    (mutagen merges the ID3v1 fields into what it reads), ID3v2.3 and 2.4 frames untranslated (so a
+    v2.3 ``TYER`` stays ``TYER`` when saved, and a genre stored as ``(17)`` is read as ``(17)``)."""
+    extra = {"load_v1": False} if issubclass(cls, MP3) else {}
+    f.seek(0)
+    audio = cls(f, **extra)
+    if kind_of(audio) == "id3" and audio.tags is not None and audio.tags.version[:2] in ((2, 3), (2, 4)):
+        f.seek(0)
+        audio = cls(f, translate=False, **extra)
+    return audio
+
+
 def replaced_by_write(own, kind: str, v1: bytes | None) -> dict:
     """What a first write of this project's genre replaces, for undo to put back: the genre field's
     values and ``GENRE_SOURCE`` in the file's own tag (``own``: an MP3's ID3v2 alone, not mutagen's
@@ -154,6 +170,8 @@ def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], 
                 tags.add(TXXX(encoding=3, desc=name, text=[value]))
         version = tags.version[1] if had_tags and tags.version[1] in (3, 4) else ID3_VERSION
         v1 = v1_tag(f)
+        if isinstance(audio, MP3):
+            _drop_id3_footer(f)
         f.seek(0)
         audio.save(f, v2_version=version)
         if v1 is not None:
@@ -178,6 +196,22 @@ def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], 
             del tags[key]
     f.seek(0)
     audio.save(f)
+
+
+def _drop_id3_footer(f) -> None:
+    """Remove an ID3v2.4 footer from the start of ``f``: mutagen replaces the tag without it, which
+    would leave the old footer's 10 bytes in front of the audio (a decoder then hears junk)."""
+    f.seek(0)
+    head = f.read(ID3_HEADER)
+    if len(head) < ID3_HEADER or head[:3] != b"ID3" or head[3] != 4 or not head[5] & ID3_FOOTER_FLAG:
+        return
+    end = ID3_HEADER + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))  # syncsafe size
+    f.seek(end)
+    if f.read(3) != b"3DI":
+        return
+    delete_bytes(f, ID3_HEADER, end)
+    f.seek(5)
+    f.write(bytes([head[5] & ~ID3_FOOTER_FLAG]))
 
 
 def v1_tag(f) -> bytes | None:

@@ -225,7 +225,7 @@ class _Song:
     """A song's tags as mutagen reads them, and what the undo of a write needs besides."""
 
     audio: object  # as players read it: an MP3's ID3v1 fields merged where its ID3v2 lacks them
-    own: object  # the file's own tag: an MP3's ID3v2 alone (``audio`` elsewhere)
+    own: object  # its tags as stored (``fields.load_own``): an MP3's ID3v2 alone, frames untranslated
     kind: str | None  # ``fields.kind_of``
     expect: tuple[int, float]  # the (size, mtime) it was read with, or the one asked for
     v1: bytes | None  # an MP3's ID3v1 tag
@@ -235,21 +235,23 @@ def _open(path, expect) -> _Song:
     """The file parsed by mutagen, both ways for an MP3."""
     with open_song(path) as f:  # a regular file only: a FIFO put in its place is never waited on
         st = os.fstat(f.fileno())
-        audio = own = mutagen.File(f)
-        v1 = None
-        if isinstance(audio, MP3):
-            f.seek(0)
-            own, v1 = MP3(f, load_v1=False), fields.v1_tag(f)
+        audio = mutagen.File(f)
+        own = fields.load_own(type(audio), f) if audio is not None else None
+        v1 = fields.v1_tag(f) if isinstance(audio, MP3) else None
     return _Song(audio, own, fields.kind_of(audio), expect if expect is not None else (st.st_size, st.st_mtime), v1)
 
 
 def _rewrite(path, cls, kind: str, values: list[str], own: dict[str, str | None], expect,
              back: dict | None = None) -> None:
     def change(f) -> None:  # the class found on the file: the copy has no name
-        # an MP3's ID3v1 fields are not merged into the ID3v2 tag it saves (mutagen's default):
-        # they stay in the ID3v1 tag alone, and ID3v2 gains nothing but the genre
-        audio = cls(f, load_v1=False) if issubclass(cls, MP3) else cls(f)
-        fields.set_fields(audio, kind, values, own, f, back)
+        # as stored (``fields.load_own``): the ID3v2 tag saved gains nothing but the genre
+        fields.set_fields(fields.load_own(cls, f), kind, values, own, f, back)
+        saved = fields.load_own(cls, f)
+        if _genres(fields.raw(saved, kind)) != _genres(values) or (
+                saved.tags is not None and fields.text(saved, kind) != own[SOURCE]):
+            # mutagen wrote where it cannot read back (a WAV whose odd-sized chunk lacks its pad byte)
+            raise replace.NotWritten("The new tag could not be read back from the file (its layout is "
+                                     "unusual); not changed.")
 
     replace.rewrite(path, change, expect)
 
