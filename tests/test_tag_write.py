@@ -394,6 +394,22 @@ def test_id3v23_frames_stay_as_stored_through_a_write_and_its_undo(songs, tmp_pa
     assert {k: repr(v) for k, v in ID3(path, translate=False).items()} == before
 
 
+def test_a_genre_in_an_apev2_tag_is_kept_without_overwrite(songs, tmp_path):
+    from mutagen.apev2 import APEv2
+
+    path = Path(shutil.copy(songs["tone.mp3"], tmp_path / "song.mp3"))
+    ID3(path).delete(path)
+    ape = APEv2()
+    ape["Genre"] = "Jazz"
+    ape.save(path)
+    before = path.read_bytes()
+    assert write.write_genre(path, "metal").record() == {"action": "kept", "old": "Jazz", "new": "Metal"}
+    assert path.read_bytes() == before
+    assert write.write_genre(path, "jazz").action == "same" and path.read_bytes() == before
+    assert write.write_genre(path, "metal", overwrite=True).action == "written"
+    assert str(APEv2(path)["Genre"]) == "Jazz" and write.read_genre(path) == "Metal"  # APEv2 is left as it is
+
+
 def test_a_tag_that_cannot_be_read_back_is_not_written(tmp_path):
     """A WAV whose odd-sized data chunk lacks its pad byte: mutagen appends an ID3 chunk no reader
     finds, and every run would append another."""

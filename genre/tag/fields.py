@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 
+from mutagen import MutagenError
 from mutagen._util import delete_bytes
+from mutagen.apev2 import APEv2
 from mutagen.aiff import AIFF
 from mutagen.flac import FLAC
 from mutagen.id3 import TCON, TXXX, ParseID3v1
@@ -105,6 +107,19 @@ def before_ours(audio, kind: str, now: str | None) -> tuple[dict, str | None] | 
     if isinstance(saved.get(V1_GENRE), int) and 0 <= saved[V1_GENRE] <= 255:
         first[V1_GENRE] = saved[V1_GENRE]
     return first, saved.get("run")
+
+
+def ape_genre(f) -> str | None:
+    """The genre in an MP3's APEv2 tag (foobar2000 and Winamp write one), or None: a genre already
+    there, which a write without ``--overwrite`` keeps (it never changes the APEv2 tag)."""
+    f.seek(0)
+    try:
+        values = APEv2(f).get("Genre")
+    except MutagenError:  # no APEv2 tag, or a broken one
+        return None
+    if values is None:
+        return None
+    return str(values).replace("\x00", "; ").strip() or None  # several values: NUL-separated
 
 
 def load_own(cls, f):

@@ -148,7 +148,7 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
         audio, kind, expect = song.audio, song.kind, song.expect
         if kind is None:
             return TagWrite("unsupported", None, new)
-        old = fields.genre(audio, kind)
+        old = fields.genre(audio, kind) or song.ape  # the ID3 genre, else the APEv2 tag's (left as it is)
         ours = fields.before_ours(audio, kind, old)  # this project's genre: what its first write replaced
         if old is not None and old.strip().lower() == new.lower():  # a killed run of this results file
             return TagWrite("same", old, new, ours[0] if ours and run and ours[1] == run else None)
@@ -229,6 +229,7 @@ class _Song:
     kind: str | None  # ``fields.kind_of``
     expect: tuple[int, float]  # the (size, mtime) it was read with, or the one asked for
     v1: bytes | None  # an MP3's ID3v1 tag
+    ape: str | None  # the genre in an MP3's APEv2 tag
 
 
 def _open(path, expect) -> _Song:
@@ -238,7 +239,9 @@ def _open(path, expect) -> _Song:
         audio = mutagen.File(f)
         own = fields.load_own(type(audio), f) if audio is not None else None
         v1 = fields.v1_tag(f) if isinstance(audio, MP3) else None
-    return _Song(audio, own, fields.kind_of(audio), expect if expect is not None else (st.st_size, st.st_mtime), v1)
+        ape = fields.ape_genre(f) if isinstance(audio, MP3) else None
+    return _Song(audio, own, fields.kind_of(audio), expect if expect is not None else (st.st_size, st.st_mtime), v1,
+                 ape)
 
 
 def _rewrite(path, cls, kind: str, values: list[str], own: dict[str, str | None], expect,
