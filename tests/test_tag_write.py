@@ -410,6 +410,20 @@ def test_a_genre_in_an_apev2_tag_is_kept_without_overwrite(songs, tmp_path):
     assert str(APEv2(path)["Genre"]) == "Jazz" and write.read_genre(path) == "Metal"  # APEv2 is left as it is
 
 
+def test_a_genre_in_a_wavs_info_chunk_is_kept_without_overwrite(songs, tmp_path):
+    import struct
+
+    data = Path(songs["tone.wav"]).read_bytes()
+    ignr = b"IGNR" + struct.pack("<I", 5) + b"Jazz\x00" + b"\x00"  # odd length: padded
+    info = b"LIST" + struct.pack("<I", 4 + len(ignr)) + b"INFO" + ignr
+    body = data[8:] + info
+    path = tmp_path / "song.wav"
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    before = path.read_bytes()
+    assert write.write_genre(path, "metal").record() == {"action": "kept", "old": "Jazz", "new": "Metal"}
+    assert path.read_bytes() == before
+
+
 def test_a_tag_that_cannot_be_read_back_is_not_written(tmp_path):
     """A WAV whose odd-sized data chunk lacks its pad byte: mutagen appends an ID3 chunk no reader
     finds, and every run would append another."""

@@ -29,6 +29,7 @@ SOURCE = "GENRE_SOURCE"  # the field that says this project wrote the genre
 REPLACED = "GENRE_REPLACED"  # beside it: what the genre was before this project first wrote one (JSON)
 V1_BYTES = 128  # an ID3v1 tag: the file's last 128 bytes, from "TAG"
 ID3_HEADER = 10  # bytes of an ID3v2 header, and of a v2.4 footer
+INFO_MAX = 1 << 20  # bytes of a WAV's LIST/INFO chunk read at most (its size field may lie)
 ID3_FOOTER_FLAG = 0x10  # in the header's flags: a footer follows the tag
 NO_ID3V2 = "id3v2"  # in what a write replaced: False when the write gave the file its first ID3v2 tag
 ENCODING = "encoding"  # in what a write replaced: the ID3 genre frame's text encoding, to put back as it was
@@ -120,6 +121,25 @@ def ape_genre(f) -> str | None:
     if values is None:
         return None
     return str(values).replace("\x00", "; ").strip() or None  # several values: NUL-separated
+
+
+def info_genre(f) -> str | None:
+    """The ``IGNR`` of a WAV's ``LIST/INFO`` chunk (what Windows and many editors write), or None."""
+    f.seek(0)
+    riff = f.read(12)
+    if len(riff) < 12 or riff[:4] != b"RIFF" or riff[8:] != b"WAVE":
+        return None
+    while len(head := f.read(8)) == 8:
+        size, start = int.from_bytes(head[4:], "little"), f.tell()
+        if head[:4] == b"LIST" and f.read(4) == b"INFO":  # there may be several; ffmpeg's holds ISFT alone
+            info, at = f.read(min(max(0, size - 4), INFO_MAX)), 0
+            while at + 8 <= len(info):
+                length = int.from_bytes(info[at + 4:at + 8], "little")
+                if info[at:at + 4] == b"IGNR":
+                    return info[at + 8:at + 8 + length].split(b"\x00")[0].decode("latin-1").strip() or None
+                at += 8 + length + length % 2
+        f.seek(start + size + size % 2)  # chunks are padded to even sizes
+    return None
 
 
 def load_own(cls, f):

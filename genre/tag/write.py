@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 
 import mutagen
 from mutagen.mp3 import MP3
+from mutagen.wave import WAVE
 
 from .. import __version__
 from . import fields, replace
@@ -148,7 +149,7 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
         audio, kind, expect = song.audio, song.kind, song.expect
         if kind is None:
             return TagWrite("unsupported", None, new)
-        old = fields.genre(audio, kind) or song.ape  # the ID3 genre, else the APEv2 tag's (left as it is)
+        old = fields.genre(audio, kind) or song.other  # the ID3 genre, else APEv2's or INFO's (left as they are)
         ours = fields.before_ours(audio, kind, old)  # this project's genre: what its first write replaced
         if old is not None and old.strip().lower() == new.lower():  # a killed run of this results file
             return TagWrite("same", old, new, ours[0] if ours and run and ours[1] == run else None)
@@ -229,7 +230,7 @@ class _Song:
     kind: str | None  # ``fields.kind_of``
     expect: tuple[int, float]  # the (size, mtime) it was read with, or the one asked for
     v1: bytes | None  # an MP3's ID3v1 tag
-    ape: str | None  # the genre in an MP3's APEv2 tag
+    other: str | None  # the genre in a tag this project does not write: an MP3's APEv2, a WAV's LIST/INFO
 
 
 def _open(path, expect) -> _Song:
@@ -239,9 +240,10 @@ def _open(path, expect) -> _Song:
         audio = mutagen.File(f)
         own = fields.load_own(type(audio), f) if audio is not None else None
         v1 = fields.v1_tag(f) if isinstance(audio, MP3) else None
-        ape = fields.ape_genre(f) if isinstance(audio, MP3) else None
+        other = fields.ape_genre(f) if isinstance(audio, MP3) else fields.info_genre(f) if isinstance(audio, WAVE) \
+            else None
     return _Song(audio, own, fields.kind_of(audio), expect if expect is not None else (st.st_size, st.st_mtime), v1,
-                 ape)
+                 other)
 
 
 def _rewrite(path, cls, kind: str, values: list[str], own: dict[str, str | None], expect,
