@@ -424,6 +424,23 @@ def test_a_genre_in_a_wavs_info_chunk_is_kept_without_overwrite(songs, tmp_path)
     assert path.read_bytes() == before
 
 
+def test_an_id3v22_tag_is_saved_as_the_v23_it_reads_as(songs, tmp_path):
+    """mutagen cannot write ID3v2.2: its year and date must become v2.3's TYER/TDAT, not a v2.4 TDRC."""
+    path = Path(shutil.copy(songs["tone.mp3"], tmp_path / "old.mp3"))
+    ID3(path).delete(path)
+    frames = b"".join(fid + len(data).to_bytes(3, "big") + data for fid, data in
+                      [(b"TT2", b"\x00Old Title"), (b"TCO", b"\x00Jazz"), (b"TYE", b"\x002001"), (b"TDA", b"\x000304")])
+    size = bytes((len(frames) >> shift) & 0x7F for shift in (21, 14, 7, 0))  # syncsafe
+    path.write_bytes(b"ID3\x02\x00\x00" + size + frames + path.read_bytes())
+    heard = sound(path)
+    done = write.write_genre(path, "metal", overwrite=True)
+    written = ID3(path, translate=False)
+    assert written.version[:2] == (2, 3) and "TDRC" not in written
+    assert (str(written["TYER"]), str(written["TDAT"]), str(written["TIT2"])) == ("2001", "0304", "Old Title")
+    assert write.restore_genre(path, "Metal", done.replaced).action == "restored"
+    assert str(ID3(path, translate=False)["TCON"]) == "Jazz" and sound(path) == heard
+
+
 def test_a_tag_that_cannot_be_read_back_is_not_written(tmp_path):
     """A WAV whose odd-sized data chunk lacks its pad byte: mutagen appends an ID3 chunk no reader
     finds, and every run would append another."""

@@ -145,13 +145,17 @@ def info_genre(f) -> str | None:
 def load_own(cls, f):
     """The file object ``f`` parsed as mutagen's ``cls``, its tags as stored: an MP3's ID3v2 alone
     (mutagen merges the ID3v1 fields into what it reads), ID3v2.3 and 2.4 frames untranslated (so a
-    v2.3 ``TYER`` stays ``TYER`` when saved, and a genre stored as ``(17)`` is read as ``(17)``)."""
+    v2.3 ``TYER`` stays ``TYER`` when saved, and a genre stored as ``(17)`` is read as ``(17)``), and
+    ID3v2.2 frames as the v2.3 ones they are saved as."""
     extra = {"load_v1": False} if issubclass(cls, MP3) else {}
     f.seek(0)
     audio = cls(f, **extra)
-    if kind_of(audio) == "id3" and audio.tags is not None and audio.tags.version[:2] in ((2, 3), (2, 4)):
+    if kind_of(audio) == "id3" and audio.tags is not None:
         f.seek(0)
-        audio = cls(f, translate=False, **extra)
+        if audio.tags.version[:2] in ((2, 3), (2, 4)):
+            audio = cls(f, translate=False, **extra)
+        else:  # ID3v2.2, which mutagen cannot write: read as the v2.3 it is saved as (TYE -> TYER, not TDRC)
+            audio = cls(f, v2_version=ID3_VERSION, **extra)
     return audio
 
 
