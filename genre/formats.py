@@ -17,6 +17,7 @@ SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".
 FORMAT_NAMES = "MP3, WAV, FLAC, OGG/Opus, M4A/AAC/MP4, AIFF or WebM/MKA"  # how a sentence lists them
 HEAD_BYTES = 16  # the first bytes ``sniff_format`` reads: enough for every signature in _MAGIC
 ID3_HEADER = 10  # bytes of an ID3v2 header (and of its optional footer)
+ID3_FOOTER_FLAG = 0x10  # in an ID3v2.4 header's flags: a footer follows the tag
 AFTER_ID3 = ("mp3", "aac", "flac")  # what an ID3v2 tag may stand in front of, for ffmpeg's demuxers
 MAX_ID3_TAGS = 4  # stacked ID3v2 tags looked past; more is not a file anyone made
 # Leading bytes -> ffmpeg demuxer.
@@ -78,7 +79,7 @@ def id3_size(head: bytes) -> int:
     if len(head) < ID3_HEADER or head[:3] != b"ID3":
         return 0
     body = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | head[9] & 0x7F  # syncsafe
-    footer = head[3] == 4 and head[5] & 0x10  # only ID3v2.4 has a footer
+    footer = head[3] == 4 and head[5] & ID3_FOOTER_FLAG  # only ID3v2.4 has a footer
     return ID3_HEADER + body + (ID3_HEADER if footer else 0)
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from tests.support import ROOT
 from tests.support.library import FORMATS, make_song, sound, tag
+from genre.formats import id3_size
 from genre.tag import pool, replace, walk, write
 from genre.tag.ledger import Ledger
 
@@ -361,7 +362,7 @@ def test_an_id3v24_footer_is_not_left_in_front_of_the_audio(songs, tmp_path):
     tags.add(TCON(encoding=3, text=["Jazz", "Blues"]))
     tags.save(path, v2_version=4, padding=lambda info: 0)  # a footer forbids padding
     data = path.read_bytes()
-    end = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
+    end = id3_size(data)  # the tag, before it says a footer follows
     head = bytearray(data[:10])
     head[5] |= 0x10  # "a footer follows"
     path.write_bytes(bytes(head) + data[10:end] + b"3DI" + bytes(head[3:]) + data[end:])

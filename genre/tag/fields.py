@@ -22,15 +22,15 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
+from ..formats import ID3_FOOTER_FLAG, ID3_HEADER, id3_size
+
 ID3_VERSION = 3  # ID3v2.3 for new tags: what most players and Windows read
 VORBIS_KEY = "GENRE"
 MP4_KEY = "\xa9gen"
 SOURCE = "GENRE_SOURCE"  # the field that says this project wrote the genre
 REPLACED = "GENRE_REPLACED"  # beside it: what the genre was before this project first wrote one (JSON)
 V1_BYTES = 128  # an ID3v1 tag: the file's last 128 bytes, from "TAG"
-ID3_HEADER = 10  # bytes of an ID3v2 header, and of a v2.4 footer
 INFO_MAX = 1 << 20  # bytes of a WAV's LIST/INFO chunk read at most (its size field may lie)
-ID3_FOOTER_FLAG = 0x10  # in the header's flags: a footer follows the tag
 NO_ID3V2 = "id3v2"  # in what a write replaced: False when the write gave the file its first ID3v2 tag
 ENCODING = "encoding"  # in what a write replaced: the ID3 genre frame's text encoding, to put back as it was
 V1_GENRE = "id3v1_genre"  # in what a write replaced: an MP3's ID3v1 genre byte (255: none), to put back
@@ -142,14 +142,17 @@ def info_genre(f) -> str | None:
     return None
 
 
-def load_own(cls, f):
+def load_own(cls, f, parsed=None):
     """The file object ``f`` parsed as mutagen's ``cls``, its tags as stored: an MP3's ID3v2 alone
     (mutagen merges the ID3v1 fields into what it reads), ID3v2.3 and 2.4 frames untranslated (so a
     v2.3 ``TYER`` stays ``TYER`` when saved, and a genre stored as ``(17)`` is read as ``(17)``), and
-    ID3v2.2 frames as the v2.3 ones they are saved as."""
+    ID3v2.2 frames as the v2.3 ones they are saved as. ``parsed``: ``f`` as ``mutagen.File`` read it,
+    returned as it is where that is the same (a FLAC, Ogg or MP4 file, a WAV without ID3)."""
     extra = {"load_v1": False} if issubclass(cls, MP3) else {}
-    f.seek(0)
-    audio = cls(f, **extra)
+    audio = parsed
+    if audio is None or extra:  # an MP3 as ``mutagen.File`` read it holds its ID3v1 fields too
+        f.seek(0)
+        audio = cls(f, **extra)
     if kind_of(audio) == "id3" and audio.tags is not None:
         f.seek(0)
         if audio.tags.version[:2] in ((2, 3), (2, 4)):
@@ -168,8 +171,8 @@ def replaced_by_write(own, kind: str, v1: bytes | None) -> dict:
     if kind == "id3":
         if not has_id3v2(own):
             replaced[NO_ID3V2] = False  # this write adds the tag: its undo takes it away again
-        if id3_encoding(own) is not None:
-            replaced[ENCODING] = id3_encoding(own)
+        if (encoding := id3_encoding(own)) is not None:
+            replaced[ENCODING] = encoding
         if v1 is not None:
             replaced[V1_GENRE] = v1[-1]
     return replaced
@@ -208,7 +211,7 @@ def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], 
             if value:
                 tags.add(TXXX(encoding=3, desc=name, text=[value]))
         version = tags.version[1] if had_tags and tags.version[1] in (3, 4) else ID3_VERSION
-        v1 = v1_tag(f)
+        v1 = v1_tag(f) if isinstance(audio, MP3) else None  # WAV and AIFF keep ID3 in a chunk, and no ID3v1
         if isinstance(audio, MP3):
             _drop_id3_footer(f)
         f.seek(0)
@@ -244,7 +247,7 @@ def _drop_id3_footer(f) -> None:
     head = f.read(ID3_HEADER)
     if len(head) < ID3_HEADER or head[:3] != b"ID3" or head[3] != 4 or not head[5] & ID3_FOOTER_FLAG:
         return
-    end = ID3_HEADER + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))  # syncsafe size
+    end = id3_size(head) - ID3_HEADER  # where the footer starts
     f.seek(end)
     if f.read(3) != b"3DI":
         return
@@ -275,10 +278,8 @@ def _keep_v1(f, before: bytes, genre: int | None) -> None:
 
 def _copies_of_v1(tags, f) -> bool:
     """Whether every frame of ``tags`` is one mutagen made from the ID3v1 tag at the end of ``f``."""
-    f.seek(0, 2)
-    if f.tell() >= V1_BYTES:
-        f.seek(-V1_BYTES, 2)
-    v1 = ParseID3v1(f.read(V1_BYTES)) or {}
+    block = v1_tag(f)
+    v1 = (ParseID3v1(block) or {}) if block else {}
     for key, frame in tags.items():
         if key not in v1 or (key != "TCON" and str(frame) != str(v1[key])):  # TCON: v1 keeps its number
             return False

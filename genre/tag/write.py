@@ -46,8 +46,8 @@ class TagWrite:
     old: str | None  # the genre there before, or None
     new: str  # the label (``tag_value``)
     replaced: dict | None = None  # {"genre": [values], "source": GENRE_SOURCE or None} before this project's
-    # (and "id3v2": false where the write gave the file its first ID3v2 tag, for undo to take away;
-    # "encoding": the ID3 genre frame's text encoding, for undo to put back)
+    # (and, in an ID3 file, what ``fields.replaced_by_write`` adds for undo: "id3v2", "encoding",
+    # "id3v1_genre")
     # genre: with 'written', and with 'same' where the file's GENRE_REPLACED says (a killed run's write)
     error: str | None = None  # a sentence, with 'changed' and 'failed'
 
@@ -107,7 +107,7 @@ def written_by(path, run: str) -> tuple[str, dict] | None:
     mutagen.MutagenError, OSError
         The file cannot be read or parsed.
     """
-    song = _open(path, None)
+    song = _open(path, None, stored=False)
     now = fields.genre(song.audio, song.kind) if song.kind else None
     ours = fields.before_ours(song.audio, song.kind, now) if song.kind else None
     return (now, ours[0]) if ours and ours[1] == run else None
@@ -233,15 +233,18 @@ class _Song:
     other: str | None  # the genre in a tag this project does not write: an MP3's APEv2, a WAV's LIST/INFO
 
 
-def _open(path, expect) -> _Song:
-    """The file parsed by mutagen, both ways for an MP3."""
+def _open(path, expect, stored: bool = True) -> _Song:
+    """The file parsed by mutagen; with ``stored``, also its tags as stored and what else a write
+    or an undo reads (``written_by`` needs only the first)."""
     with open_song(path) as f:  # a regular file only: a FIFO put in its place is never waited on
         st = os.fstat(f.fileno())
-        audio = mutagen.File(f)
-        own = fields.load_own(type(audio), f) if audio is not None else None
-        v1 = fields.v1_tag(f) if isinstance(audio, MP3) else None
-        other = fields.ape_genre(f) if isinstance(audio, MP3) else fields.info_genre(f) if isinstance(audio, WAVE) \
-            else None
+        audio = own = mutagen.File(f)
+        v1 = other = None
+        if stored and audio is not None:
+            own = fields.load_own(type(audio), f, audio)
+            v1 = fields.v1_tag(f) if isinstance(audio, MP3) else None
+            other = fields.ape_genre(f) if isinstance(audio, MP3) else \
+                fields.info_genre(f) if isinstance(audio, WAVE) else None
     return _Song(audio, own, fields.kind_of(audio), expect if expect is not None else (st.st_size, st.st_mtime), v1,
                  other)
 

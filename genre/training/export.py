@@ -22,6 +22,7 @@ import numpy as np
 from .. import backbone, runtime, spectrogram
 from ..cnn import meta_path
 from ..errors import ModelError
+from ..tag.replace import remove_leftover
 from .musicnn import probe_patches
 
 OPSET = 17  # ONNX opset: every op the networks use, and ONNX Runtime >= 1.14 runs it
@@ -128,9 +129,4 @@ def _remove_killed_exports(onnx_path: Path) -> None:
         if not exact.fullmatch(left.name):
             continue
         with contextlib.suppress(OSError):
-            fd = os.open(left, os.O_RDONLY | os.O_NOFOLLOW)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                left.unlink()
-            finally:
-                os.close(fd)
+            remove_leftover(left)
