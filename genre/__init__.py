@@ -24,7 +24,7 @@ import os
 if not os.environ.get("ORT_DISABLE_TELEMETRY"):
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
-from .errors import AudioError, FFmpegError, GenreError, ModelError, TooShortError
+from .errors import AudioError, FFmpegError, GenreError, ModelError, RefusedError, SilentError, TooShortError
 from .verdict import GENRES
 
 _LAZY = {  # public name -> the module that owns it
@@ -34,7 +34,8 @@ _LAZY = {  # public name -> the module that owns it
     "CLIP_SECONDS": "audio", "SAMPLE_RATE": "audio", "decode": "audio",
     "render": "spectrogram",
 }
-__all__ = ["AudioError", "FFmpegError", "GENRES", "GenreError", "ModelError", "TooShortError", *_LAZY]
+__all__ = ["AudioError", "FFmpegError", "GENRES", "GenreError", "ModelError", "RefusedError", "SilentError",
+           "TooShortError", *_LAZY]
 __version__ = "1.0.0"
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from pydub import AudioSegment
 
-from .errors import AudioError, FFmpegError, TooShortError
+from .errors import AudioError, FFmpegError, SilentError, TooShortError
 from .formats import source_format
 
 SAMPLE_RATE = 22050  # Hz, the rate of the GTZAN training data
@@ -136,13 +136,13 @@ def check_audible(samples: np.ndarray, start: float = 0.0) -> None:
 
     Raises
     ------
-    AudioError
+    SilentError
         Its swing (half of peak to peak) is under ``SILENCE_PEAK``: silence, and a constant offset
         (DC) too, which no loudspeaker makes audible.
     """
     if not len(samples) or float(np.ptp(samples)) / 2 < SILENCE_PEAK:
         where = f" from {start:g} s" if start else ""
-        raise AudioError(f"The audio{where} is silent: there is nothing to judge.")
+        raise SilentError(f"The audio{where} is silent: there is nothing to judge.")
 
 
 def check_recording(samples: np.ndarray) -> None:
@@ -157,7 +157,7 @@ def check_recording(samples: np.ndarray) -> None:
     ------
     TooShortError
         Under ``RECORDING_SECONDS[0]`` seconds.
-    AudioError
+    SilentError
         Its loudest second is under ``QUIET_RECORDING_DBFS``: room noise, not music.
     """
     seconds = len(samples) / SAMPLE_RATE
@@ -168,7 +168,7 @@ def check_recording(samples: np.ndarray) -> None:
     frames = samples[: len(samples) // SAMPLE_RATE * SAMPLE_RATE].reshape(-1, SAMPLE_RATE)
     loudest = float(np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)).max())
     if 20 * np.log10(max(loudest, LEVEL_FLOOR)) < QUIET_RECORDING_DBFS:
-        raise AudioError("The recording is almost silent: hold the microphone close to the speaker, "
+        raise SilentError("The recording is almost silent: hold the microphone close to the speaker, "
                          "turn the music up, and record again.")
 
 

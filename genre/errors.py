@@ -9,8 +9,19 @@ class AudioError(GenreError):
     """The input could not be turned into audio (not audio, corrupt, empty, too large)."""
 
 
-class TooShortError(AudioError):
+class RefusedError(AudioError):
+    """The audio decoded but holds nothing the model can judge: too short or silent.
+
+    Not a fault of the file: ``tag`` counts such songs as refused, not failed.
+    """
+
+
+class TooShortError(RefusedError):
     """The audio is shorter than the minimum the model can judge."""
+
+
+class SilentError(RefusedError):
+    """The audio is silent (or, for a microphone recording, too quiet to hold music)."""
 
 
 class FFmpegError(GenreError):

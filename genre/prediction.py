@@ -151,7 +151,7 @@ def clip_windows(samples: np.ndarray, starts: list[int] | None = None,
                  offset: float = 0.0) -> tuple[list[int], np.ndarray]:
     """The audible clips among ``starts`` (by default all of the song's) and their model inputs.
 
-    Raises ``TooShortError`` or ``AudioError`` for audio too short or silent to judge.
+    Raises ``TooShortError`` or ``SilentError`` (both ``RefusedError``) for audio too short or silent to judge.
     """
     audio.check_length(samples)
     audio.check_audible(samples, offset)
@@ -223,8 +223,8 @@ def predict(source, model: Model | None = None, *, start: float | None = None) -
     Raises
     ------
     GenreError
-        With a message a person understands (subclasses: ``AudioError``, ``TooShortError``,
-        ``FFmpegError``, ``ModelError``).
+        With a message a person understands (subclasses: ``AudioError``, and of it ``RefusedError``
+        for audio too short or silent to judge; ``FFmpegError``, ``ModelError``).
     """
     model = model or default_model()
     if start is not None:

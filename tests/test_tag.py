@@ -17,6 +17,7 @@ import pytest
 
 from tests.support import ROOT, skip_or_fail
 from tests.support.library import FORMATS, audio_md5 as decoded_md5, make_song, on_terminal, rows
+from tests.support.sounds import SR, encode
 from genre import GENRES, cli
 from genre.tag import write as tagwrite
 from genre.tag.ledger import Ledger, LedgerError
@@ -80,6 +81,32 @@ def test_rows_and_errors_line_by_line_on_two_workers(library, tiny_model_path, t
     assert "error" not in cut and cut["genre"] in GENRES and 0 < cut["duration"] < whole["duration"]
     assert "2 other file(s) skipped" in done.stderr and "loop" in done.stderr
     assert f"{AUDIO_LIKE} song(s) analysed" in done.stderr and "genres (sure):" in done.stderr
+
+
+@pytest.mark.slow  # starts worker processes: several seconds
+def test_a_silent_or_too_short_track_is_refused_not_failed(tmp_path, songs, tiny_model_path):
+    """A hidden track of silence or a 0.7-s sting is part of a library, not a fault: a cron job's
+    run over it still exits 0, and the row and the summary say it was refused."""
+    import numpy as np
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(songs["tone.mp3"], lib / "song.mp3")
+    encode(np.zeros(6 * SR, np.float32), lib / "99 hidden track.flac")
+    encode(0.2 * np.sin(np.arange(int(0.7 * SR)) / 7.0).astype(np.float32), lib / "sting.ogg",
+           args=["-c:a", "libvorbis"])
+    out = tmp_path / "out.jsonl"
+    done = run(lib, "--out", out, "--workers", 1, "--model", tiny_model_path)
+    assert done.returncode == 0, done.stderr
+    found = {Path(r["path"]).name: r for r in rows(out)}
+    assert "silent" in found["99 hidden track.flac"]["error"] and "s is needed" in found["sting.ogg"]["error"]
+    assert found["99 hidden track.flac"]["refused"] is found["sting.ogg"]["refused"] is True
+    assert "refused" not in found["song.mp3"] and found["song.mp3"]["genre"] in GENRES
+    assert "0 failed" in done.stderr and "2 refused: too short or silent to judge" in done.stderr
+    (lib / "broken.mp3").write_bytes(b"ID3" + bytes(500))  # a fault, unlike the two: the next run exits 1
+    again = run(lib, "--out", out, "--workers", 1, "--model", tiny_model_path)
+    assert again.returncode == 1 and "1 failed" in again.stderr and "3 already in the results" in again.stderr
+    assert "refused" not in {Path(r["path"]).name: r for r in rows(out)}["broken.mp3"]
 
 
 @pytest.mark.slow  # starts worker processes: several seconds

@@ -3,7 +3,8 @@
 A worker loads the model once (``load``; ``pool.serve`` in a pool process), then turns each path
 into the row the results file keeps: the fingerprint (size, mtime, sha256), the model, the fields
 of ``predict --json``, and with ``--write-tags`` what was done to the file's genre tag. A song that fails gives a row with
-``error`` instead; nothing a single file does stops the others.
+``error`` instead, and one too short or silent to judge also ``refused: true`` (not a failure: the
+file is fine); nothing a single file does stops the others.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sys
 from dataclasses import dataclass
 
 from . import walk
-from ..errors import GenreError
+from ..errors import GenreError, RefusedError
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -98,7 +99,8 @@ def analyse(path: str, model, options: Options = Options()) -> dict:
     dict
         ``path``, ``size``, ``mtime``, ``sha256``, ``file``, ``model`` and either the fields of
         ``Prediction.to_dict()`` (``unsure``, ``why_unsure``, ``reason`` among them; plus ``tag``
-        when tags are decided) or ``error``.
+        when tags are decided) or ``error`` (and ``refused``: True when the audio is too short or
+        silent to judge).
     """
     from ..prediction import predict
 
@@ -113,6 +115,9 @@ def analyse(path: str, model, options: Options = Options()) -> dict:
         return row
     try:
         result = predict(path, model)
+    except RefusedError as exc:
+        row["error"], row["refused"] = str(exc), True
+        return row
     except GenreError as exc:
         row["error"] = str(exc)
         return row

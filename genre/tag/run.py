@@ -7,7 +7,8 @@ model once (``job``): processes watched by ``pool`` here, or Ray actors with ``-
 walk; copies a killed run left are removed on the way. A progress bar shows on a terminal; a
 summary ends every run. ``--undo`` (``undo``) takes back the tags a run wrote.
 
-Exit status: 0, 1 when a song failed or a worker died, 2 for bad usage or when another run holds
+Exit status: 0, 1 when a song failed or a worker died (a song refused as too short or silent is
+not a failure), 2 for bad usage or when another run holds
 the results file, 128 + the signal when interrupted (130 for Ctrl-C, 143 for SIGTERM).
 """
 from __future__ import annotations
@@ -214,7 +215,7 @@ def _emit(row: dict, results, options: job.Options, aliases: dict) -> None:
     if options.dry_run:
         tag = row.get("tag")
         if row.get("error"):
-            line = f"error: {row['error']}"
+            line = f"{'refused' if row.get('refused') else 'error'}: {row['error']}"
         elif tag["action"] == "would write":
             line = f"would write {tag['new']!r}" + (f" over {tag['old']!r}" if tag["old"] else "")
         elif tag.get("error"):

@@ -39,7 +39,7 @@ class Tally:
     def __init__(self):
         self.start = time.monotonic()
         self.analysed = self.failed = self.already = self.not_audio = self.unsure = self.retagged = 0
-        self.aliases = self.leftovers = self.deaths = 0
+        self.aliases = self.leftovers = self.deaths = self.refused = 0
         self.problems = collections.Counter()  # walk problems by kind
         self.genres = collections.Counter()  # sure verdicts only: an unsure song has no genre to count
         self.reasons = collections.Counter()  # unsure verdicts, by their reason
@@ -47,6 +47,9 @@ class Tally:
 
     def count(self, row: dict) -> None:
         self.analysed += 1
+        if row.get("refused"):  # too short or silent: nothing to judge, but nothing wrong either
+            self.refused += 1
+            return
         if row.get("error"):
             self.failed += 1
             return
@@ -68,7 +71,8 @@ class Tally:
         lines = [f"{'interrupted: ' if interrupted else ''}{self.analysed} song(s) analysed in "
                  f"{_clock(seconds)} ({rate:.2f}/s), {self.failed} failed; {self.already} already "
                  f"in the results and unchanged; {self.not_audio} other file(s) skipped"]
-        extra = [f"{self.aliases} path(s) to a song already found (symlinks, hard links)" * bool(self.aliases),
+        extra = [f"{self.refused} refused: too short or silent to judge" * bool(self.refused),
+                 f"{self.aliases} path(s) to a song already found (symlinks, hard links)" * bool(self.aliases),
                  f"{self.leftovers} copy(ies) left by a killed run removed" * bool(self.leftovers),
                  f"{self.deaths} worker(s) died or were stopped" * bool(self.deaths)]
         if any(extra):
