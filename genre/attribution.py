@@ -30,12 +30,12 @@ import numpy as np
 from . import backbone, fastgrad, heads, runtime, spectrogram
 from .audio import SAMPLE_RATE
 from .bands import column_of_frame
+from .cnn import LOG_FLOOR
 from .fusion import WARM_UP_DB, GenreModel
 
 STEPS = 2  # points on the path from silence; each costs a backbone gradient (~65 ms CPU); 4 ranked no better
 SILENT_PATCH = 0.0  # the backbone's log compression of no power: log10(1)
 SILENT_DB = -spectrogram.TOP_DB  # the window's floor
-LOG_FLOOR = 1e-12  # as fusion.log_of: a probability of 0 has a finite log
 WINDOW_SHAPE = (spectrogram.N_MELS, spectrogram.CLIP_COLUMNS)
 PATCH_SHAPE = (backbone.PATCH_FRAMES, backbone.N_MELS)
 

@@ -24,6 +24,7 @@ MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 MODEL_PATH = MODEL_DIR / "genre_cnn.keras"
 FILTERS = (24, 48, 96, 192)  # one conv block each; 2x2 pooling after all but the last
 DROPOUT = 0.3
+LOG_FLOOR = 1e-12  # a probability of 0 gets this one's log, so sums and temperatures stay finite
 
 
 def preprocessing() -> dict:
@@ -127,13 +128,21 @@ class Classifier:
         return temper(mean, float(self.meta.get("track_temperature", 1.0)))[0]
 
 
+def softmax(logp: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities from log-probabilities (or logits) at a temperature (above 1 softens)."""
+    z = np.asarray(logp, np.float64) / temperature
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def log_of(probs: np.ndarray) -> np.ndarray:
+    """Log-probabilities, with a probability of 0 at ``LOG_FLOOR``'s finite log."""
+    return np.log(np.clip(probs, LOG_FLOOR, 1.0))
+
+
 def temper(probs: np.ndarray, temperature: float) -> np.ndarray:
     """Apply a softmax temperature to probabilities (above 1 softens, below 1 sharpens)."""
-    if temperature == 1.0:
-        return probs
-    logits = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
-    out = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return out / out.sum(axis=-1, keepdims=True)
+    return probs if temperature == 1.0 else softmax(log_of(probs), temperature)
 
 
 def limit_blas_threads() -> None:

@@ -30,7 +30,7 @@ from . import backbone, detector, heads, runtime
 from .audio import CLIP_SAMPLES
 from .bands import BandMap
 from .spectrogram import CLIP_COLUMNS, N_MELS
-from .cnn import MODEL_DIR, MODEL_PATH, Classifier
+from .cnn import MODEL_DIR, MODEL_PATH, Classifier, log_of, softmax
 from .cnn import load_model as load_cnn
 from .errors import ModelError
 from .verdict import (LOW_CONFIDENCE, NO_BEAT, NOT_MUSIC, OUTSIDE_TEN, TAG_FLOOR, Judgement, low_confidence_sentence,
@@ -105,16 +105,6 @@ class Branches:
     kind: str  # "audio" or "image": which weights, temperatures and thresholds apply
     logp: dict[str, tuple[np.ndarray, np.ndarray]]  # branch name (BRANCHES) -> (clip, song)
     heard: backbone.Heard  # tags (n, 50), embedding (n, 200), pooled features (n, 1506)
-
-
-def softmax(logp: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    z = np.asarray(logp, np.float64) / temperature
-    z = np.exp(z - z.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
-
-
-def log_of(probs: np.ndarray) -> np.ndarray:
-    return np.log(np.clip(probs, 1e-12, 1.0))
 
 
 def head_logp(head, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

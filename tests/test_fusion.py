@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import ROOT, skip_or_fail
 from tests.support.sounds import encode, tone
-from genre import GENRES, GenreModel, audio, backbone, bands, fusion, load_model, predict
+from genre import GENRES, GenreModel, audio, backbone, bands, cnn, fusion, load_model, predict
 from genre.errors import AudioError, ModelError
 from genre.verdict import OUTSIDE_TEN
 from genre.training.calibration import reference
@@ -76,7 +76,7 @@ def test_fusion_is_the_weighted_sum_of_branch_log_probabilities(fused):
     parts = fused.branches(windows, clips)
     _, song = fused.fuse(parts)
     w = fused.fusion.weights["audio"]
-    expected = fusion.softmax(sum(w[b] * parts.logp[b][1] for b in ("audio", "image", "cnn")), 0.8)
+    expected = cnn.softmax(sum(w[b] * parts.logp[b][1] for b in ("audio", "image", "cnn")), 0.8)
     np.testing.assert_allclose(song, expected, atol=1e-9)
     image_only = fused.judge(windows)  # a mel image: no audio branch
     assert image_only.song_probs.shape == (len(GENRES),) and image_only.clip_tags.shape == (2, 50)

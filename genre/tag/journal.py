@@ -231,7 +231,7 @@ def _remove(*paths: Path) -> None:
     for path in paths:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-    _sync(paths[0].parent)
+    sync_folder(paths[0].parent)
 
 
 def _write_note(note: Path, about: Note) -> None:
@@ -241,12 +241,18 @@ def _write_note(note: Path, about: Note) -> None:
     with open(aside, "rb") as f:
         os.fsync(f.fileno())
     os.replace(aside, note)
-    _sync(note.parent)
+    sync_folder(note.parent)
 
 
-def _sync(where: Path) -> None:
-    dir_fd = os.open(where, os.O_RDONLY)
+def sync_folder(folder) -> None:
+    """Make a rename in ``folder`` durable (a power cut after it keeps the new name).
+
+    Shared by the journal, ``replace`` and ``ledger``: every rename the package relies on.
+    """
+    dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
+    except OSError:  # some file systems cannot sync a folder; the rename stands anyway
+        pass
     finally:
         os.close(dir_fd)

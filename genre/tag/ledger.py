@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..errors import GenreError
 from . import rows
+from .journal import sync_folder
 from .lock import LedgerBusy, open_locked
 from .rows import ROW_START, csv_columns
 from .replace import critical, remove_leftover
@@ -63,7 +64,18 @@ def done_of(row: dict, offset: int) -> Done:
                 bool(row.get("error")) or action in TAG_SETTLED, action == "kept")
 
 
-class Ledger:
+class Results:
+    """What any results file tells a run (``Ledger``, ``ray.ParquetResults``): the songs it holds."""
+
+    index: dict[str, Done]  # path -> its latest row's fingerprint
+
+    def known(self, path: str, size: int, mtime: float) -> bool:
+        """Whether ``path`` was analysed with this very size and mtime (so it is not opened)."""
+        done = self.index.get(path)
+        return done is not None and done.size == size and done.mtime == mtime
+
+
+class Ledger(Results):
     """An append-only results file with an index of what it holds.
 
     Parameters
@@ -108,11 +120,6 @@ class Ledger:
 
     def __len__(self) -> int:
         return len(self.index)
-
-    def known(self, path: str, size: int, mtime: float) -> bool:
-        """Whether ``path`` was analysed with this very size and mtime (so it is not opened)."""
-        done = self.index.get(path)
-        return done is not None and done.size == size and done.mtime == mtime
 
     def append(self, row: dict) -> None:
         """Write one song's row durably (no-op without ``write``)."""
@@ -265,9 +272,5 @@ class Ledger:
                               "and stays valid (superseded lines are skipped when it is read).") from exc
         finally:
             os.close(fd)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        sync_folder(self.path.parent)
         self.dropped = 0

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from ..errors import GenreError
 from . import replace
-from .ledger import Done, LedgerError, done_of
+from .journal import sync_folder
+from .ledger import Done, LedgerError, Results, done_of
 from .lock import open_locked
 from .pool import DEFAULT_TIMEOUT
 from .job import Options
@@ -161,7 +162,7 @@ def ray_rows(todo, model_path, workers: int | None, options: Options, address: s
         ray.shutdown()
 
 
-class ParquetResults:
+class ParquetResults(Results):
     """``--out *.parquet`` with ``--ray``: a folder of Parquet parts, one written per few rows.
 
     Each part is written under a temporary name and renamed, so a folder only ever holds whole
@@ -217,10 +218,6 @@ class ParquetResults:
             self._records = (part, pq.read_table(part, columns=["record"]).column("record").to_pylist())
         return json.loads(self._records[1][i])
 
-    def known(self, path: str, size: int, mtime: float) -> bool:
-        done = self.index.get(path)
-        return done is not None and done.size == size and done.mtime == mtime
-
     def refresh(self, path: str, mtime: float) -> bool:
         """Parts are never rewritten: a touched song is analysed again."""
         return False
@@ -255,4 +252,5 @@ class ParquetResults:
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, self.path / name)
+        sync_folder(self.path)  # the part's name survives a power cut, as a results line does
         self._rows = []

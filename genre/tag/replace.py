@@ -220,7 +220,7 @@ def _replace_with_copy(src, st: os.stat_result, real: str, fd: int, tmp: str, ch
             raise NotWritten("The tagged copy was removed by someone else; not written.")
         os.replace(tmp, real)
         tmp = None
-        _sync_folder(os.path.dirname(real))
+        journal.sync_folder(os.path.dirname(real))
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
@@ -228,16 +228,6 @@ def _replace_with_copy(src, st: os.stat_result, real: str, fd: int, tmp: str, ch
                     os.unlink(tmp)
         os.close(fd)
 
-
-def _sync_folder(folder: str) -> None:
-    """Make a rename durable (a power cut after it keeps the new name)."""
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    except OSError:  # some file systems cannot sync a folder; the rename stands anyway
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 def remove_leftover(path) -> bool:

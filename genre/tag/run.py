@@ -23,9 +23,7 @@ from . import job, journal, replace, walk
 from .ledger import LedgerBusy
 from .pool import DEFAULT_TIMEOUT
 from .rows import is_parquet
-from .tally import Tally, progress_bar
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 2
+from .tally import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Tally, progress_bar
 
 
 def model_genres(model_path) -> list[str]:

@@ -11,6 +11,7 @@ from ..verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, NO_BEAT, NOT_MUSIC, OUTSID
 PROBLEM_WORDS = {"special": "FIFO, socket or device (never opened)"}  # walk problems, as the summary says them
 REASON_WORDS = {NOT_MUSIC: "not music", OUTSIDE_TEN: "music outside the ten", LOW_CONFIDENCE: "low confidence",
                 MOSTLY_SILENCE: "mostly silence", NO_BEAT: "no beat"}  # verdict.REASONS, as the summary says them
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 2  # a run's and an undo's exit status (BUSY: another holds --out)
 FAILED_TAGS = ("failed", "changed")  # tag actions that count as a failed song
 DEFAULT_COLUMNS, DEFAULT_ROWS = 80, 24  # for a terminal that does not say its size (tqdm hides a bar in 0 rows)
 

@@ -25,9 +25,7 @@ import mutagen
 from . import journal, replace, walk, write
 from .ledger import Ledger, LedgerBusy
 from .rows import CSV_HEAD, CSV_TAIL, is_parquet
-from .tally import progress_bar
-
-EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 2
+from .tally import EXIT_BUSY, EXIT_FAILED, EXIT_OK, progress_bar
 
 
 def results_genres(out, fallback: list[str]) -> list[str]:

@@ -12,6 +12,7 @@ import itertools
 import numpy as np
 
 from .. import audio, fusion
+from ..cnn import softmax
 from .embed import Song, branch_logp
 from .evaluate import expected_calibration_error
 from ..rhythm import pulse_clarity
@@ -31,7 +32,7 @@ NEIGHBOURS = 5
 
 def nll(logp: np.ndarray, labels: np.ndarray, temperature: float) -> float:
     """Mean negative log-likelihood of ``labels`` under ``logp`` softened by ``temperature``."""
-    p = fusion.softmax(logp, temperature)
+    p = softmax(logp, temperature)
     return float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, 1)).mean())
 
 
@@ -76,7 +77,7 @@ def choose_fusion(songs: list[Song], head_models: dict) -> dict:
         t_song, t_clip = fit_logp_temperature(song, labels), fit_logp_temperature(clip, clip_labels)
         chosen["weights"][domain] = weights
         chosen["song_temperature"][domain], chosen["clip_temperature"][domain] = t_song, t_clip
-        chosen["unsure"]["confidence_below"][domain] = sure_above(fusion.softmax(song, t_song), labels)
+        chosen["unsure"]["confidence_below"][domain] = sure_above(softmax(song, t_song), labels)
         chosen["nll"][domain] = score(best)
     return chosen
 

@@ -13,7 +13,8 @@ import numpy as np
 from . import data
 from ..backbone import Heard
 from ..errors import GenreError
-from ..fusion import BRANCHES, Branches, GenreModel, softmax
+from ..cnn import softmax
+from ..fusion import BRANCHES, Branches, GenreModel
 from ..verdict import NOT_MUSIC, OUTSIDE_TEN, Judgement
 from .calibration import figures
 from .embed import Song, branch_logp, embed
