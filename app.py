@@ -1,5 +1,6 @@
 """Genre: upload a song, try a demo track, or let it listen through the microphone, and see
-which genre a small CNN hears in it, what else it hears, and why.
+which genre the model (musicnn's pretrained ear and a small CNN, fused) hears in it, what else
+it hears, and why.
 
     streamlit run app.py
 
@@ -22,14 +23,13 @@ import streamlit as st
 
 import genre
 from genre import audio, explain, formats
-from genre.spectrogram import colorize
 from genre.verdict import display_name, headline, mmss, pct, ranked, tag_line
 
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "assets" / "demo"
 MODEL_CARD = ROOT / "model" / "README.md"
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in formats.SUFFIXES]  # every format the package reads
-BAR_COLOUR = "#b5367a"  # the theme's primary colour (.streamlit/config.toml)
+BAR_COLOUR = st.get_option("theme.primaryColor")  # the theme's (.streamlit/config.toml): bars match the page
 CONCURRENT_ANALYSES = 2  # per process; a burst of uploads queues instead of exhausting memory
 RECORDING_RATE = audio.SAMPLE_RATE  # the model's own rate: the browser resamples, the upload stays small
 log = logging.getLogger("genre.app")
@@ -144,8 +144,9 @@ st.session_state.setdefault("upload_key", 0)
 st.session_state.setdefault("mic_key", 0)
 
 st.title(":material/music_note: What genre is this song?")
-st.write("A small neural network listens to your song three seconds at a time and tells you "
-         "which of ten genres it sounds like, where, what else it hears, and why.")
+st.write("Two neural networks, a music tagger pretrained on the Million Song Dataset and a small one "
+         "trained here, listen to your song three seconds at a time and tell you which of ten genres "
+         "it sounds like, where, what else they hear, and why.")
 
 pick, demo_box, mic_box = st.columns([5, 4, 4], gap="large")
 upload = pick.file_uploader(f"Upload a song: {formats.FORMAT_NAMES}", type=UPLOAD_TYPES,
@@ -263,7 +264,7 @@ with mel_col:
     st.subheader("What the model saw")
     if clip:
         # Stretched along time so the 3-s window reads as a picture, not a strip.
-        st.image(colorize(clip.mel, scale=2).repeat(5, axis=1), width="stretch",
+        st.image(explain.picture(clip.mel), width="stretch",
                  caption=f"Mel spectrogram of {mmss(clip.start)}–{mmss(clip.end)}: time runs left to "
                          "right, pitch bottom to top, brighter is louder.")
     else:

@@ -36,7 +36,10 @@ MIN_DROP = 0.01  # a smaller measured drop says the verdict rests on no one part
 SMOOTH = (4.0, 1.5)  # Gaussian blur of the map, bands x columns: gradients pick single cells, people see regions
 DIM = 0.25  # brightness left to the parts of the picture that mattered least
 OUTLINE = (94, 234, 212)  # teal, around the cells that mattered most
+STRONG = 0.5  # "mattered most": at least half the map's peak
 BOX_EDGE = (255, 255, 255)  # white, around the checked box
+SCALE = 2  # screen pixels per band and per column of a window's picture
+STRETCH = 5  # and 5 times more along time: 128 bands x 39 columns read as a strip, like a timeline
 BRANCH_NAMES = {"audio": "the pretrained ear", "image": "the pretrained ear on the picture",
                 "cnn": "the image network"}  # fusion's branches, as the page names them
 
@@ -190,8 +193,13 @@ def why(model, samples: np.ndarray | None, window: np.ndarray, genre: str | None
                        probability - float(after["fused"][best, index]), heard)
 
 
-def overlay(window: np.ndarray, importance: np.ndarray, box: tuple[int, int] | None = None, scale: int = 2,
-            stretch: int = 5) -> np.ndarray:
+def picture(window: np.ndarray, scale: int = SCALE, stretch: int = STRETCH) -> np.ndarray:
+    """A (128, 39) dB window as the page shows it: magma, uint8 RGB, (128 * scale, 39 * scale * stretch, 3)."""
+    return spectrogram.colorize(window, scale=scale).repeat(stretch, axis=1)
+
+
+def overlay(window: np.ndarray, importance: np.ndarray, box: tuple[int, int] | None = None, scale: int = SCALE,
+            stretch: int = STRETCH) -> np.ndarray:
     """The window's magma picture with the parts that mattered least dimmed, the most outlined.
 
     Parameters
@@ -210,19 +218,19 @@ def overlay(window: np.ndarray, importance: np.ndarray, box: tuple[int, int] | N
     numpy.ndarray
         uint8 RGB, (128 * scale, 39 * scale * stretch, 3), low bands at the bottom.
     """
-    picture = spectrogram.colorize(window, scale=scale).repeat(stretch, axis=1).astype(np.float32)
+    shown = picture(window, scale, stretch).astype(np.float32)
     peak = float(np.max(importance))
     weight = np.clip(importance / peak, 0.0, 1.0) if peak > 0 else np.zeros_like(importance)
     weight = weight[::-1].repeat(scale, axis=0).repeat(scale * stretch, axis=1)
-    picture *= (DIM + (1 - DIM) * weight)[..., None]
-    strong = weight >= 0.5
+    shown *= (DIM + (1 - DIM) * weight)[..., None]
+    strong = weight >= STRONG
     edge = strong & ~(np.roll(strong, 1, 0) & np.roll(strong, -1, 0) & np.roll(strong, 1, 1)
                       & np.roll(strong, -1, 1))
-    picture[edge] = OUTLINE
+    shown[edge] = OUTLINE
     if box is not None:  # lines as thick as a band, inside the box's cells
-        rows, width = picture.shape[0], scale * stretch
+        rows, width = shown.shape[0], scale * stretch
         top, bottom = rows - (box[0] + BOX[0]) * scale, rows - box[0] * scale  # low bands at the bottom
         left, right = box[1] * width, (box[1] + BOX[1]) * width
-        picture[top:top + scale, left:right] = picture[bottom - scale:bottom, left:right] = BOX_EDGE
-        picture[top:bottom, left:left + scale] = picture[top:bottom, right - scale:right] = BOX_EDGE
-    return picture.round().astype(np.uint8)
+        shown[top:top + scale, left:right] = shown[bottom - scale:bottom, left:right] = BOX_EDGE
+        shown[top:bottom, left:left + scale] = shown[top:bottom, right - scale:right] = BOX_EDGE
+    return shown.round().astype(np.uint8)

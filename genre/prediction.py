@@ -69,7 +69,7 @@ class Prediction:
     probabilities: dict[str, float]  # every genre, in model order
     clips: list[Clip]
     device: str
-    duration: float  # seconds of audio analysed (decoding stops at audio.MAX_SECONDS)
+    duration: float  # the song's length in seconds, at most audio.MAX_SECONDS (a long one is judged on clips spread over it)
     short: bool = False  # under 3 s: one clip, filled by repetition
     truncated: bool = False  # longer than audio.MAX_SECONDS: only the start was analysed
     tags: dict[str, float] = field(default_factory=dict)  # the backbone's 50 tags for the song
@@ -83,7 +83,7 @@ class Prediction:
 
     def notes(self) -> list[str]:
         """Sentences on how the song was heard, when not whole and as it is (the page and the CLI say them)."""
-        return ["The song is shorter than 3 s, so it was repeated to fill one clip."] * self.short + \
+        return [f"The song is shorter than {audio.CLIP_SECONDS:g} s, so it was repeated to fill one clip."] * self.short + \
             [f"Only the first {audio.MAX_SECONDS // 60} minutes were analysed."] * self.truncated
 
     def to_dict(self) -> dict:

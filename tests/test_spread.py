@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from genre import audio, predict, spread
+from genre.errors import FFmpegError
 from genre.prediction import MAX_CLIPS, spread_layout, spread_plan
 
 
@@ -28,6 +29,22 @@ def test_short_songs_are_decoded_whole(media):
 def test_a_wrong_length_in_the_header_falls_back(media, monkeypatch):
     monkeypatch.setattr(spread, "seconds_of", lambda fmt, path: 300.0)  # the file has 75 s
     assert spread.decode_spread(media["long"], spread_plan) is None
+
+
+def test_a_decode_that_runs_out_of_time_is_not_run_again_whole(media, tiny_model, monkeypatch):
+    """A hostile file that stalls ffmpeg costs one timeout, not two (spans, then the whole file)."""
+    spans = spread.decode_spans
+
+    def stalled(*args):
+        monkeypatch.setattr(audio, "FFMPEG_TIMEOUT", 1e-4)  # the probe ran in time; the decode cannot
+        return spans(*args)
+
+    monkeypatch.setattr(spread, "decode_spans", stalled)
+    whole = []
+    monkeypatch.setattr(audio, "decode", lambda *a, **k: whole.append(a))
+    with pytest.raises(FFmpegError, match="longer than"):
+        predict(media["long"], tiny_model)
+    assert not whole
 
 
 @pytest.mark.parametrize("as_bytes", [False, True])

@@ -107,6 +107,13 @@ def test_a_silent_or_too_short_track_is_refused_not_failed(tmp_path, songs, tiny
     again = run(lib, "--out", out, "--workers", 1, "--model", tiny_model_path)
     assert again.returncode == 1 and "1 failed" in again.stderr and "3 already in the results" in again.stderr
     assert "refused" not in {Path(r["path"]).name: r for r in rows(out)}["broken.mp3"]
+    table = tmp_path / "out.csv"  # the CSV says it too, and reads it back
+    assert run(lib, "--out", table, "--workers", 1, "--model", tiny_model_path).returncode == 1
+    with open(table, newline="") as f:
+        cells = {Path(r["path"]).name: r["refused"] for r in csv.DictReader(f)}
+    assert cells == {"song.mp3": "", "99 hidden track.flac": "True", "sting.ogg": "True", "broken.mp3": ""}
+    ledger = Ledger(table, list(GENRES), write=False)
+    assert ledger.row(str(lib / "sting.ogg"))["refused"] is True and "refused" not in ledger.row(str(lib / "song.mp3"))
 
 
 @pytest.mark.slow  # starts worker processes: several seconds

@@ -19,6 +19,7 @@ import pytest
 
 from tests.support import ROOT, skip_or_fail
 from tests.support.library import make_song, on_terminal, rows, sound, tag
+import genre
 from genre import audio, cli
 from genre.logs import LOG_LINE
 from genre.tag import walk, write
@@ -130,7 +131,7 @@ def test_written_tags_say_where_they_came_from_and_the_audio_is_bit_identical(ta
         assert {"unsure", "why_unsure", "reason", "model", "paths"} <= set(row) or row.get("error"), name
         if row.get("tag", {}).get("action") == "written":
             source = write.read_source(row["path"])
-            assert source == f"genre 1.0.0; model cnn v0; confidence {row['confidence']:.2f}", name
+            assert source == f"genre {genre.__version__}; model cnn v0; confidence {row['confidence']:.2f}", name
             added = {"id3v2": False} if row["path"].endswith(".wav") else {}  # the write gave it its ID3 chunk
             assert row["tag"]["replaced"] == {"genre": [], "source": None, **added}
 

@@ -16,6 +16,7 @@ import pytest
 
 from tests.support import ROOT
 from tests.support.library import FORMATS, make_song, sound, tag
+import genre
 from genre.formats import id3_size
 from genre.tag import pool, replace, walk, write
 from genre.tag.ledger import Ledger
@@ -41,7 +42,7 @@ def test_source_and_undo_in_every_format_audio_bit_identical(name, songs, tmp_pa
     added = {"id3v2": False} if name.endswith(".wav") else {}  # ffmpeg's WAV has no ID3 chunk: the write adds it
     assert first.record() == {"action": "written", "old": None, "new": "Jazz",
                               "replaced": {"genre": [], "source": None, **added}}
-    assert write.read_source(path) == "genre 1.0.0; model cnn v3; confidence 0.88"
+    assert write.read_source(path) == f"genre {genre.__version__}; model cnn v3; confidence 0.88"
     again = write.write_genre(path, "jazz", run="/music/a.jsonl")  # its run was killed before it saved the row
     assert again.action == "same" and again.replaced == first.replaced  # read back from the file
     other = write.write_genre(path, "jazz", run="/music/b.jsonl")  # another run's results: not its to undo

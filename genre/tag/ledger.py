@@ -203,8 +203,8 @@ class Ledger(Results):
                 good_end = start + len(line)
                 if self.csv and number == 0:
                     if next(csv.reader([line.decode(errors="replace").rstrip("\n")])) != self.columns:
-                        raise LedgerError(f"{self.path} has other columns than this model's genres; "
-                                          "use another --out.")
+                        raise LedgerError(f"{self.path} has other columns than this version writes for this "
+                                          "model's genres; use another --out.")
                     continue
                 try:
                     row = self.decode(line)

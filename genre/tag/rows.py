@@ -12,7 +12,7 @@ import io
 import json
 
 CSV_HEAD = ["path", "genre", "confidence", "unsure", "why_unsure", "reason"]  # then a column a genre
-CSV_TAIL = ["error", "size", "mtime", "sha256", "tag", "tag_old", "tag_new", "tag_replaced", "tag_error", "paths",
+CSV_TAIL = ["error", "refused", "size", "mtime", "sha256", "tag", "tag_old", "tag_new", "tag_replaced", "tag_error", "paths",
             "model"]
 CSV_JSON = ("tag_replaced", "paths")  # cells holding JSON: a list or an object
 ONE_LINE = ("error", "tag_error")  # sentences, kept to one line of the file
@@ -99,6 +99,8 @@ def decode(line: bytes, columns: list[str] | None = None) -> dict:
     row["sha256"] = row["sha256"] or None
     row["unsure"] = row["unsure"] == "True"
     row["reason"] = row["reason"] or None
+    if row.pop("refused") == "True":  # as in JSON Lines: only a refused song's row has the key
+        row["refused"] = True
     for column in CSV_JSON:
         row[column] = json.loads(row[column]) if row[column] else None
     if row["tag"]:

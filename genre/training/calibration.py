@@ -14,11 +14,10 @@ import numpy as np
 from .. import audio, fusion
 from ..cnn import softmax
 from .embed import Song, branch_logp
-from .evaluate import expected_calibration_error
+from .evaluate import expected_calibration_error, fit_temperature, nll
 from ..rhythm import pulse_clarity
 
 WEIGHT_STEP = 0.1  # grid of fusion weights, each in [0, 1] summing to 1
-TEMPERATURES = np.round(np.arange(0.3, 3.001, 0.05), 2)
 TARGET_ACCURACY = 0.86  # "unsure" threshold: the lowest confidence keeping this accuracy on the sure
 # verdicts of the selection songs (the bar the product promises); held out, chosen on one half of valid
 # and measured on the other (model card, Summary: 88.6 % right on 69 % of the valid audio)
@@ -28,17 +27,6 @@ PULSE_FLOOR = 0.25  # genres whose training clips ever fall under this have no r
 MARGIN_QUANTILE = 0.99  # of the training songs' outside-tag margins (one 2-s excerpt reaches 0.53)
 MARGIN_SLACK = 0.02
 NEIGHBOURS = 5
-
-
-def nll(logp: np.ndarray, labels: np.ndarray, temperature: float) -> float:
-    """Mean negative log-likelihood of ``labels`` under ``logp`` softened by ``temperature``."""
-    p = softmax(logp, temperature)
-    return float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, 1)).mean())
-
-
-def fit_logp_temperature(logp: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature of ``TEMPERATURES`` that gives ``logp`` the lowest ``nll`` on ``labels``."""
-    return float(min(TEMPERATURES, key=lambda t: nll(logp, labels, t)))
 
 
 def weight_grid(n: int):
@@ -68,13 +56,13 @@ def choose_fusion(songs: list[Song], head_models: dict) -> dict:
 
         def score(w):
             lp = sum(wi * song_lp[b] for wi, b in zip(w, branches))
-            return nll(lp, labels, fit_logp_temperature(lp, labels))
+            return nll(lp, labels, fit_temperature(lp, labels))
 
         best = min(weight_grid(len(branches)), key=score)
         weights = dict(zip(branches, best))
         song = sum(weights[b] * song_lp[b] for b in branches)
         clip = sum(weights[b] * clip_lp[b] for b in branches)
-        t_song, t_clip = fit_logp_temperature(song, labels), fit_logp_temperature(clip, clip_labels)
+        t_song, t_clip = fit_temperature(song, labels), fit_temperature(clip, clip_labels)
         chosen["weights"][domain] = weights
         chosen["song_temperature"][domain], chosen["clip_temperature"][domain] = t_song, t_clip
         chosen["unsure"]["confidence_below"][domain] = sure_above(softmax(song, t_song), labels)

@@ -10,12 +10,12 @@ import numpy as np
 
 from .. import audio, spectrogram
 from . import data
-from ..cnn import temper
+from ..cnn import log_of, softmax, temper
 from ..errors import DataError, GenreError
 from ..prediction import clip_windows, window_starts
 
 ECE_BINS = 15
-TEMPERATURES = np.round(np.arange(0.25, 3.001, 0.05), 2)
+TEMPERATURES = np.round(np.arange(0.25, 3.001, 0.05), 2)  # the grid every calibration searches
 
 
 def windows_of(item: data.Item) -> np.ndarray:
@@ -36,10 +36,19 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
                      for b in range(bins) if (which == b).any()))
 
 
+def nll(logp: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    """Mean negative log-likelihood of ``labels`` under ``logp`` softened by ``temperature``."""
+    return float(-log_of(softmax(logp, temperature)[np.arange(len(labels)), labels]).mean())
+
+
+def fit_temperature(logp: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature of ``TEMPERATURES`` that gives ``logp`` the lowest ``nll`` on ``labels``."""
+    return float(min(TEMPERATURES, key=lambda t: nll(logp, labels, t)))
+
+
 def fit_prob_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature that minimises the negative log-likelihood (a grid search)."""
-    nll = [-np.log(temper(probs, t)[np.arange(len(labels)), labels] + 1e-12).mean() for t in TEMPERATURES]
-    return float(TEMPERATURES[int(np.argmin(nll))])
+    """``fit_temperature`` for probabilities (the CNN's), as ``cnn.temper`` will apply it."""
+    return fit_temperature(log_of(probs), labels)
 
 
 def wrong_below(track_probs: np.ndarray, labels: np.ndarray) -> float:
