@@ -23,14 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 import librosa
 
-from .audio import CLIP_SAMPLES
+from .audio import CLIP_SAMPLES, CLIP_SECONDS
 from .audio import SAMPLE_RATE as SONG_RATE
 
 SAMPLE_RATE = 16000  # Hz, musicnn's training rate
 N_FFT = 512
 HOP_LENGTH = 256  # 62.5 frames a second
 N_MELS = 96
-PATCH_FRAMES = 187  # librosa.time_to_frames(3 s) + 1, the patch length musicnn was trained on
+# 187: the patch length musicnn was trained on, computed as its configuration computes it
+PATCH_FRAMES = int(librosa.time_to_frames(CLIP_SECONDS, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH)) + 1
 PATCH_SAMPLES = CLIP_SAMPLES * SAMPLE_RATE // SONG_RATE  # 48000: one 3-s clip at 16 kHz
 LOG_GAIN = 10000.0  # musicnn's compression: log10(LOG_GAIN * power + 1)
 BN_EPSILON = 1e-3  # TF1's batch-norm default, which the checkpoint was trained with

@@ -91,7 +91,9 @@ def _check_calibration(path: Path) -> None:
 
 
 def _train(args) -> int:
-    from .training.cnn import train
+    from .cnn import MODEL_PATH, meta_path
+    from .fusion import FUSION_FILE
+    from .training.cnn import EPOCHS, train
     from .training.fusion import train_fusion
 
     valid = None if args.valid_split == "none" else args.valid_split
@@ -100,32 +102,33 @@ def _train(args) -> int:
         args.usage_error("--valid-split none leaves nothing to choose the fusion weights, temperatures and "
                          "unsure thresholds on: give --calibration RUN, a run that had a validation split")
     if calibration is not None and calibration.is_dir():
-        calibration = calibration / "genre_cnn.json"
+        calibration = calibration / meta_path(MODEL_PATH).name
     if calibration is not None:  # read now, not after an hour of training
-        needed = [calibration] if args.cnn_only else [calibration, calibration.with_name("fusion.json")]
+        needed = [calibration] if args.cnn_only else [calibration, calibration.with_name(FUSION_FILE)]
         for path in needed[1 if args.cnn is not None else 0:]:
             _check_calibration(path)
     if args.cnn is None:
-        train(args.data, args.out, epochs=args.epochs, seed=args.seed, ensemble=args.ensemble,
+        train(args.data, args.out, epochs=EPOCHS if args.epochs is None else args.epochs, seed=args.seed, ensemble=args.ensemble,
               train_split=args.train_split, valid_split=valid, calibration=calibration)
-        cnn = args.out / "genre_cnn.keras"
+        cnn = args.out / MODEL_PATH.name
     else:
         cnn = args.cnn
     if not args.cnn_only:
         train_fusion(args.data, args.out, cnn_path=cnn, seed=args.seed, train_split=args.train_split,
                      valid_split=valid, cache=args.cache,
-                     calibration=calibration.with_name("fusion.json") if calibration else None)
+                     calibration=calibration.with_name(FUSION_FILE) if calibration else None)
     return 0
 
 
 def _train_detector(args) -> int:
     from .training.detector import train_detector
+    from .training.sounds import PER_FAMILY
 
     command = (f"python -m genre train-detector --data {args.data} --out {args.out}"
                + (f" --cache {args.cache}" if args.cache else "") + f" --seed {args.seed}"
-               + (f" --per-family {args.per_family}" if args.per_family != 36 else ""))
-    train_detector(args.data, args.out, cache=args.cache, seed=args.seed, per_family=args.per_family,
-                   command=command)
+               + (f" --per-family {args.per_family}" if args.per_family is not None else ""))
+    train_detector(args.data, args.out, cache=args.cache, seed=args.seed,
+                   per_family=PER_FAMILY if args.per_family is None else args.per_family, command=command)
     return 0
 
 
@@ -164,17 +167,21 @@ def _import_musicnn(args) -> int:
     from .training.export import export_onnx, require
     from .training.musicnn import import_musicnn
 
+    from .cnn import MODEL_DIR
+
     require()  # before the backbone is rewritten: never a new .keras without its ONNX form
-    import_musicnn(args.out, verify=not args.no_verify)
-    export_onnx(args.out)
+    out = args.out or MODEL_DIR
+    import_musicnn(out, verify=not args.no_verify)
+    export_onnx(out)
     return 0
 
 
 def _export_onnx(args) -> int:
+    from .cnn import MODEL_DIR
     from .training.export import export_onnx, require
 
     require()
-    export_onnx(args.out)
+    export_onnx(args.out or MODEL_DIR)
     return 0
 
 
@@ -183,8 +190,9 @@ def _warmup(args) -> int:
     import numpy as np
 
     from . import audio, spectrogram
+    from .fusion import WARM_UP_SAMPLE
 
-    spectrogram.render(np.full(audio.CLIP_SAMPLES, 1e-3, dtype=np.float32))
+    spectrogram.render(np.full(audio.CLIP_SAMPLES, WARM_UP_SAMPLE, dtype=np.float32))
     print("warm")
     return 0
 
@@ -215,7 +223,8 @@ def parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train the CNN, then the backbone heads and their fusion")
     tr.add_argument("--data", required=True, type=Path, metavar="DIR")
     tr.add_argument("--out", type=Path, default=Path("model"))
-    tr.add_argument("--epochs", type=int, default=30)
+    tr.add_argument("--epochs", type=int, help="length of each network's learning-rate schedule "
+                                                "(default: the recipe's, training.cnn.EPOCHS)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--ensemble", type=int, default=1, metavar="N",
                     help="train N networks (seeds S, S+1, ...) and ship their average")
@@ -236,7 +245,8 @@ def parser() -> argparse.ArgumentParser:
     td.add_argument("--out", type=Path, default=Path("model"), help="a model folder (holds the backbone)")
     td.add_argument("--cache", type=Path, metavar="DIR", help="keep each sound's backbone outputs here")
     td.add_argument("--seed", type=int, default=0)
-    td.add_argument("--per-family", type=int, default=36, metavar="N", help="generated sounds a family")
+    td.add_argument("--per-family", type=int, metavar="N",
+                    help="generated sounds a family (default: training.sounds.PER_FAMILY)")
     td.set_defaults(run=_train_detector)
     dr = sub.add_parser("doctor", help="check ffmpeg, the model's files, the runtime and that the model loads")
     dr.add_argument("--model", type=Path, help="a model folder (default: the shipped model/)")
@@ -245,11 +255,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("warmup", help="warm librosa's numba cache").set_defaults(run=_warmup)
     im = sub.add_parser("import-musicnn", help="port musicnn's weights from its PyPI wheel into model/ "
                                                "(then export-onnx)")
-    im.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "model")
+    im.add_argument("--out", type=Path, help="the model folder (default: the shipped model/)")
     im.add_argument("--no-verify", action="store_true", help="skip the comparison with the original graph")
     im.set_defaults(run=_import_musicnn)
     ex = sub.add_parser("export-onnx", help="convert the networks to ONNX (what serves on CPUs) and check them")
-    ex.add_argument("--out", type=Path, default=im.get_default("out"), help="the model folder")
+    ex.add_argument("--out", type=Path, help="the model folder (default: the shipped model/)")
     ex.set_defaults(run=_export_onnx)
     return p
 

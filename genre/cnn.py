@@ -16,7 +16,7 @@ import numpy as np
 
 from . import audio, logs, spectrogram
 from .errors import ModelError
-from .verdict import LOW_CONFIDENCE, Judgement
+from .verdict import LOW_CONFIDENCE, Judgement, low_confidence_sentence
 
 logs.quiet_by_default()  # before anything imports TensorFlow, which reads the level once
 
@@ -115,7 +115,7 @@ class Classifier:
         (its dB windows do not depend on the level, so it reads neither the clips nor their gain)."""
         verdict = Judgement(probs := self(windows), song := self.song(probs))
         if song.max() < float(self.meta.get("unsure_below", 0.0)):
-            verdict.doubt(LOW_CONFIDENCE, f"Not sure: the best guess has only {song.max():.0%}.")
+            verdict.doubt(LOW_CONFIDENCE, low_confidence_sentence(self.genres, song))
         return verdict
 
     def song(self, clip_probs: np.ndarray) -> np.ndarray:

@@ -13,10 +13,11 @@ branch     input                                                        sees
 A verdict is a weighted sum of the branches' log-probabilities (weights chosen on the
 valid list, one set for audio and one for images), softmaxed at a temperature fitted on
 valid songs. A song is called ``unsure`` when the music detector (``detector.py``, audio only)
-says it is not music at all (``not_music``), when the fused confidence is under a threshold
-chosen on valid, when its tags lean outside the ten more than any training song's, or, for a
-mel image, when its embedding lies far from every image the heads were trained on: "not one of
-the ten". The numbers live in ``fusion.json``, read once into ``Fusion``.
+says it is not music at all (``not_music``); when it is called a genre whose training music
+always had a beat but has no steady one (``no_beat``); when its tags lean outside the ten more
+than any training song's, or, for a mel image, its embedding lies far from every image the heads
+were trained on (``outside_ten``); or when the fused confidence is under a threshold chosen on
+valid (``low_confidence``). The numbers live in ``fusion.json``, read once into ``Fusion``.
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ REFERENCE_FILE = "reference.npz"  # standardised mean embeddings of the training
 FAR_KINDS = ("image",)
 HEAD_FILE = "head_{}.keras"
 WARM_UP_DB = -40.0  # the level of the window ``load_model`` judges once, mid-way in the dB range
+WARM_UP_SAMPLE = 1e-3  # every sample of the clip it judges with it (and ``genre warmup`` renders): faint, not zero
 BRANCHES = {"audio": ("audio", "image", "cnn"), "image": ("image", "cnn")}  # input kind -> branches
 HEARD_WIDTH = {"embedding": backbone.EMBEDDING_UNITS, "pool": backbone.POOL_UNITS}  # what a head reads: its width
 NAMED_TAGS = 3  # tags a "not music" or "not one of the ten" sentence names
@@ -221,11 +223,8 @@ class GenreModel:
             verdict.doubt(NO_BEAT, no_beat_sentence(best))
         elif outside or far:
             verdict.doubt(OUTSIDE_TEN, outside_sentence(named if kind == "audio" else []))
-        else:
-            order = np.argsort(song_probs)[::-1]
-            if song_probs[order[0]] < rule.confidence_below[kind]:
-                verdict.doubt(LOW_CONFIDENCE, low_confidence_sentence(
-                    *((self.genres[i], song_probs[i]) for i in order[:2])))
+        elif song_probs.max() < rule.confidence_below[kind]:
+            verdict.doubt(LOW_CONFIDENCE, low_confidence_sentence(self.genres, song_probs))
 
 
 def save(out_dir, band_map: BandMap, head_models: dict, meta: dict, reference: dict) -> Path:
@@ -284,5 +283,5 @@ def load_model(path=None):
         raise ModelError(f"Cannot load the fused model in {path}: {exc!r}") from exc
     model.runtime = choice
     # one judgement at load, so that a model that cannot judge fails here, and the first song is not slower
-    model.judge(np.full((1, N_MELS, CLIP_COLUMNS), WARM_UP_DB, np.float32), [np.full(CLIP_SAMPLES, 1e-3, np.float32)])
+    model.judge(np.full((1, N_MELS, CLIP_COLUMNS), WARM_UP_DB, np.float32), [np.full(CLIP_SAMPLES, WARM_UP_SAMPLE, np.float32)])
     return model

@@ -16,16 +16,16 @@ from .audio import SAMPLE_RATE
 
 HOP_LENGTH = 512  # onset envelope at 43 frames a second
 MIN_PERIOD, MAX_PERIOD = 0.25, 1.5  # seconds: 240 to 40 bpm
-MIN_SECONDS = 6.0  # shorter audio holds too few periods to judge
-MAX_SECONDS = 30.0  # the first 30 s say enough, at about 20 ms of work
+PULSE_MIN_SECONDS = 6.0  # shorter audio holds too few periods to judge
+PULSE_MAX_SECONDS = 30.0  # the first 30 s say enough, at about 20 ms of work
 
 
 def pulse_clarity(samples: np.ndarray) -> float | None:
     """Beat strength in [0, 1] of the first 30 s of ``samples`` (22 050 Hz), or None if under 6 s."""
     import librosa
 
-    samples = np.asarray(samples[:int(MAX_SECONDS * SAMPLE_RATE)], np.float32)
-    if len(samples) < MIN_SECONDS * SAMPLE_RATE:
+    samples = np.asarray(samples[:int(PULSE_MAX_SECONDS * SAMPLE_RATE)], np.float32)
+    if len(samples) < PULSE_MIN_SECONDS * SAMPLE_RATE:
         return None
     envelope = librosa.onset.onset_strength(y=samples, sr=SAMPLE_RATE, hop_length=HOP_LENGTH)
     envelope = envelope - envelope.mean()

@@ -21,8 +21,8 @@ import numpy as np
 
 from . import audio, formats, rhythm
 
-MIN_SECONDS = 60.0  # shorter songs are decoded whole: there is little to skip
-LEAD_SECONDS = rhythm.MAX_SECONDS  # decoded whole from the start: the pulse reads it, and no seam (30 s)
+SPREAD_MIN_SECONDS = 60.0  # shorter songs are decoded whole: there is little to skip
+LEAD_SECONDS = rhythm.PULSE_MAX_SECONDS  # decoded whole from the start: the pulse reads it, and no seam (30 s)
 CONTEXT_SECONDS = 0.5  # decoded either side of a clip: the decoder settles after a seek (MP3's bit
 # reservoir reaches frames back) and the clip's edge STFT frames reach 1024 samples out
 TOLERANCE = 64  # samples of resampler slack allowed on the whole decode
@@ -75,7 +75,7 @@ def decode_spread(source, plan) -> tuple[np.ndarray, list[tuple[float, float]], 
     # Bytes need a file for ffmpeg (``audio.upload_file``); a path is read where it is.
     with audio.upload_file(data) if data is not None else contextlib.nullcontext(path) as path:
         total = seconds_of(fmt, path)
-        if total is None or total < MIN_SECONDS:
+        if total is None or total < SPREAD_MIN_SECONDS:
             return None
         spans = plan(min(total, audio.MAX_SECONDS))
         if not spans:

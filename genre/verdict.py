@@ -73,9 +73,9 @@ def outside_sentence(heard: list[str]) -> str:
     return "This does not sound like any of the ten genres this model knows." + hears
 
 
-def low_confidence_sentence(first: tuple[str, float], second: tuple[str, float]) -> str:
-    """Why the verdict is unsure: the two likeliest genres, each a ``(genre, probability)`` pair."""
-    (a, pa), (b, pb) = first, second
+def low_confidence_sentence(genres, probs) -> str:
+    """Why the verdict is unsure: the two likeliest of ``genres`` under the song's ``probs``."""
+    (a, pa), (b, pb) = [(genres[i], float(probs[i])) for i in np.argsort(probs)[::-1][:2]]
     return f"Not sure: it could be {display_name(a)} ({pa:.0%}) or {display_name(b)} ({pb:.0%})."
 
 

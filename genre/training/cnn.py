@@ -18,13 +18,13 @@ import numpy as np
 from .. import spectrogram
 from ..verdict import GENRES
 from . import data, evaluate
-from ..cnn import MODEL_PATH, Classifier, build_model, detect_device, save
+from ..cnn import MODEL_PATH, Classifier, build_model, detect_device, meta_path, save
 from ..errors import ModelError
 
 CLIP_COLUMNS = spectrogram.CLIP_COLUMNS  # 39
 WINDOWS_PER_CLIP = 4  # random windows drawn from each training clip per epoch
 SHORT_FRACTION = 0.15  # windows cut to 2-3 s and wrapped, as prediction treats short audio
-SHORT_MIN_COLUMNS = 26  # 2 s
+SHORT_MIN_COLUMNS = round(2 * spectrogram.COLUMNS_PER_SECOND)  # 26: 2 s
 CONTRAST = (0.8, 1.25)  # images of quiet clips spread a smaller dB range over 256 colours
 MAX_SHIFT = 2  # bands: a pitch shift of about a semitone
 FREQ_MASK, TIME_MASK = 16, 6  # SpecAugment: widest mask in bands and columns
@@ -34,6 +34,7 @@ LABEL_SMOOTHING = 0.1
 BATCH_SIZE = 64
 LEARNING_RATE = 2e-3
 WEIGHT_DECAY = 1e-3
+EPOCHS = 30  # the cosine schedule's length; no early stopping, so valid is only ever measured
 
 
 def load_split(root, split: str, genres) -> list[tuple[np.ndarray, int, str]]:
@@ -109,7 +110,7 @@ def fit_member(clips, n_classes: int, *, epochs: int, seed: int, name: str = "ge
     return model
 
 
-def train(root, out=MODEL_PATH.parent, *, epochs: int = 30, seed: int = 0, ensemble: int = 1,
+def train(root, out=MODEL_PATH.parent, *, epochs: int = EPOCHS, seed: int = 0, ensemble: int = 1,
           train_split: str = "train", valid_split: str | None = "valid", calibration=None,
           log=print) -> dict:
     """Train a model and write it with its JSON to ``out``; return the JSON's contents.
@@ -168,7 +169,7 @@ def train(root, out=MODEL_PATH.parent, *, epochs: int = 30, seed: int = 0, ensem
         log(evaluate.format_report(report))
     save(model, genres, out / MODEL_PATH.name, **meta)
     log(f"wrote {path} in {time.time() - started:.0f} s on {device}")
-    return json.loads((out / "genre_cnn.json").read_text())
+    return json.loads(meta_path(out / MODEL_PATH.name).read_text())
 
 
 def average(networks):

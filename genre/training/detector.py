@@ -13,7 +13,7 @@ The threshold is always set on training folds only: out-of-fold scores of the tr
 
 Best means: the most non-music caught by detectors that never heard its family, less the share
 of music by artists never heard that they call not music (``other_artists``); each method with
-each L2 of ``L2_CHOICES`` is a candidate.
+each L2 of ``DETECTOR_L2_CHOICES`` is a candidate.
 
 Leave one family out: for each family F and each of ``FOLDS`` folds k of the music recordings,
 fit on every other family and on the music outside fold k; score F's sounds of fold k (each
@@ -37,15 +37,15 @@ from .detector_data import MUSIC, Example
 
 FALSE_ALARM = 0.025  # share of (training folds') music allowed to be called not music: 2.5 %
 FOLDS = 5  # music folds, grouped by recording
-L2 = 0.1  # logistic penalty on standardised weights, the default of ``fit_logistic``
-L2_CHOICES = (0.01, 0.1, 1.0)  # each tried for the logistic parts; the best by the criterion above
+DETECTOR_L2 = 0.1  # logistic penalty on standardised weights, the default of ``fit_logistic``
+DETECTOR_L2_CHOICES = (0.01, 0.1, 1.0)  # each tried for the logistic parts; the best by the criterion above
 SHRINK = 0.3  # Gaussian covariance shrinkage towards its mean variance
 EMBEDDING = backbone.EMBEDDING_UNITS  # the first 200 features are the mean embedding
 METHODS = ("logistic", "gaussian", "both")
 SIBLINGS = ("speech", "babble")  # two generators of one kind of sound: also left out together
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2):
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = DETECTOR_L2):
     """(mean, scale, coef, bias) of a class-balanced L2 logistic regression on standardised ``x``."""
     mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
     z = (x - mean) / scale
@@ -80,7 +80,7 @@ def folds_of(groups: list[str], k: int, seed: int) -> np.ndarray:
     return np.array([fold[g] for g in groups])
 
 
-def _raw_fit(train: list[Example], method: str, l2: float = L2) -> detector.Detector:
+def _raw_fit(train: list[Example], method: str, l2: float = DETECTOR_L2) -> detector.Detector:
     x = np.stack([e.x for e in train])
     y = np.array([e.family != MUSIC for e in train], float)
     if method == "gaussian":  # music only: the logistic part is off (zero weights, never above inf)
@@ -100,7 +100,7 @@ def threshold_folds(music: list[Example], seed: int) -> np.ndarray:
 
 
 def fit(train: list[Example], method: str, seed: int = 0, rate: float = FALSE_ALARM,
-        l2: float = L2) -> detector.Detector:
+        l2: float = DETECTOR_L2) -> detector.Detector:
     """A detector fitted on ``train``, its thresholds from out-of-fold scores of its own music."""
     found = _raw_fit(train, method, l2)
     music = [e for e in train if e.family == MUSIC]
@@ -129,7 +129,7 @@ def flags(found: detector.Detector, examples: list[Example]) -> np.ndarray:
     return (found.score(x) > found.threshold) | far
 
 
-def leave_one_family_out(examples: list[Example], method: str, seed: int = 0, log=print, l2: float = L2) -> dict:
+def leave_one_family_out(examples: list[Example], method: str, seed: int = 0, log=print, l2: float = DETECTOR_L2) -> dict:
     """Per family: sounds and how many were called not music by detectors that never heard that
     family; and music's false alarms (originals and every view) by detectors that never heard it."""
     fold = folds_of([e.group for e in examples], FOLDS, seed)
@@ -156,7 +156,7 @@ def leave_one_family_out(examples: list[Example], method: str, seed: int = 0, lo
             "music_originals": sum(m and "-crop" not in e.name for m, e in zip(music, examples))}
 
 
-def other_artists(examples: list[Example], method: str, seed: int = 0, l2: float = L2) -> dict | None:
+def other_artists(examples: list[Example], method: str, seed: int = 0, l2: float = DETECTOR_L2) -> dict | None:
     """Music's false alarms on artists never heard: fit without one list of the split (the lists
     share no artist), its threshold from its own folds, and flag that list's music; both ways.
 
@@ -202,8 +202,8 @@ def train_detector(data_root, out, cache: Path | None = None, seed: int = 0, per
     examples = (detector_data.music_examples(data_root, tagger, cache, seed, log)
                 + detector_data.sound_examples(tagger, cache, seed, per_family, log))
     candidates = {name: (method, l2) for method in METHODS
-                  for name, l2 in ([(method, L2)] if method == "gaussian" else
-                                   [(f"{method}, L2 {c:g}", c) for c in L2_CHOICES])}
+                  for name, l2 in ([(method, DETECTOR_L2)] if method == "gaussian" else
+                                   [(f"{method}, L2 {c:g}", c) for c in DETECTOR_L2_CHOICES])}
     results, artists = {}, {}
     for name, (method, l2) in candidates.items():
         results[name] = leave_one_family_out(examples, method, seed, log, l2)

@@ -211,8 +211,3 @@ def make(family: str, index: int, seed: int = 0) -> Sound:
     if family != "hiss":  # hiss keeps its own (very low) level
         y = y / (np.abs(y).max() + 1e-12) * 10 ** (rng.uniform(*PEAK_DB) / 20)
     return Sound(f"{family}-{index:03d}", family, np.clip(y, -1, 1).astype(np.float32))
-
-
-def generate(seed: int = 0, per_family: int = PER_FAMILY, families=FAMILIES) -> list[Sound]:
-    """``per_family`` sounds of each family, in family order."""
-    return [make(f, i, seed) for f in families for i in range(per_family)]
