@@ -34,7 +34,7 @@ CLIP_SAMPLES = CLIP_SECONDS * SAMPLE_RATE  # 66150
 MIN_SECONDS = 1.0  # shorter audio is refused; 1-3 s is padded to one clip
 SILENCE_PEAK = 1e-4  # quieter audio (a peak of about 3 steps of 16-bit PCM) is refused as silent
 MAX_SECONDS = 600  # decode at most the first 10 minutes
-MAX_BYTES = 200 * 1024 * 1024  # refuse bytes in memory (an upload) over 200 MiB; a file on disk is read
+MAX_BYTES = 200 * 1024 * 1024  # refuse bytes in memory (an upload) over 200 MB (MiB); a file on disk is read
 # only as far as MAX_SECONDS of audio need, so an hour of WAV (635 MB) is heard like an hour of MP3
 FFMPEG_TIMEOUT = 60  # seconds; a decode of 10 minutes takes about 1 s
 OGG_SEEK_BACK = 3.0  # seconds decoded, not sought, before an Ogg start (its seek past the end)

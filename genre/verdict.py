@@ -48,7 +48,8 @@ class Judgement:
 
     def doubt(self, reason: str, sentence: str) -> None:
         """Mark the judgement unsure for ``reason`` (one of ``REASONS``), said as ``sentence``."""
-        assert reason in REASONS, reason
+        if reason not in REASONS:  # a programming error, kept under python -O too
+            raise ValueError(f"unknown reason {reason!r}; one of {REASONS}")
         self.unsure, self.why_unsure, self.reason = True, sentence, reason
 
 

@@ -106,22 +106,14 @@ def test_upload_in_a_real_browser_gives_a_verdict(server, tmp_path):
 
     url, proc, log = server
     with new_page() as (page, errors):
-        began = time.perf_counter()
         page.goto(url, wait_until="domcontentloaded")
         page.locator("input[type=file]").wait_for(state="attached", timeout=START_TIMEOUT_S * 1000)
-        first_render = time.perf_counter() - began
-        # The model loads once per process, after the uploader is on screen.
+        # The model loads once per process, after the uploader is on screen (timed by bench.firstpage).
         expect(page.get_by_text("to begin")).to_be_visible(timeout=START_TIMEOUT_S * 1000)
-        model_ready = time.perf_counter() - began
 
-        began = time.perf_counter()
         page.set_input_files("input[type=file]", str(SONG))
         verdict = page.get_by_role("heading").filter(has_text=VERDICT).first
         expect(verdict).to_be_visible(timeout=VERDICT_TIMEOUT_S * 1000)
-        verdict_s = time.perf_counter() - began
-        print(f"browser: uploader after {first_render:.1f} s, model ready after {model_ready:.1f} s, "
-              f"verdict {verdict_s:.1f} s after the upload: "
-              f"{verdict.inner_text()!r}")
 
         # The rest of the page: both charts, the mel image, the clip player, the downloads.
         expect(page.get_by_text("Download CSV")).to_be_visible(timeout=60_000)
@@ -167,11 +159,9 @@ def test_a_sound_that_is_not_music_gets_no_genre_headline(server, tmp_path):
     with new_page() as (page, errors):
         page.goto(url, wait_until="domcontentloaded")
         expect(page.get_by_text("to begin")).to_be_visible(timeout=START_TIMEOUT_S * 1000)
-        began = time.perf_counter()
         page.set_input_files("input[type=file]", str(sweep))
         header = page.get_by_role("heading").filter(has_text="does not sound like music").first
         expect(header).to_be_visible(timeout=NOT_MUSIC_TIMEOUT_S * 1000)
-        print(f"browser: not-music header {time.perf_counter() - began:.1f} s after the upload")
         expect(page.get_by_role("heading").filter(has_text="It sounds like")).to_have_count(0)
         expect(page.get_by_text("The nearest guesses among the ten genres")).to_be_visible()
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
@@ -222,12 +212,9 @@ def test_microphone_in_a_real_browser_gives_a_verdict(server, room_wav):
             expect(page.get_by_text("to begin")).to_be_visible(timeout=START_TIMEOUT_S * 1000)
             expect(page.get_by_text("5-15 s")).to_be_visible()
 
-            began = time.perf_counter()
             record(page, 7)
             verdict = page.get_by_role("heading").filter(has_text=VERDICT).first
             expect(verdict).to_be_visible(timeout=VERDICT_TIMEOUT_S * 1000)
-            print(f"browser microphone: verdict {time.perf_counter() - began:.1f} s after pressing record: "
-                  f"{verdict.inner_text()!r}")
             expect(page.get_by_text("never stored")).to_be_visible()
             expect(page.locator("[data-testid=stImage] img")).to_have_count(2, timeout=60_000)
             expect(page.locator("[data-testid=stException]")).to_have_count(0)

@@ -9,13 +9,14 @@ one-hour MP3 and the MP3 behind a 5 MB ID3 tag, also get a child each for a true
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,6 +254,25 @@ def outcome(source, model, tmp: Path):
         tempfile.tempdir = saved
 
 
+class Hung(Exception):
+    """A case ran past ``LIMIT_S``: a hang, not a slow answer."""
+
+
+@contextlib.contextmanager
+def hang_guard(seconds: int = LIMIT_S):
+    """Fail a case that hangs (SIGALRM), instead of the whole run; its speed is bench.latency's."""
+    def late(*_):
+        raise Hung(f"no answer in {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, late)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def case_params():
     for case in CASES:
         marks = [pytest.mark.slow] if case.slow else []
@@ -265,10 +285,8 @@ def test_hostile_input_gives_a_genre_or_a_clear_error(case, mode, inputs, tiny_m
     source = source_of(inputs[case.name], mode)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    began = time.perf_counter()
-    result = outcome(source, tiny_model, tmp)
-    seconds = time.perf_counter() - began
-    assert seconds < LIMIT_S
+    with hang_guard():
+        result = outcome(source, tiny_model, tmp)
     assert list(tmp.iterdir()) == [], "temporary files were left behind"
     if case.expect is Prediction:
         assert isinstance(result, Prediction), f"{case.name}: {result!r}"
@@ -331,12 +349,11 @@ def test_short_audio_outcomes(inputs, tiny_model):
 def test_one_hour_mp3_is_cut_at_ten_minutes_quickly(inputs, tiny_model):
     path = inputs["one-hour-8kbps.mp3"]
     assert path.stat().st_size < 4 * 2**20  # small file, huge duration
-    began = time.perf_counter()
-    result = predict(path.read_bytes(), tiny_model)
-    assert time.perf_counter() - began < LIMIT_S  # a hang guard (decoding stops at 10 minutes), not a speed figure
+    with hang_guard():  # decoding stops at audio.MAX_SECONDS of the hour
+        result = predict(path.read_bytes(), tiny_model)
     assert result.truncated and not result.short
-    assert result.duration == audio.MAX_SECONDS == 600
-    assert len(result.clips) == MAX_CLIPS and result.clips[-1].end <= 600
+    assert result.duration == audio.MAX_SECONDS
+    assert len(result.clips) == MAX_CLIPS and result.clips[-1].end <= audio.MAX_SECONDS
 
 
 @pytest.mark.slow
@@ -466,7 +483,6 @@ def assert_within_limits(rows: list[dict], expected: dict[tuple[str, str], type]
     for row in rows[1:]:
         label = f"{row['name']} ({row['mode']})"
         assert row["outcome"] in ("genre", "error"), f"{label}: {row}"
-        assert row["seconds"] < LIMIT_S, label
         # ffmpeg runs while Python waits for it: their sum bounds the peak of the pair.
         assert row["self_peak_kib"] + row["ffmpeg_peak_kib"] < LIMIT_KIB, label
         assert row["tmp_left"] == [], f"{label} left {row['tmp_left']}"

@@ -36,7 +36,7 @@ def test_a_judgement_records_one_reason_with_its_sentence():
     assert not j.unsure and j.reason is None and j.why_unsure == ""
     j.doubt(V.MOSTLY_SILENCE, V.silence_sentence(1, 5))
     assert j.unsure and j.reason == "mostly_silence" and "1 of its 5" in j.why_unsure
-    with pytest.raises(AssertionError):
+    with pytest.raises(ValueError, match="unknown reason 'bored'"):
         j.doubt("bored", "no such reason")
 
 
