@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import streamlit as st
 
 import genre
 from genre import audio, explain, formats
-from genre.verdict import display_name, headline, mmss, pct, ranked, tag_line
+from genre.verdict import LOW_CONFIDENCE, display_name, headline, mmss, pct, ranked, tag_line
 
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "assets" / "demo"
@@ -32,6 +33,7 @@ UPLOAD_TYPES = [suffix.lstrip(".") for suffix in formats.SUFFIXES]  # every form
 BAR_COLOUR = st.get_option("theme.primaryColor")  # the theme's (.streamlit/config.toml): bars match the page
 CONCURRENT_ANALYSES = 2  # per process; a burst of uploads queues instead of exhausting memory
 RECORDING_RATE = audio.SAMPLE_RATE  # the model's own rate: the browser resamples, the upload stays small
+MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")  # what Markdown reads in a file name: escaped
 log = logging.getLogger("genre.app")
 
 
@@ -65,10 +67,7 @@ def predict_cached(digest: str, _data: bytes, _model: genre.GenreModel | genre.C
 
 
 def explain_now(digest: str, start: float, clip: genre.Clip, model: genre.GenreModel | genre.Classifier):
-    """What moved the model's verdict on the clip (every branch, as fused), and what each branch heard.
-
-    It runs under the analyses' limit: a burst of uploads queues instead of piling up explanations.
-    """
+    """What moved the verdict on the clip, and what each branch heard (under the analyses' limit)."""
     with analysis_slots():
         return explain.why(model, clip.samples, clip.mel, clip.genre)
 
@@ -104,10 +103,8 @@ def result_json(pred: genre.Prediction, name: str, digest: str, meta: dict) -> s
 
 
 def explain_failures(run, *args, expected: bool = False):
-    """``run(*args)``, or None after showing why it failed in a sentence (never a traceback).
-
-    ``expected``: the package's refusal is part of normal use (a silent moment), not an error.
-    """
+    """``run(*args)``, or None after saying why it failed (never a traceback); ``expected``: a refusal
+    that is part of normal use (a silent moment), not an error."""
     try:
         return run(*args)
     except genre.GenreError as exc:
@@ -137,7 +134,7 @@ def recorded() -> None:
 
 # --- The page ----------------------------------------------------------------------------
 
-st.set_page_config(page_title="Genre: what does the model hear?", page_icon=":material/music_note:",
+st.set_page_config(page_title="Genre: what does the model hear?", page_icon="🎵",  # no icon fetched from Google
                    layout="wide")
 st.session_state.setdefault("demo", None)
 st.session_state.setdefault("upload_key", 0)
@@ -149,11 +146,13 @@ st.write("Two neural networks, a music tagger pretrained on the Million Song Dat
          "it sounds like, where, what else they hear, and why.")
 
 pick, demo_box, mic_box = st.columns([5, 4, 4], gap="large")
-upload = pick.file_uploader(f"Upload a song: {formats.FORMAT_NAMES}", type=UPLOAD_TYPES,
+upload = pick.file_uploader(f"Upload a song ({formats.FORMAT_NAMES}; up to "
+                            f"{st.get_option('server.maxUploadSize')} MB)", type=UPLOAD_TYPES,
                             key=f"upload-{st.session_state.upload_key}", on_change=uploaded)
 with demo_box:
-    choice = st.selectbox("…or pick a demo track", range(len(demos())),
-                          format_func=lambda i: f"{demos()[i]['title']} ({display_name(demos()[i]['genre'])})")
+    choice = st.selectbox("…or pick a demo track", range(len(demos())), key="demo_choice",
+                          format_func=lambda i: f"{demos()[i]['title']} ({display_name(demos()[i]['genre'])})",
+                          on_change=lambda: use_demo(st.session_state.demo_choice))  # the page shows what it names
     st.button("Try the demo track", icon=":material/play_arrow:", on_click=use_demo, args=(choice,))
 low, high = audio.RECORDING_SECONDS
 recording = mic_box.audio_input(
@@ -173,6 +172,7 @@ if upload is not None:
         st.error(f"The file is {upload.size / 2**20:.0f} MB; files up to {limit_mb} MB are accepted.")
         st.stop()
     name, data = upload.name, upload.getvalue()
+    st.caption("Your upload: " + MARKDOWN.sub(r"\\\1", name))  # the name as written, never as Markdown
 elif recording is not None:
     name, data = "recording.wav", explain_failures(read_recording, recording.getvalue())
     if data is None:
@@ -207,7 +207,7 @@ if top.warning:
     st.warning(top.text, icon=":material/help:")
 else:
     st.write(top.text)
-if song.why_unsure:
+if song.why_unsure and song.reason != LOW_CONFIDENCE:  # low confidence: the best guesses just said it
     st.caption(song.why_unsure)
 if tags and not top.names_tags:
     st.markdown(f"**It also hears:** {tag_line(tags)}",
@@ -226,12 +226,12 @@ words_col, why_col = st.columns([3, 2], gap="large")  # "why" beside the chart's
 
 st.subheader("Across the song")
 if len(song.clips) > 1:
-    timeline = pd.DataFrame([{"seconds": (c.start + c.end) / 2, "genre": display_name(g), "probability (%)": 100 * p}
-                             for c in song.clips for g, p in c.probabilities.items()])
+    timeline = pd.DataFrame([{"seconds": t, "genre": display_name(g), "probability (%)": 100 * p, "run": n}
+                             for n, t, g, p in song.timeline()])  # no area over a stretch of silence
     names = [display_name(g) for g in song.probabilities]  # the legend under the chart: it fits a phone
     st.altair_chart(alt.Chart(timeline).mark_area().encode(
         alt.X("seconds:Q", title="seconds into the song", scale=alt.Scale(domain=[0, song.duration], nice=False)),
-        alt.Y("probability (%):Q", stack=True),
+        alt.Y("probability (%):Q", stack=True), alt.Detail("run:N"),
         alt.Color("genre:N", sort=names, legend=alt.Legend(orient="bottom", columns=4, title=None)),
         order="order:Q").transform_calculate(order=f"indexof({names}, datum.genre)"), width="stretch")
 else:
@@ -276,7 +276,7 @@ if clip and why:
                      f"What drew it towards {display_name(why.genre)}" + ("" if agrees else " here"))
         if why.words():  # a lone CNN has no branches to tell apart
             st.markdown(why.words())
-        st.markdown(why.legend(clip.start))
+        st.markdown(why.legend(clip.start, clip.end - clip.start))
         st.caption(why.how())
     why_col.image(explain.overlay(clip.mel, why.map, why.shown_box), width="stretch", output_format="PNG",
                   caption=why.caption(clip.start, clip.end))
@@ -284,10 +284,9 @@ if clip and why:
 st.divider()
 meta = model.meta
 validation = audio_validation(meta)
-accuracy = (f"validated accuracy {pct(validation['accuracy'])} per song"
-            if "accuracy" in validation else "not validated")
-if "clip_accuracy" in validation:
-    accuracy += f", {pct(validation['clip_accuracy'])} per 3-s clip"
+accuracy = (f"validated accuracy {pct(validation['accuracy'])} per song" if "accuracy" in validation
+            else "not validated") + (f", {pct(validation['clip_accuracy'])} per 3-s clip"
+                                     if "clip_accuracy" in validation else "")
 st.caption(f"Ran on **{song.device}** · model version {meta.get('version', '?')} · {accuracy} · "
            "see the model card below.")
 stem = Path(name).stem

@@ -28,6 +28,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from . import attribution, backbone, spectrogram
+from .audio import CLIP_SECONDS
 from .verdict import display_name, mmss, pct
 
 BOX = (16, 5)  # the checked part of the picture, in bands x columns: an eighth of the bands, 0.39 s
@@ -105,7 +106,8 @@ class Explanation:
         lead = ("Its parts agree on this clip" if all(h.genre == self.genre for h in self.heard)
                 else "Its parts differ on this clip")
         return (f"{lead}: {said}. The verdict, **{display_name(self.genre)}** at {pct(self.probability)}, "
-                f"weighs {weights}.")
+                f"weighs {weights} and multiplies what they say (a weighted sum of their log-probabilities), "
+                "so parts that agree make it surer than either, and a sure part outweighs an unsure one.")
 
     def caption(self, start: float, end: float) -> str:
         """The picture's caption for the clip from ``start`` to ``end`` seconds."""
@@ -119,8 +121,9 @@ class Explanation:
         return (f"The map follows the gradient of the verdict on {display_name(self.genre)} from silence to "
                 f"this clip {parts}; the boxed part was then silenced and the model asked again.")
 
-    def legend(self, start: float = 0.0) -> str:
-        """What the map shows and what hiding its box did (Markdown); ``start``: the clip's second."""
+    def legend(self, start: float = 0.0, seconds: float = CLIP_SECONDS) -> str:
+        """What the map shows and what hiding its box did (Markdown); ``start``: the clip's second,
+        ``seconds``: the audio it holds (a song under 3 s is repeated to fill the clip)."""
         genre = display_name(self.genre)
         if not self.stands_out:
             return (f"No part of this clip stood out: silencing the part with the most support hardly "
@@ -129,9 +132,12 @@ class Explanation:
         through = "" if len(self.heard) < 2 else " (" + ", ".join(
             f"{pct(h.share)} {'of it came ' if i == 0 else ''}through {h.name}"
             for i, h in enumerate(self.heard)) + ")"
+        when = (f"{start + t0:.1f}–{start + t1:.1f} s at " if t1 <= seconds  # not in the repeat of a short song
+                else "")
+        points = round(100 * self.drop)
         return (f"Lit and outlined: what moved the model towards **{genre}** most{through}; dimmed: what "
-                f"mattered little. Silencing the boxed part, {start + t0:.1f}–{start + t1:.1f} s at "
-                f"{f0:.0f}–{f1:.0f} Hz, lowers {genre} by {100 * self.drop:.0f} points.")
+                f"mattered little. Silencing the boxed part, {when}{f0:.0f}–{f1:.0f} Hz, lowers {genre} by "
+                f"{points} point{'s' * (points != 1)}.")
 
 
 def boxes(importance: np.ndarray, count: int = CANDIDATES, size: tuple[int, int] = BOX) -> list[tuple[int, int]]:

@@ -86,6 +86,24 @@ class Prediction:
         return [f"The song is shorter than {audio.CLIP_SECONDS:g} s, so it was repeated to fill one clip."] * self.short + \
             [f"Only the first {audio.MAX_SECONDS // 60} minutes were analysed."] * self.truncated
 
+    def timeline(self) -> list[tuple[int, float, str, float]]:
+        """``(stretch, second, genre, probability)`` points of the verdict across the song.
+
+        Each clip is a point at its middle, or, alone in its stretch, points at its start and
+        end. Clips further apart than 1.5 times the closest two have a stretch skipped as
+        silence between them: they are numbered apart, so a chart draws nothing over it.
+        """
+        starts = [c.start for c in self.clips]
+        step = min((b - a for a, b in zip(starts, starts[1:])), default=0.0)
+        stretches: list[list[Clip]] = []
+        for i, clip in enumerate(self.clips):
+            if not stretches or clip.start - starts[i - 1] > 1.5 * step:
+                stretches.append([])
+            stretches[-1].append(clip)
+        return [(n, t, genre, p) for n, run in enumerate(stretches) for c in run
+                for t in ([(c.start + c.end) / 2] if len(run) > 1 else [c.start, c.end])
+                for genre, p in c.probabilities.items()]
+
     def to_dict(self) -> dict:
         """The verdict as JSON-ready values, its clips included, figures rounded."""
         return {"genre": self.genre, "confidence": round(self.confidence, 6),

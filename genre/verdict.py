@@ -63,14 +63,14 @@ def no_beat_sentence(best: str) -> str:
 
 def not_music_sentence(heard: list[str]) -> str:
     """Why a sound is called not music; ``heard``: the backbone's strongest tags, if any."""
-    hears = f" The nearest music it hears: {', '.join(heard)}." if heard else ""
+    hears = f" The nearest music it hears: {', '.join(t.lower() for t in heard)}." if heard else ""
     return ("This does not sound like music: more like noise, tones, speech or other sounds, "
             "so no genre applies." + hears)
 
 
 def outside_sentence(heard: list[str]) -> str:
     """Why music is called none of the ten; ``heard``: the backbone's strongest tags, if any."""
-    hears = f" It hears {', '.join(heard)}." if heard else ""
+    hears = f" It hears {', '.join(t.lower() for t in heard)}." if heard else ""
     return "This does not sound like any of the ten genres this model knows." + hears
 
 
@@ -160,8 +160,9 @@ def headline(genre: str, confidence: float, probabilities: dict[str, float], uns
 
     Not music: it says so first, and what it hears. Music outside the ten: what it hears,
     then the nearest genre. Mostly silence, or no steady beat: that, then the best guess.
-    Otherwise unsure: what it hears (if anything) and the best guesses. Sure: the genre and
-    how sure. Only ``reason`` says "none of the ten": the page never makes a second decision.
+    Otherwise unsure: the best guess, then the three best (not the tags first: they may name
+    another of the ten, "blues and rock" over "maybe country"). Sure: the genre and how sure.
+    Only ``reason`` says "none of the ten": the page never makes a second decision.
     """
     guesses = [f"**{display_name(g)}** ({pct(p)})" for g, p in ranked(probabilities)[:3]]
     unsure_words = f"The model is unsure. Its best guesses are {', '.join(guesses[:-1])} and {guesses[-1]}."
@@ -181,11 +182,8 @@ def headline(genre: str, confidence: float, probabilities: dict[str, float], uns
     if reason == NO_BEAT:
         return Headline("This has no steady beat: speech, or sound that is not music?",
                         f"Maybe {name}: {pct(confidence)}", unsure_words, warning=True)
-    if unsure and tags:  # lead with what it does hear; "none of the ten" is the package's to say (above)
-        return Headline(f"This sounds like {hears(tags)}", f"Maybe {name}: {pct(confidence)}", unsure_words,
-                        warning=True)
     if not unsure:
         return Headline(f"It sounds like {name}: {pct(confidence)}",
                         text=f"The model is {sureness(confidence)}: {pct(confidence)} for **{name}**, "
-                             f"from {clips} clip(s) of 3 s.")
+                             f"from {clips} clip{'s' * (clips != 1)} of 3 s.")
     return Headline(f"Maybe {name}: {pct(confidence)}", text=unsure_words, warning=True)

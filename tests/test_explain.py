@@ -241,3 +241,16 @@ def test_hiding_the_highlighted_part_lowers_the_verdict_more_than_a_random_part(
     start, end, low, high = why.region()
     assert start < 2.1 and end > 0.9  # the box lies on the chord's second ...
     assert low < 2300 and high > 900  # ... and on its pitches
+
+
+def test_the_legend_counts_points_and_never_times_the_repeat_of_a_short_song():
+    """A 1.5-s song fills its 3-s clip by repetition: a box at 2.2 s is in the repeat, not the song."""
+    support = np.zeros((128, 39))
+    support[40:56, 30:35] = 1.0
+    late = explain.Explanation("jazz", 0.6, support, box=(40, 30), drop=0.012)
+    said = late.legend(start=0.0, seconds=1.5)
+    assert " s at " not in said and "lowers jazz by 1 point." in said
+    whole = late.legend(start=10.0)  # a whole clip: the box's seconds, counted from the clip's start
+    t0 = 10 + 30 / spectrogram.COLUMNS_PER_SECOND
+    assert f"{t0:.1f}–" in whole and " s at " in whole
+    assert "by 5 points" in explain.Explanation("jazz", 0.6, support, box=(40, 30), drop=0.05).legend()

@@ -6,7 +6,7 @@ import pytest
 
 from genre import GENRES, Prediction, predict
 from genre.errors import AudioError, TooShortError
-from genre.prediction import MAX_CLIPS, window_starts
+from genre.prediction import MAX_CLIPS, Clip, window_starts
 
 
 def test_window_starts_consecutive_then_spread():
@@ -110,3 +110,16 @@ def test_notes_say_how_a_song_was_heard(short, truncated, said):
                       short=short, truncated=truncated)
     notes = song.notes()
     assert len(notes) == len(said) and all(s in n for s, n in zip(said, notes))
+
+
+def test_the_timeline_draws_nothing_over_a_stretch_skipped_as_silence():
+    """Clips at 0-9 s and 21-27 s (9-21 s silent): two stretches; a lone clip spans its 3 s."""
+    def clip(start):
+        return Clip(start, start + 3.0, {"rock": 0.7, "jazz": 0.3}, np.zeros((128, 39)), np.zeros(3))
+
+    song = Prediction("rock", 0.7, {"rock": 0.7, "jazz": 0.3}, [clip(t) for t in (0, 3, 6, 21, 24)], "cpu", 27.0)
+    points = song.timeline()
+    assert {(n, t) for n, t, g, p in points} == {(0, 1.5), (0, 4.5), (0, 7.5), (1, 22.5), (1, 25.5)}
+    assert sorted(p for n, t, g, p in points if t == 1.5) == [0.3, 0.7]
+    lone = Prediction("rock", 0.7, {"rock": 0.7, "jazz": 0.3}, [clip(0), clip(3), clip(30)], "cpu", 33.0)
+    assert sorted({(n, t) for n, t, g, p in lone.timeline()}) == [(0, 1.5), (0, 4.5), (1, 30.0), (1, 33.0)]

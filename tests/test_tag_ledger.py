@@ -1,6 +1,7 @@
 """The results file: one run at a time (an fcntl lock), whole lines even on a full disk, CSV columns."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -13,7 +14,8 @@ from tests.support import ROOT, skip_or_fail
 from tests.support.library import rows
 from genre import cli
 from genre.tag.ledger import Ledger, LedgerBusy, LedgerError
-from genre.tag.rows import CSV_HEAD
+from genre.tag import undo
+from genre.tag.rows import CSV_HEAD, csv_columns
 
 ROW = {"path": "/music/a.mp3", "size": 10, "mtime": 1.5, "sha256": "ab" * 32, "genre": "rock",
        "confidence": 0.9, "unsure": False, "why_unsure": "", "reason": None, "model": "cnn v0",
@@ -113,6 +115,32 @@ def test_csv_keeps_the_reason_the_tag_and_the_paths(tmp_path):
     assert a["tag"] == ROW["tag"] and a["paths"] == ROW["paths"] and a["reason"] is None
     assert (b["unsure"], b["reason"], b["why_unsure"]) == (True, "low_confidence", "Not sure: rock or jazz.")
     assert b["tag"] == {"action": "unsure", "old": None, "new": None}
+
+
+def test_a_csv_an_older_version_wrote_still_resumes_and_undoes(tmp_path):
+    """A results file from before the ``refused`` column keeps its columns: resumed, extended, read back."""
+    out = tmp_path / "older.csv"
+    with open(out, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerow(csv_columns(["rock", "jazz"], older=True))
+    first = Ledger(out, ["rock", "jazz"])
+    first.columns = csv_columns(["rock", "jazz"], older=True)  # written as that version wrote rows
+    first.append(ROW)
+    first.close()
+    refused = {"path": "/music/short.ogg", "size": 3, "mtime": 2.0, "sha256": "cd" * 32, "model": "cnn v0",
+               "error": "The audio lasts 0.7 s; at least 1 s is needed.", "refused": True}
+    ledger = Ledger(out, ["rock", "jazz"])  # this version, on the older file
+    assert ledger.known("/music/a.mp3", 10, 1.5) and ledger.row("/music/a.mp3")["tag"] == ROW["tag"]
+    ledger.append(refused)
+    ledger.close()
+    lines = out.read_text().splitlines()
+    assert "refused" not in lines[0] and len(lines) == 3 and all(line.count(",") >= lines[0].count(",") for line in lines)
+    again = Ledger(out, ["rock", "jazz"], write=False)
+    assert again.row("/music/short.ogg")["error"] == refused["error"]
+    assert undo.results_genres(out, []) == ["rock", "jazz"]  # --undo reads its genres too
+    with open(out, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerow(csv_columns(["rock", "metal"]))
+    with pytest.raises(LedgerError, match="other columns"):
+        Ledger(out, ["rock", "jazz"])
 
 
 def test_csv_keeps_why_a_tag_write_failed(tmp_path):

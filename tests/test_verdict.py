@@ -53,7 +53,7 @@ def test_sentences_name_what_they_are_about():
 def test_a_sure_verdict_leads_with_the_genre():
     top = V.headline("hiphop", 0.46, PROBS, False, [("Hip-Hop", .6)], 4)
     assert top.title == "It sounds like hip-hop: 46%" and not top.warning and not top.nearest
-    assert "somewhat sure" in top.text and "4 clip(s)" in top.text
+    assert "somewhat sure" in top.text and "from 4 clips of 3 s" in top.text
 
 
 def test_not_music_says_so_first_and_names_no_genre_in_the_title():
@@ -70,11 +70,18 @@ def test_outside_the_ten_leads_with_what_it_hears():
 
 
 @pytest.mark.parametrize("reason, says", [(V.MOSTLY_SILENCE, "silence"), (V.NO_BEAT, "no steady beat"),
-                                          (V.LOW_CONFIDENCE, "This sounds like electronic")])
+                                          (V.LOW_CONFIDENCE, "Maybe metal: 59%")])
 def test_the_headline_gives_the_package_reason_and_no_other(reason, says):
     top = V.headline("metal", 0.59, PROBS, True, [("electronic", .6), ("experimental", .4)], 1, reason=reason)
     assert says in top.title and top.warning
     assert "ten" not in top.title + top.subtitle and not top.nearest  # "none of the ten" is outside_ten's alone
+
+
+def test_an_unsure_verdict_leads_with_its_guess_not_tags_that_name_other_genres():
+    """The tags are the backbone's, the guess the heads': "blues and rock" over "maybe country" read
+    as a contradiction, so the guess leads and the tags come after (``names_tags`` False)."""
+    top = V.headline("country", 0.35, PROBS, True, [("blues", .5), ("rock", .4)], 10, reason=V.LOW_CONFIDENCE)
+    assert top.title == "Maybe country: 35%" and "blues" not in top.title + top.subtitle and not top.names_tags
 
 
 def test_an_unsure_verdict_gives_the_three_best_guesses():

@@ -98,7 +98,8 @@ class Ledger(Results):
     def __init__(self, path, genres: list[str], *, write: bool = True):
         self.path = Path(path)
         self.csv = self.path.suffix.lower() == ".csv"
-        self.columns = csv_columns(list(genres))
+        self.genres = list(genres)
+        self.columns = csv_columns(self.genres)
         self.write = write
         self.index: dict[str, Done] = {}
         self.dropped = 0  # damaged or superseded lines, removed by ``close``
@@ -202,9 +203,12 @@ class Ledger(Results):
                     break  # a torn last line: cut off below
                 good_end = start + len(line)
                 if self.csv and number == 0:
-                    if next(csv.reader([line.decode(errors="replace").rstrip("\n")])) != self.columns:
-                        raise LedgerError(f"{self.path} has other columns than this version writes for this "
-                                          "model's genres; use another --out.")
+                    header = next(csv.reader([line.decode(errors="replace").rstrip("\n")]))
+                    if header == csv_columns(self.genres, older=True):
+                        self.columns = header  # an older version's file: kept as it is, so it still resumes
+                    elif header != self.columns:
+                        raise LedgerError(f"{self.path} has other columns than this model's genres; "
+                                          "use another --out.")
                     continue
                 try:
                     row = self.decode(line)

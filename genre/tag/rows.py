@@ -14,6 +14,7 @@ import json
 CSV_HEAD = ["path", "genre", "confidence", "unsure", "why_unsure", "reason"]  # then a column a genre
 CSV_TAIL = ["error", "refused", "size", "mtime", "sha256", "tag", "tag_old", "tag_new", "tag_replaced", "tag_error", "paths",
             "model"]
+ADDED_COLUMNS = ("refused",)  # added after 1.0's first CSVs: a file without them is read and extended as it is
 CSV_JSON = ("tag_replaced", "paths")  # cells holding JSON: a list or an object
 ONE_LINE = ("error", "tag_error")  # sentences, kept to one line of the file
 ROW_START = b'{"path"'  # how every JSON Lines row begins (``job`` puts the path first)
@@ -46,9 +47,18 @@ def is_parquet(out) -> bool:
     return str(out).lower().endswith(PARQUET_SUFFIX)
 
 
-def csv_columns(genres: list[str]) -> list[str]:
-    """The CSV header for a model's genres."""
-    return [*CSV_HEAD, *genres, *CSV_TAIL]
+def csv_columns(genres: list[str], *, older: bool = False) -> list[str]:
+    """The CSV header for a model's genres (``older``: as written before ``ADDED_COLUMNS``)."""
+    return [*CSV_HEAD, *genres, *(c for c in CSV_TAIL if not (older and c in ADDED_COLUMNS))]
+
+
+def header_genres(header: list[str]) -> list[str] | None:
+    """The genres of a CSV results file's header (of this version or an older one), else None."""
+    for tail in (CSV_TAIL, [c for c in CSV_TAIL if c not in ADDED_COLUMNS]):
+        if len(header) > len(CSV_HEAD) + len(tail) and header[:len(CSV_HEAD)] == CSV_HEAD \
+                and header[-len(tail):] == tail:
+            return header[len(CSV_HEAD):-len(tail)]
+    return None
 
 
 def csv_line(values) -> bytes:
@@ -99,7 +109,7 @@ def decode(line: bytes, columns: list[str] | None = None) -> dict:
     row["sha256"] = row["sha256"] or None
     row["unsure"] = row["unsure"] == "True"
     row["reason"] = row["reason"] or None
-    if row.pop("refused") == "True":  # as in JSON Lines: only a refused song's row has the key
+    if row.pop("refused", "") == "True":  # as in JSON Lines: only a refused song's row has the key
         row["refused"] = True
     for column in CSV_JSON:
         row[column] = json.loads(row[column]) if row[column] else None

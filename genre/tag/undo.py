@@ -24,7 +24,7 @@ import mutagen
 
 from . import journal, replace, walk, write
 from .ledger import Ledger, LedgerBusy
-from .rows import CSV_HEAD, CSV_TAIL, is_parquet
+from .rows import header_genres, is_parquet
 from .tally import EXIT_BUSY, EXIT_FAILED, EXIT_OK, progress_bar
 
 
@@ -36,8 +36,7 @@ def results_genres(out, fallback: list[str]) -> list[str]:
                 header = f.readline().rstrip("\n").split(",")
         except OSError:
             return fallback
-        if header[:len(CSV_HEAD)] == CSV_HEAD and header[-len(CSV_TAIL):] == CSV_TAIL:
-            return header[len(CSV_HEAD):-len(CSV_TAIL)]
+        return header_genres(header) or fallback
     return fallback
 
 
