@@ -117,11 +117,12 @@ def load_clip(source, start: float = 0.0) -> np.ndarray:
     return decode(source, start=start, duration=CLIP_SECONDS)
 
 
-def check_length(samples: np.ndarray) -> None:
-    """Raise ``TooShortError`` for audio under ``MIN_SECONDS``."""
+def check_length(samples: np.ndarray, start: float = 0.0) -> None:
+    """Raise ``TooShortError`` for audio under ``MIN_SECONDS`` (decoded from ``start`` seconds)."""
     seconds = len(samples) / SAMPLE_RATE
     if seconds < MIN_SECONDS:
-        raise TooShortError(f"The audio lasts {seconds:.1f} s; at least {MIN_SECONDS:g} s is needed.")
+        where = f" from {start:g} s" if start else ""
+        raise TooShortError(f"The audio{where} lasts {seconds:.1f} s; at least {MIN_SECONDS:g} s is needed.")
 
 
 def check_audible(samples: np.ndarray, start: float = 0.0) -> None:

@@ -11,10 +11,12 @@ import errno
 import json
 import math
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
-from .errors import DataError, GenreError
+from .errors import GenreError
 
 
 def _predict(args) -> int:
@@ -22,38 +24,52 @@ def _predict(args) -> int:
 
     with native_logs(args.verbose):  # TensorFlow's start-up lines, unless --verbose
         from .fusion import load_model
-        from .prediction import predict
-        from .tag import walk
 
         model = load_model(args.model)
-    failed = 0
-    for name in args.files:
-        shown = walk.shown(name)  # one line per file, whatever its name holds
-        try:
-            result = predict(name, model, start=args.start)
-        except GenreError as exc:
-            failed += 1
-            if args.json:
-                print(json.dumps({"file": name, "error": str(exc)}), flush=True)
-            else:
-                print(f"{shown}: error: {walk.escaped(str(exc))}", flush=True)
-            continue
-        if args.json:
-            print(json.dumps({"file": name, **result.to_dict()}), flush=True)
-        else:
-            heard = ", ".join(t for t, _ in result.top_tags(3))
-            clips = f"{len(result.clips)} clip(s) on {result.device}"
-            notes = "".join(f" {note}" for note in result.notes())
-            if result.unsure:
-                print(f"{shown}: unsure (best guess {result.genre}, {result.confidence:.0%}; {clips}): "
-                      f"{result.why_unsure}{notes}", flush=True)
-            else:
-                print(f"{shown}: {result.genre} ({result.confidence:.0%}) over {clips}"
-                      + (f"; sounds like {heard}" if heard else "") + (f".{notes}" if notes else ""), flush=True)
+    # Ctrl-C stops at once: predict leaves nothing half done, and a KeyboardInterrupt raised inside
+    # numba's compiled callbacks was swallowed (the run went on and exited 0).
+    main_thread = threading.current_thread() is threading.main_thread()
+    interrupt = signal.signal(signal.SIGINT, signal.SIG_DFL) if main_thread else None
+    try:
+        failed = sum(not _predict_one(name, model, args) for name in args.files)
+    finally:
+        if interrupt is not None:
+            signal.signal(signal.SIGINT, interrupt)
     return 1 if failed else 0
 
 
+def _predict_one(name: str, model, args) -> bool:
+    """Print one file's line (or JSON object); whether it gave a verdict."""
+    from .prediction import predict
+    from .tag import walk
+    from .verdict import NOT_MUSIC
+
+    shown = walk.shown(name)  # one line per file, whatever its name holds
+    try:
+        result = predict(name, model, start=args.start)
+    except GenreError as exc:
+        print(json.dumps({"file": name, "error": str(exc)}) if args.json
+              else f"{shown}: error: {walk.escaped(str(exc))}", flush=True)
+        return False
+    heard = ", ".join(t for t, _ in result.top_tags(3))
+    clips = f"{len(result.clips)} clip{'s' * (len(result.clips) != 1)} on {result.device}"
+    notes = "".join(f" {note}" for note in result.notes())
+    if args.json:
+        line = json.dumps({"file": name, **result.to_dict()})
+    elif result.reason == NOT_MUSIC:  # no genre named, as on the page
+        line = f"{shown}: not music ({clips}): {result.why_unsure}{notes}"
+    elif result.unsure:
+        line = f"{shown}: unsure (best guess {result.genre}, {result.confidence:.0%}; {clips}): {result.why_unsure}{notes}"
+    else:
+        line = (f"{shown}: {result.genre} ({result.confidence:.0%}) over {clips}"
+                + (f"; sounds like {heard}" if heard else "") + (f".{notes}" if notes else ""))
+    print(line, flush=True)
+    return True
+
+
 def _evaluate(args) -> int:
+    import numpy as np
+
     from .fusion import GenreModel, load_model
     from .training import data, evaluate
     from .training.cnn import combine
@@ -65,6 +81,12 @@ def _evaluate(args) -> int:
 
         report = evaluate_fusion(data.find_items(args.data, args.split), model,
                                  log=lambda m: print(m, file=sys.stderr))
+        kinds = [report[d] for d in ("audio", "image") if d in report]
+        if args.plot and kinds:  # one matrix for every file, audio and images
+            n = sum(r["n"] for r in kinds)
+            evaluate.plot_confusion({"genres": report["genres"], "n": n,
+                                     "accuracy": sum(r["accuracy"] * r["n"] for r in kinds) / max(n, 1),
+                                     "confusion": sum(np.array(r["confusion"]) for r in kinds).tolist()}, args.plot)
         print(json.dumps(report) if args.json else format_fusion_report(report))
         return 0
     report = evaluate.evaluate(data.find_items(args.data, args.split), model)
@@ -76,59 +98,6 @@ def _evaluate(args) -> int:
         print(json.dumps({k: report[k] for k in keys}))
     else:
         print(evaluate.format_report(report))
-    return 0
-
-
-def _check_calibration(path: Path) -> None:
-    """Raise ``DataError`` unless ``path`` is a calibration a training run wrote (a JSON object)."""
-    try:
-        fitted = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise DataError(f"--calibration: cannot read {path} ({exc}); give the folder of a run that had a "
-                        "validation split") from exc
-    if not isinstance(fitted, dict) or "validation" not in fitted:
-        raise DataError(f"--calibration: {path} is not the metadata of a training run with a validation split")
-
-
-def _train(args) -> int:
-    from .cnn import MODEL_PATH, meta_path
-    from .fusion import FUSION_FILE
-    from .training.cnn import EPOCHS, train
-    from .training.fusion import train_fusion
-
-    valid = None if args.valid_split == "none" else args.valid_split
-    calibration = args.calibration
-    if valid is None and calibration is None:
-        args.usage_error("--valid-split none leaves nothing to choose the fusion weights, temperatures and "
-                         "unsure thresholds on: give --calibration RUN, a run that had a validation split")
-    if calibration is not None and calibration.is_dir():
-        calibration = calibration / meta_path(MODEL_PATH).name
-    if calibration is not None:  # read now, not after an hour of training
-        needed = [calibration] if args.cnn_only else [calibration, calibration.with_name(FUSION_FILE)]
-        for path in needed[1 if args.cnn is not None else 0:]:
-            _check_calibration(path)
-    if args.cnn is None:
-        train(args.data, args.out, epochs=EPOCHS if args.epochs is None else args.epochs, seed=args.seed, ensemble=args.ensemble,
-              train_split=args.train_split, valid_split=valid, calibration=calibration)
-        cnn = args.out / MODEL_PATH.name
-    else:
-        cnn = args.cnn
-    if not args.cnn_only:
-        train_fusion(args.data, args.out, cnn_path=cnn, seed=args.seed, train_split=args.train_split,
-                     valid_split=valid, cache=args.cache,
-                     calibration=calibration.with_name(FUSION_FILE) if calibration else None)
-    return 0
-
-
-def _train_detector(args) -> int:
-    from .training.detector import train_detector
-    from .training.sounds import PER_FAMILY
-
-    command = (f"python -m genre train-detector --data {args.data} --out {args.out}"
-               + (f" --cache {args.cache}" if args.cache else "") + f" --seed {args.seed}"
-               + (f" --per-family {args.per_family}" if args.per_family is not None else ""))
-    train_detector(args.data, args.out, cache=args.cache, seed=args.seed,
-                   per_family=PER_FAMILY if args.per_family is None else args.per_family, command=command)
     return 0
 
 
@@ -163,26 +132,14 @@ def _doctor(args) -> int:
     return 0 if not failed else 1
 
 
-def _import_musicnn(args) -> int:
-    from .training.export import export_onnx, require
-    from .training.musicnn import import_musicnn
+def _training(command: str):
+    """The run of a training command, imported only when it runs (``genre.training.commands``)."""
+    def run(args) -> int:
+        from .training import commands
 
-    from .cnn import MODEL_DIR
+        return getattr(commands, command)(args)
 
-    require()  # before the backbone is rewritten: never a new .keras without its ONNX form
-    out = args.out or MODEL_DIR
-    import_musicnn(out, verify=not args.no_verify)
-    export_onnx(out)
-    return 0
-
-
-def _export_onnx(args) -> int:
-    from .cnn import MODEL_DIR
-    from .training.export import export_onnx, require
-
-    require()
-    export_onnx(args.out or MODEL_DIR)
-    return 0
+    return run
 
 
 def _warmup(args) -> int:
@@ -202,7 +159,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     pr = sub.add_parser("predict", help="classify audio files")
     pr.add_argument("files", nargs="+", metavar="FILE")
-    pr.add_argument("--start", type=float, metavar="SECONDS", help="analyse only the 3-s clip from here")
+    pr.add_argument("--start", type=_seconds, metavar="SECONDS", help="analyse only the 3-s clip from here")
     pr.add_argument("--json", action="store_true", help="one JSON object per line")
     pr.add_argument("--model", type=Path,
                     help="a model folder or a CNN's .keras file (default: the shipped model/)")
@@ -238,7 +195,7 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--calibration", type=Path, metavar="RUN",
                     help="a run folder (or its genre_cnn.json) whose fusion weights, temperatures and "
                          "unsure thresholds this model takes (default: choose them on the validation split)")
-    tr.set_defaults(run=_train, usage_error=tr.error)
+    tr.set_defaults(run=_training("train"), usage_error=tr.error)
     td = sub.add_parser("train-detector", help="fit the music detector on GTZAN audio against generated "
                                                "non-music, and measure it leaving whole families out")
     td.add_argument("--data", required=True, type=Path, metavar="DIR")
@@ -247,7 +204,7 @@ def parser() -> argparse.ArgumentParser:
     td.add_argument("--seed", type=int, default=0)
     td.add_argument("--per-family", type=int, metavar="N",
                     help="generated sounds a family (default: training.sounds.PER_FAMILY)")
-    td.set_defaults(run=_train_detector)
+    td.set_defaults(run=_training("train_detector"))
     dr = sub.add_parser("doctor", help="check ffmpeg, the model's files, the runtime and that the model loads")
     dr.add_argument("--model", type=Path, help="a model folder (default: the shipped model/)")
     dr.add_argument("--verbose", action="store_true", help="show TensorFlow's and ONNX Runtime's own log lines")
@@ -257,17 +214,26 @@ def parser() -> argparse.ArgumentParser:
                                                "(then export-onnx)")
     im.add_argument("--out", type=Path, help="the model folder (default: the shipped model/)")
     im.add_argument("--no-verify", action="store_true", help="skip the comparison with the original graph")
-    im.set_defaults(run=_import_musicnn)
+    im.set_defaults(run=_training("import_musicnn"))
     ex = sub.add_parser("export-onnx", help="convert the networks to ONNX (what serves on CPUs) and check them")
     ex.add_argument("--out", type=Path, help="the model folder (default: the shipped model/)")
-    ex.set_defaults(run=_export_onnx)
+    ex.set_defaults(run=_training("export_onnx"))
     return p
+
+
+def _seconds(text: str) -> float:
+    """``--start``: a number of seconds, 0 or more (argparse names the option and its command)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, not {text!r}")
+    return value
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    if getattr(args, "start", None) is not None and not (math.isfinite(args.start) and args.start >= 0):
-        parser().error("--start must be a number of seconds, 0 or more")
     try:
         return args.run(args)
     except GenreError as exc:

@@ -83,7 +83,10 @@ class Prediction:
 
     def notes(self) -> list[str]:
         """Sentences on how the song was heard, when not whole and as it is (the page and the CLI say them)."""
-        return [f"The song is shorter than {audio.CLIP_SECONDS:g} s, so it was repeated to fill one clip."] * self.short + \
+        start = self.clips[0].start if self.clips else 0.0  # predict(start=...): the audio from there
+        short = (f"The audio from {start:g} s lasts {self.duration:.1f} s" if start else
+                 f"The song is shorter than {audio.CLIP_SECONDS:g} s")
+        return [f"{short}, so it was repeated to fill one clip."] * self.short + \
             [f"Only the first {audio.MAX_SECONDS // 60} minutes were analysed."] * self.truncated
 
     def timeline(self) -> list[tuple[int, float, str, float]]:
@@ -171,7 +174,7 @@ def clip_windows(samples: np.ndarray, starts: list[int] | None = None,
 
     Raises ``TooShortError`` or ``SilentError`` (both ``RefusedError``) for audio too short or silent to judge.
     """
-    audio.check_length(samples)
+    audio.check_length(samples, offset)
     audio.check_audible(samples, offset)
     if starts is None:
         starts = window_starts(len(samples), CLIP_SAMPLES)

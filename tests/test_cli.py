@@ -101,6 +101,20 @@ def test_evaluate_json_on_a_genre_folder(media, tiny_model_path, tmp_path):
     assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow  # the shipped model embeds each file
+def test_evaluate_plots_the_shipped_models_confusion_too(media, tmp_path):
+    """--plot was silently skipped for the fused model (the default): now one matrix of every file."""
+    for genre, key in [("blues", "mp3"), ("rock", "wav"), ("jazz", "flac")]:
+        (tmp_path / genre).mkdir()
+        (tmp_path / genre / media[key].name).write_bytes(media[key].read_bytes())
+    done = run("evaluate", "--data", tmp_path, "--json", "--plot", tmp_path / "fused.png")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["audio"]
+    assert report["n"] == 3 and sum(map(sum, report["confusion"])) == 3
+    assert sum(row[i] for i, row in enumerate(report["confusion"])) == round(3 * report["accuracy"])
+    assert (tmp_path / "fused.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_evaluate_averages_repeated_models(media, tiny_model_path, tmp_path):
     (tmp_path / "blues").mkdir()
     (tmp_path / "blues" / "a.wav").write_bytes(media["wav"].read_bytes())
@@ -176,3 +190,37 @@ def test_the_text_line_says_a_short_song_was_repeated(media, tiny_model_path):
     short, whole = done.stdout.splitlines()
     assert short.endswith("The song is shorter than 3 s, so it was repeated to fill one clip.")
     assert "repeated" not in whole and "minutes" not in whole
+
+
+@pytest.mark.slow  # loads the shipped model
+def test_not_music_names_no_genre_in_the_text_line(tmp_path):
+    """As the page: a sound the detector calls not music gets no genre on its line (JSON keeps the
+    nearest of the ten beside ``reason``, for programs)."""
+    import numpy as np
+
+    from tests.support.sounds import SR, encode
+
+    rng = np.random.default_rng(11)
+    noise = encode((0.25 * rng.standard_normal(9 * SR)).astype(np.float32), tmp_path / "hiss.wav")
+    line = run("predict", noise).stdout.strip()
+    row = json.loads(run("predict", noise, "--json").stdout)
+    assert row["reason"] == "not_music" and row["genre"] in GENRES
+    assert line.startswith(f"{noise}: not music (") and "does not sound like music" in line
+    head = line.split("): ")[0]  # what the line says before the sentence: no genre named there
+    assert not any(g in head.removeprefix(str(noise)) for g in GENRES), line
+
+
+@pytest.mark.slow  # a process of its own, stopped mid-way
+def test_ctrl_c_stops_predict_at_once(media, tiny_model_path):
+    """Ctrl-C is never swallowed (numba's callbacks caught it, and the run exited 0): predict leaves
+    nothing half done, so it ends there, by the signal."""
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "genre", "predict", *[media["long"]] * 40, "--model",
+                             str(tiny_model_path)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    first = proc.stdout.readline()  # the model is loaded and a song judged: mid-run
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=60)[0]
+    assert first and proc.returncode == -signal.SIGINT and len(rest.splitlines()) < 39

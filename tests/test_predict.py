@@ -43,6 +43,16 @@ def test_single_clip_at_a_start_time(media, tiny_model):
     assert clip.mel.shape == (128, 39) and len(clip.samples) == 66150
 
 
+def test_a_start_near_the_end_speaks_of_the_audio_left_not_the_song(media, tiny_model):
+    """A 6-s song asked from 4.5 s has 1.5 s left: that is what is repeated, and too little past 5.2 s."""
+    near = predict(media["wav"], tiny_model, start=4.5)
+    assert near.short and near.duration == pytest.approx(1.5, abs=0.02)
+    assert near.notes() == ["The audio from 4.5 s lasts 1.5 s, so it was repeated to fill one clip."]
+    with pytest.raises(TooShortError, match=r"The audio from 5.5 s lasts 0.5 s; at least 1 s"):
+        predict(media["wav"], tiny_model, start=5.5)
+    assert predict(media["short"], tiny_model).notes()[0].startswith("The song is shorter than 3 s")
+
+
 @pytest.mark.parametrize("start", [-1.0, float("nan"), float("inf")])
 def test_a_start_that_is_not_a_time_is_an_audio_error(media, tiny_model, start):
     with pytest.raises(AudioError, match="0 or more"):

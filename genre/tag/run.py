@@ -23,6 +23,7 @@ from . import job, journal, replace, walk
 from .ledger import LedgerBusy
 from .pool import DEFAULT_TIMEOUT
 from .rows import is_parquet
+from ..verdict import NOT_MUSIC
 from .tally import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Tally, progress_bar
 
 
@@ -219,7 +220,7 @@ def _emit(row: dict, results, options: job.Options, aliases: dict) -> None:
         elif tag.get("error"):
             line = f"{tag['action']}: {tag['error']}"
         elif tag["action"] == "unsure":
-            line = f"unsure ({row['genre']}?), nothing written"
+            line = ("not music" if row.get("reason") == NOT_MUSIC else f"unsure ({row['genre']}?)") + ", nothing written"
         else:
             line = f"{tag['action']}: {tag['old']!r} ({row['genre']} heard)"
         print(f"{walk.shown(row['path'])}: {line}", flush=True)

@@ -83,9 +83,11 @@ def sure_above(probs: np.ndarray, labels: np.ndarray, target: float | None = Non
 
 
 def figures(probs, clip_probs, labels, clip_labels) -> dict:
-    """Track and clip accuracy, per-genre recall, calibration and the largest share one genre takes."""
-    pred = probs.argmax(1)
+    """Track and clip accuracy, per-genre recall, the confusion matrix (rows true, columns predicted),
+    calibration and the largest share one genre takes."""
+    pred, k = probs.argmax(1), probs.shape[1]
     return {"n": int(len(labels)), "accuracy": float((pred == labels).mean()),
+            "confusion": np.bincount(labels * k + pred, minlength=k * k).reshape(k, k).tolist(),
            "clip_n": int(len(clip_labels)), "clip_accuracy": float((clip_probs.argmax(1) == clip_labels).mean()),
            "recall": [float((pred[labels == g] == g).mean()) if (labels == g).any() else None
                       for g in range(probs.shape[1])],
