@@ -191,6 +191,31 @@ def test_undo_is_settled_for_a_resumed_run(tmp_path):
     assert Path(out).exists()
 
 
+def test_a_rerun_that_does_nothing_says_why(tmp_path):
+    """Songs left alone because they failed before, or their tag was undone, are counted as such
+    (a rerun said only '0 failed', and a --write-tags rerun after --undo wrote nothing silently)."""
+    from genre.tag.run import plan
+    from genre.tag.tally import Tally
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    rows_of = {"broken.mp3": {"error": "The file could not be decoded: it is corrupt or not audio."},
+               "short.mp3": {"error": "The audio lasts 0.7 s; at least 1 s is needed.", "refused": True},
+               "undone.mp3": {**ROW, "tag": {"action": "undone", "old": "Rock", "new": "Jazz"}},
+               "fine.mp3": ROW}
+    ledger = Ledger(tmp_path / "out.jsonl", ["rock"])
+    for name, row in rows_of.items():
+        (lib / name).write_bytes(b"ID3 " + name.encode())
+        st = (lib / name).stat()
+        ledger.append({**row, "path": str(lib / name), "size": st.st_size, "mtime": st.st_mtime})
+    tally = Tally()
+    assert plan([str(lib)], ledger, tally, print, [], clean=False) == []
+    ledger.close()
+    assert (tally.already, tally.failed_before, tally.undone_before) == (4, 1, 1)
+    assert ("4 already in the results and unchanged (1 failed before, tried again once changed; "
+            "1 undone by --undo, not written again)") in tally.summary()
+
+
 def test_an_overwrite_run_takes_up_the_genres_an_earlier_run_kept(tmp_path):
     from genre.tag.run import plan
     from genre.tag.tally import Tally

@@ -50,6 +50,8 @@ class Done:
     offset: int
     tagged: bool = True  # --write-tags settled this song (or it failed): nothing left to write
     kept: bool = False  # its genre tag was kept: an --overwrite run still has it to write
+    failed: bool = False  # it could not be analysed (an error, not a refusal): tried again once it changes
+    undone: bool = False  # --undo took its tag back: not written again
 
     def to_tag(self, overwrite: bool = False) -> bool:
         """Whether a ``--write-tags`` run (with ``overwrite``: one that replaces genres) has to tag it."""
@@ -61,7 +63,8 @@ def done_of(row: dict, offset: int) -> Done:
     tag = row.get("tag")
     action = tag.get("action") if isinstance(tag, dict) else tag
     return Done(row.get("size"), row.get("mtime"), row.get("sha256"), offset,
-                bool(row.get("error")) or action in TAG_SETTLED, action == "kept")
+                bool(row.get("error")) or action in TAG_SETTLED, action == "kept",
+                bool(row.get("error")) and not row.get("refused"), action == "undone")
 
 
 class Results:

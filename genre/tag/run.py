@@ -91,9 +91,15 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
 
     known = results.known if results is not None else (lambda path, size, mtime: False)
     todo = []
+    def already(path: str) -> None:
+        done = results.index[path]
+        tally.already += 1
+        tally.failed_before += done.failed
+        tally.undone_before += done.undone
+
     for entry in walk.walk(paths, problem, skip, known, alias, leftover):
         if known(entry.path, entry.size, entry.mtime):
-            tally.already += 1
+            already(entry.path)
             if retag is not None and results.index[entry.path].to_tag(overwrite):
                 retag.append(entry.path)
             continue
@@ -104,7 +110,7 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
             except OSError:
                 same = False
             if same and results.refresh(entry.path, entry.mtime):  # touched, not changed
-                tally.already += 1
+                already(entry.path)
                 if retag is not None and results.index[entry.path].to_tag(overwrite):
                     retag.append(entry.path)
                 continue

@@ -41,6 +41,7 @@ class Tally:
         self.start = time.monotonic()
         self.analysed = self.failed = self.already = self.not_audio = self.unsure = self.retagged = 0
         self.aliases = self.leftovers = self.deaths = self.refused = 0
+        self.failed_before = self.undone_before = 0  # of ``already``: what the results say of them
         self.problems = collections.Counter()  # walk problems by kind
         self.genres = collections.Counter()  # sure verdicts only: an unsure song has no genre to count
         self.reasons = collections.Counter()  # unsure verdicts, by their reason
@@ -71,7 +72,7 @@ class Tally:
         rate = self.analysed / seconds if seconds else 0.0
         lines = [f"{'interrupted: ' if interrupted else ''}{self.analysed} song(s) analysed in "
                  f"{_clock(seconds)} ({rate:.2f}/s), {self.failed} failed; {self.already} already "
-                 f"in the results and unchanged; {self.not_audio} other file(s) skipped"]
+                 f"in the results and unchanged{self._already_words()}; {self.not_audio} other file(s) skipped"]
         extra = [f"{self.refused} refused: too short or silent to judge" * bool(self.refused),
                  f"{self.aliases} path(s) to a song already found (symlinks, hard links)" * bool(self.aliases),
                  f"{self.leftovers} copy(ies) left by a killed run removed" * bool(self.leftovers),
@@ -89,6 +90,12 @@ class Tally:
             lines.append("tags: " + ", ".join(f"{n} {a}" for a, n in self.tags.most_common())
                          + (f" ({self.retagged} from earlier results)" if self.retagged else ""))
         return "\n".join(lines)
+
+    def _already_words(self) -> str:
+        """What the results say of the songs left alone, so a rerun that does nothing says why."""
+        said = [f"{self.failed_before} failed before, tried again once changed" * bool(self.failed_before),
+                f"{self.undone_before} undone by --undo, not written again" * bool(self.undone_before)]
+        return f" ({'; '.join(filter(None, said))})" if any(said) else ""
 
 
 def _clock(seconds: float) -> str:
