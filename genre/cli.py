@@ -115,9 +115,11 @@ def _doctor(args) -> int:
         print(f"ffmpeg: MISSING ({exc})")
     needed = [MODEL_PATH.name, backbone.MODEL_FILE, backbone.LICENSE_FILE, fusion.FUSION_FILE,
               fusion.BAND_MAP_FILE, fusion.REFERENCE_FILE, *(fusion.HEAD_FILE.format(h) for h in heads.HEADS)]
-    optional = [*runtime.ONNX_FILES.values(), detector.DETECTOR_FILE]  # without them: TensorFlow, no detector
-    for name in needed + optional:
-        state = "present" if (folder / name).exists() else ("MISSING" if name in needed else "absent")
+    without = {**{f: "TensorFlow serves instead" for f in runtime.ONNX_FILES.values()},
+               detector.DETECTOR_FILE: "no music detector: sounds that are not music are not called so"}
+    for name in [*needed, *without]:
+        state = ("present" if (folder / name).exists() else "MISSING" if name in needed
+                 else f"absent: {without[name]}")
         print(f"model: {folder / name} ({state})")
     failed += sum(not (folder / name).exists() for name in needed)
     try:

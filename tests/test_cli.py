@@ -150,7 +150,7 @@ def test_doctor_says_why_a_model_does_not_load(tmp_path):
     (folder / "detector.npz").unlink()
     done = run("doctor", "--model", folder)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert f"{folder / 'detector.npz'} (absent)" in done.stdout  # optional: its absence is no failure
+    assert f"{folder / 'detector.npz'} (absent: no music detector" in done.stdout  # optional: said, not failed
     assert "model: does not load" in done.stdout and "head_audio.keras reads 200 values" in done.stdout
     assert "python -m genre train" in done.stdout
 

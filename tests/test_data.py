@@ -67,3 +67,10 @@ def test_find_items_from_a_manifest_by_split(gtzan):
 def test_an_empty_folder_is_a_clear_error(tmp_path):
     with pytest.raises(data.DataError, match="No labelled"):
         data.find_items(tmp_path)
+
+
+def test_a_split_the_manifest_lacks_or_a_missing_folder_says_which(gtzan, tmp_path):
+    with pytest.raises(data.DataError, match=r"No split 'bogus' in .*manifest.csv: it has .*train.*valid"):
+        data.find_items(gtzan, "bogus")
+    with pytest.raises(data.DataError, match="is not a folder"):
+        data.find_items(tmp_path / "nowhere")

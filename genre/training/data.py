@@ -86,11 +86,16 @@ def find_items(root, split: str | None = None) -> list[Item]:
         With a manifest, keep only rows of this split (``train``, ``valid``, or ``train+valid``).
     """
     root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder: give one with <genre>/<file> or a manifest.csv.")
     manifest = root / "manifest.csv"
     if manifest.exists():
         with open(manifest, newline="") as f:
             rows = list(csv.DictReader(f))
         wanted = set(split.split("+")) if split else None
+        known = sorted({r["split"] for r in rows})
+        if wanted and not wanted <= set(known):
+            raise DataError(f"No split {split!r} in {manifest}: it has {', '.join(known)} (join them with +).")
         items = [Item(r["id"], r["genre"], r["kind"], root / r["path"], r["split"])
                  for r in rows if wanted is None or r["split"] in wanted]
     else:
