@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import threading
 from pathlib import Path
 
@@ -33,7 +32,6 @@ UPLOAD_TYPES = [suffix.lstrip(".") for suffix in formats.SUFFIXES]  # every form
 BAR_COLOUR = st.get_option("theme.primaryColor")  # the theme's (.streamlit/config.toml): bars match the page
 CONCURRENT_ANALYSES = 2  # per process; a burst of uploads queues instead of exhausting memory
 RECORDING_RATE = audio.SAMPLE_RATE  # the model's own rate: the browser resamples, the upload stays small
-MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")  # what Markdown reads in a file name: escaped
 log = logging.getLogger("genre.app")
 
 
@@ -172,7 +170,7 @@ if upload is not None:
         st.error(f"The file is {upload.size / 2**20:.0f} MB; files up to {limit_mb} MB are accepted.")
         st.stop()
     name, data = upload.name, upload.getvalue()
-    st.caption("Your upload: " + MARKDOWN.sub(r"\\\1", name))  # the name as written, never as Markdown
+    st.text(f"Your upload: {name}")  # the name as written: never read as Markdown (links, emoji)
 elif recording is not None:
     name, data = "recording.wav", explain_failures(read_recording, recording.getvalue())
     if data is None:
@@ -231,7 +229,7 @@ if len(song.clips) > 1:
     names = [display_name(g) for g in song.probabilities]  # the legend under the chart: it fits a phone
     st.altair_chart(alt.Chart(timeline).mark_area().encode(
         alt.X("seconds:Q", title="seconds into the song", scale=alt.Scale(domain=[0, song.duration], nice=False)),
-        alt.Y("probability (%):Q", stack=True), alt.Detail("run:N"),
+        alt.Y("probability (%):Q", stack=True, impute=None), alt.Detail("run:N"),  # no zeros filled in a gap
         alt.Color("genre:N", sort=names, legend=alt.Legend(orient="bottom", columns=4, title=None)),
         order="order:Q").transform_calculate(order=f"indexof({names}, datum.genre)"), width="stretch")
 else:

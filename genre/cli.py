@@ -28,13 +28,16 @@ def _predict(args) -> int:
         model = load_model(args.model)
     # Ctrl-C stops at once: predict leaves nothing half done, and a KeyboardInterrupt raised inside
     # numba's compiled callbacks was swallowed (the run went on and exited 0).
-    main_thread = threading.current_thread() is threading.main_thread()
-    interrupt = signal.signal(signal.SIGINT, signal.SIG_DFL) if main_thread else None
+    # Only where Ctrl-C is Python's (not ignored by a shell running it in the background).
+    switch = (threading.current_thread() is threading.main_thread()
+              and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    if switch:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         failed = sum(not _predict_one(name, model, args) for name in args.files)
     finally:
-        if interrupt is not None:
-            signal.signal(signal.SIGINT, interrupt)
+        if switch:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
     return 1 if failed else 0
 
 

@@ -69,7 +69,7 @@ class Prediction:
     probabilities: dict[str, float]  # every genre, in model order
     clips: list[Clip]
     device: str
-    duration: float  # the song's length in seconds, at most audio.MAX_SECONDS (a long one is judged on clips spread over it)
+    duration: float  # the song's length in seconds, at most audio.MAX_SECONDS; with ``start``, the audio from there
     short: bool = False  # under 3 s: one clip, filled by repetition
     truncated: bool = False  # longer than audio.MAX_SECONDS: only the start was analysed
     tags: dict[str, float] = field(default_factory=dict)  # the backbone's 50 tags for the song
@@ -93,11 +93,13 @@ class Prediction:
         """``(stretch, second, genre, probability)`` points of the verdict across the song.
 
         Each clip is a point at its middle, or, alone in its stretch, points at its start and
-        end. Clips further apart than 1.5 times the closest two have a stretch skipped as
-        silence between them: they are numbered apart, so a chart draws nothing over it.
+        end. Clips further apart than 1.5 times the song's clip spacing (``window_starts``) have
+        a clip skipped as silence between them: they are numbered apart, so a chart draws nothing
+        over it.
         """
         starts = [c.start for c in self.clips]
-        step = min((b - a for a, b in zip(starts, starts[1:])), default=0.0)
+        planned = window_starts(round(self.duration * SAMPLE_RATE), CLIP_SAMPLES)  # where clips were asked for
+        step = min((b - a for a, b in zip(planned, planned[1:])), default=CLIP_SAMPLES) / SAMPLE_RATE
         stretches: list[list[Clip]] = []
         for i, clip in enumerate(self.clips):
             if not stretches or clip.start - starts[i - 1] > 1.5 * step:

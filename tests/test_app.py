@@ -218,6 +218,19 @@ def test_a_clip_that_cannot_be_judged_leaves_the_rest_of_the_page(tmp_path):
     assert len(at.download_button) == 2
 
 
+def test_the_timeline_leaves_a_silent_stretch_empty(tmp_path):
+    """Music, 12 s of silence, music: the chart has two stretches and fills no zeros between them
+    (it drew the verdict straight across, then wedges from zeros Vega-Lite imputed)."""
+    gap = np.zeros(12 * 22050, np.float32)
+    y = np.concatenate([music(9.0, start=10.0), gap, music(9.0, start=40.0)])
+    at = new_app().run()
+    upload(at, "gap.wav", encode(y, tmp_path / "gap.wav").read_bytes(), "audio/wav")
+    assert not at.exception, [e.value for e in at.exception]
+    spec = json.loads(at.get("vega_lite_chart")[-1].proto.spec)  # the timeline: the last chart
+    assert spec["encoding"]["y"]["impute"] is None and spec["encoding"]["detail"]["field"] == "run"
+    assert "Your upload: gap.wav" in [t.value for t in at.text]
+
+
 # --- The microphone -------------------------------------------------------------------------
 
 def wav(samples: np.ndarray, tmp_path: Path, name: str = "recording.wav") -> bytes:

@@ -133,3 +133,5 @@ def test_the_timeline_draws_nothing_over_a_stretch_skipped_as_silence():
     assert sorted(p for n, t, g, p in points if t == 1.5) == [0.3, 0.7]
     lone = Prediction("rock", 0.7, {"rock": 0.7, "jazz": 0.3}, [clip(0), clip(3), clip(30)], "cpu", 33.0)
     assert sorted({(n, t) for n, t, g, p in lone.timeline()}) == [(0, 1.5), (0, 4.5), (1, 30.0), (1, 33.0)]
+    ends = Prediction("rock", 0.7, {"rock": 0.7, "jazz": 0.3}, [clip(0), clip(27)], "cpu", 30.0)  # all equal gaps
+    assert sorted({(n, t) for n, t, g, p in ends.timeline()}) == [(0, 0.0), (0, 3.0), (1, 27.0), (1, 30.0)]

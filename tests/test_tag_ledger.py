@@ -122,8 +122,7 @@ def test_a_csv_an_older_version_wrote_still_resumes_and_undoes(tmp_path):
     out = tmp_path / "older.csv"
     with open(out, "w", newline="") as f:
         csv.writer(f, lineterminator="\n").writerow(csv_columns(["rock", "jazz"], older=True))
-    first = Ledger(out, ["rock", "jazz"])
-    first.columns = csv_columns(["rock", "jazz"], older=True)  # written as that version wrote rows
+    first = Ledger(out, ["rock", "jazz"])  # takes the file's older columns
     first.append(ROW)
     first.close()
     refused = {"path": "/music/short.ogg", "size": 3, "mtime": 2.0, "sha256": "cd" * 32, "model": "cnn v0",
@@ -133,7 +132,8 @@ def test_a_csv_an_older_version_wrote_still_resumes_and_undoes(tmp_path):
     ledger.append(refused)
     ledger.close()
     lines = out.read_text().splitlines()
-    assert "refused" not in lines[0] and len(lines) == 3 and all(line.count(",") >= lines[0].count(",") for line in lines)
+    cells = list(csv.reader(lines))
+    assert "refused" not in cells[0] and len(cells) == 3 and {len(c) for c in cells} == {len(cells[0])}
     again = Ledger(out, ["rock", "jazz"], write=False)
     assert again.row("/music/short.ogg")["error"] == refused["error"]
     assert undo.results_genres(out, []) == ["rock", "jazz"]  # --undo reads its genres too

@@ -14,7 +14,9 @@ import json
 CSV_HEAD = ["path", "genre", "confidence", "unsure", "why_unsure", "reason"]  # then a column a genre
 CSV_TAIL = ["error", "refused", "size", "mtime", "sha256", "tag", "tag_old", "tag_new", "tag_replaced", "tag_error", "paths",
             "model"]
-ADDED_COLUMNS = ("refused",)  # added after 1.0's first CSVs: a file without them is read and extended as it is
+# Added after 1.0's first CSVs: a file without them is read and extended as it is (so a refusal
+# in it reads back as a failure; JSON Lines keeps every field).
+ADDED_COLUMNS = ("refused",)
 CSV_JSON = ("tag_replaced", "paths")  # cells holding JSON: a list or an object
 ONE_LINE = ("error", "tag_error")  # sentences, kept to one line of the file
 ROW_START = b'{"path"'  # how every JSON Lines row begins (``job`` puts the path first)
