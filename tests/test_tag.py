@@ -295,7 +295,8 @@ def test_ledger_repairs_a_torn_line_and_drops_damage(tmp_path):
         Ledger(bad_csv, ["rock"])
 
 
-@pytest.mark.parametrize("args", [["tag"], ["tag", "x", "--workers", "0"], ["tag", "x", "--out", "r.parquet"]])
+@pytest.mark.parametrize("args", [["tag"], ["tag", "x", "--workers", "0"], ["tag", "x", "--out", "r.parquet"],
+                                  ["tag", "--undo", "--write-tags", "--out", "r.jsonl"]])
 def test_bad_usage_exits_2(args):
     done = subprocess.run([sys.executable, "-m", "genre", *args], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
@@ -359,6 +360,36 @@ def test_ray_run_equals_the_plain_run(library, tiny_model_path, tmp_path):
     table = pq.read_table(parquet).to_pylist()
     assert {r["path"] for r in table} == set(expected) and done.returncode == 1
     assert all(json.loads(r["record"])["path"] == r["path"] for r in table)
+
+
+@pytest.mark.slow  # worker processes, then Ray
+def test_a_name_that_is_not_utf8_is_a_song_like_any_other(tmp_path, songs, tiny_model_path):
+    """A Latin-1 name (b'caf\\xe9.mp3') crashed every run at its row (JSON, CSV and Arrow take only
+    UTF-8), after its tag was written: now its row is kept, read back, resumed and tagged."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    odd = lib / os.fsdecode(b"caf\xe9 \xff.mp3")  # a name Python holds with lone surrogates
+    shutil.copy(songs["tone.mp3"], odd)
+    shutil.copy(songs["melody.ogg"], lib / "after it.ogg")
+    for out in (tmp_path / "r.jsonl", tmp_path / "r.csv"):
+        done = run(lib, "--out", out, "--workers", 1, "--model", tiny_model_path, "--write-tags")
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+        found = Ledger(out, list(GENRES), write=False)
+        assert set(found.index) == {str(odd), str(lib / "after it.ogg")}
+        assert found.row(str(odd))["tag"]["action"] in ("written", "same", "unsure")
+        again = run(lib, "--out", out, "--workers", 1, "--model", tiny_model_path)
+        assert again.returncode == 0 and "0 song(s) analysed" in again.stderr and "2 already" in again.stderr
+    assert b"\\udce9" in (tmp_path / "r.jsonl").read_bytes()  # valid UTF-8 JSON: the odd bytes escaped
+    assert os.fsencode(str(odd)) in (tmp_path / "r.csv").read_bytes()  # the name's own bytes in its cell
+    _needs_ray_namespace()
+    parquet = tmp_path / "r.parquet"
+    done = _in_loopback_namespace(lib, "--out", parquet, "--ray", "--model", tiny_model_path)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(parquet).to_pylist()
+    assert {json.loads(r["record"])["path"] for r in table} == {str(odd), str(lib / "after it.ogg")}
+    assert "caf\\xe9 \\xff.mp3" in {Path(r["path"]).name for r in table}  # readable, never a crash
 
 
 @pytest.mark.slow

@@ -163,6 +163,8 @@ def test_a_file_tag_did_not_write_is_refused_and_left_as_it_is(tmp_path, content
     with pytest.raises(LedgerError, match="not a results file"):
         Ledger(out, ["rock", "jazz"])
     assert out.read_bytes() == content
+    assert cli.main(["tag", str(tmp_path / "nowhere"), "--out", str(out)]) == 2  # bad usage, as the README says
+    assert out.read_bytes() == content
     torn = tmp_path / "torn.jsonl"  # a run killed during its first line: still its results file
     torn.write_bytes(b'{"path": "/music/a.mp3", "si')
     Ledger(torn, ["rock", "jazz"]).close()
@@ -320,3 +322,19 @@ def test_parquet_results_that_are_not_a_ray_runs_are_a_sentence(tmp_path, parque
     again = parquet_results(folder)  # the folder's lock is free again after the refusal
     assert again.row(ROW["path"]) == ROW and not left.exists()
     again.close()
+
+
+def test_a_parquet_part_is_written_every_30_s_not_only_every_64_rows(tmp_path, parquet_results, monkeypatch):
+    """A kill -9 of a slow --ray run lost up to 63 analysed songs; now at most PARQUET_PART_SECONDS."""
+    from genre.tag import ray
+
+    folder = tmp_path / "slow.parquet"
+    results = parquet_results(folder)
+    results.append(ROW)
+    assert not list(folder.glob(ray.PART_GLOB))  # one row, just now: buffered
+    clock = [results._flushed + ray.PARQUET_PART_SECONDS]
+    monkeypatch.setattr(ray.time, "monotonic", lambda: clock[0])  # half a minute later
+    results.append({**ROW, "path": "/music/b.mp3"})
+    assert len(list(folder.glob(ray.PART_GLOB))) == 1  # both rows written, before any close
+    assert set(parquet_results(folder, write=False).index) == {ROW["path"], "/music/b.mp3"}
+    results.close()

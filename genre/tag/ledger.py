@@ -33,11 +33,15 @@ from .replace import critical, remove_leftover
 
 TAG_SETTLED = frozenset({"written", "kept", "same", "unsure", "unsupported", "undone"})  # not to try again
 COMPACT_SUFFIX = ".compact"  # the rewritten file before it is renamed over the results
-__all__ = ["Done", "Ledger", "LedgerBusy", "LedgerError", "csv_columns", "done_of"]
+__all__ = ["Done", "Ledger", "LedgerBusy", "LedgerError", "NotResults", "csv_columns", "done_of"]
 
 
 class LedgerError(GenreError):
     """The results file cannot be read, written, or was written for other genres."""
+
+
+class NotResults(LedgerError):
+    """``--out`` names a file ``tag`` did not write (a song, notes): bad usage, left as it is."""
 
 
 @dataclass(frozen=True)
@@ -210,7 +214,7 @@ class Ledger(Results):
                     if header == csv_columns(self.genres, older=True):
                         self.columns = header  # an older version's file: kept as it is, so it still resumes
                     elif header != self.columns:
-                        raise LedgerError(f"{self.path} has other columns than this model's genres; "
+                        raise NotResults(f"{self.path} has other columns than this model's genres; "
                                           "use another --out.")
                     continue
                 try:
@@ -224,7 +228,7 @@ class Ledger(Results):
         size = self.path.stat().st_size
         if size and not self.index and not self.csv and (self.dropped or not self._starts_a_row()):
             # nothing in it was written by ``tag``: someone's other file, never to be cut or compacted
-            raise LedgerError(f"{self.path} is not a results file of `tag` (no line of it is a result); "
+            raise NotResults(f"{self.path} is not a results file of `tag` (no line of it is a result); "
                               "give --out a new file, or one an earlier run wrote.")
         if size > good_end:
             self.repaired = size - good_end

@@ -24,6 +24,7 @@ from ..errors import GenreError
 from . import replace
 from .journal import sync_folder
 from .ledger import Done, LedgerError, Results, done_of
+from .rows import json_text
 from .lock import open_locked
 from .pool import DEFAULT_TIMEOUT
 from .job import Options
@@ -32,6 +33,7 @@ from ..logs import QUIET_LEVEL
 SONGS_PER_BLOCK = 4  # rows come back block by block: small blocks keep the stream (and the bar) moving
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # paths and rows are small; do not reserve 30 % of the RAM
 PARQUET_ROWS_PER_PART = 64  # rows buffered before a Parquet part is written
+PARQUET_PART_SECONDS = 30.0  # or this long since the last part: a kill -9 loses half a minute of work at most
 PART_NAME = "part-{}-{}.parquet"  # nanoseconds, then 8 hex digits: sorted names are the written order
 PART_GLOB = "part-*.parquet"  # a part; written as ".<name>.tmp" first, then renamed
 REACH_TIMEOUT = 10  # seconds to wait for a cluster's port to answer before Ray is asked (it retries for ever)
@@ -94,8 +96,8 @@ class Analyser:
     def __call__(self, batch: dict) -> dict:
         from . import job
 
-        rows = [job.analyse(str(path), self.model, self.options) for path in batch["path"]]
-        return {"path": [r["path"] for r in rows], "record": [json.dumps(r, ensure_ascii=False) for r in rows]}
+        rows = [job.analyse(os.fsdecode(bytes(path)), self.model, self.options) for path in batch["path"]]
+        return {"record": [json_text(r) for r in rows]}
 
 
 def start(address: str):
@@ -148,7 +150,7 @@ def ray_rows(todo, model_path, workers: int | None, options: Options, address: s
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the run has its own bar
         context.print_on_execution_start = False
-        items = [{"path": entry.path} for entry in todo]
+        items = [{"path": os.fsencode(entry.path)} for entry in todo]  # bytes: Arrow takes no name that is not UTF-8
         blocks = max(1, min(len(items), max(actors * 2, len(items) // SONGS_PER_BLOCK)))
         model = str(Path(model_path).resolve()) if model_path else None
         dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
@@ -162,13 +164,23 @@ def ray_rows(todo, model_path, workers: int | None, options: Options, address: s
         ray.shutdown()
 
 
+def readable(value):
+    """A Parquet string cell: a name that is not UTF-8 with its odd bytes shown as \\xNN (the exact
+    name stays in ``record``)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value
+
+
 class ParquetResults(Results):
     """``--out *.parquet`` with ``--ray``: a folder of Parquet parts, one written per few rows.
 
     Each part is written under a temporary name and renamed, so a folder only ever holds whole
     parts; resuming reads the fingerprint columns of every part, in the order they were written
     (a song analysed again after it changed: its latest row wins). The rows buffered for the next
-    part (at most ``PARQUET_ROWS_PER_PART``) are what an interruption loses. ``row`` reads a song's
+    part (at most ``PARQUET_ROWS_PER_PART``, or ``PARQUET_PART_SECONDS`` of work) are what a
+    ``kill -9`` loses (Ctrl-C writes them). Parts are never compacted: readers keep the last row of
+    each path (``record`` is the whole row, ``refused`` and ``tag`` included). ``row`` reads a song's
     latest record back, so ``tag --undo`` takes back what a Ray run wrote, as for a results file.
     """
 
@@ -181,6 +193,7 @@ class ParquetResults(Results):
         self._where: dict[str, tuple[Path, int]] = {}  # path -> the part and row of its latest record
         self._records: tuple[Path | None, list[str]] = (None, [])  # the last part ``row`` read, decoded
         self._rows: list[dict] = []
+        self._flushed = time.monotonic()  # when the last part was written (or the run began)
         self._fd = None
         if self.path.exists() and not self.path.is_dir():
             raise LedgerError(f"{self.path} is a file, not the folder of Parquet parts a --ray run writes; "
@@ -225,7 +238,7 @@ class ParquetResults(Results):
     def append(self, row: dict) -> None:
         if self.write:
             self._rows.append(row)
-            if len(self._rows) >= PARQUET_ROWS_PER_PART:
+            if len(self._rows) >= PARQUET_ROWS_PER_PART or time.monotonic() - self._flushed >= PARQUET_PART_SECONDS:
                 self._flush()
 
     def close(self) -> None:
@@ -244,8 +257,8 @@ class ParquetResults(Results):
         schema = pa.schema([("path", pa.string()), ("size", pa.int64()), ("mtime", pa.float64()),
                             ("sha256", pa.string()), ("genre", pa.string()), ("confidence", pa.float64()),
                             ("unsure", pa.bool_()), ("error", pa.string()), ("record", pa.string())])
-        columns = {c: [r.get(c) for r in self._rows] for c in PARQUET_COLUMNS[:-1]}
-        columns["record"] = [json.dumps(r, ensure_ascii=False) for r in self._rows]
+        columns = {c: [readable(r.get(c)) for r in self._rows] for c in PARQUET_COLUMNS[:-1]}
+        columns["record"] = [json_text(r) for r in self._rows]  # exact: what the index and undo read
         name = PART_NAME.format(time.time_ns(), uuid.uuid4().hex[:8])  # sorted = written order
         tmp = self.path / f".{name}.tmp"
         pq.write_table(pa.table(columns, schema=schema), tmp)
@@ -253,4 +266,4 @@ class ParquetResults(Results):
             os.fsync(f.fileno())
         os.replace(tmp, self.path / name)
         sync_folder(self.path)  # the part's name survives a power cut, as a results line does
-        self._rows = []
+        self._rows, self._flushed = [], time.monotonic()

@@ -20,7 +20,23 @@ ADDED_COLUMNS = ("refused",)
 CSV_JSON = ("tag_replaced", "paths")  # cells holding JSON: a list or an object
 ONE_LINE = ("error", "tag_error")  # sentences, kept to one line of the file
 ROW_START = b'{"path"'  # how every JSON Lines row begins (``job`` puts the path first)
+SURROGATES = "surrogateescape"  # a CSV cell keeps a name's bytes that are not UTF-8 as they are
 PARQUET_SUFFIX = ".parquet"  # ``--out`` as a folder of Parquet parts (``--ray``): ``ray.ParquetResults``
+
+
+def json_text(value) -> str:
+    """``value`` as JSON text that encodes as UTF-8.
+
+    A file name that is not UTF-8 (Latin-1 rips, Samba shares) reaches Python with lone surrogates
+    in place of its odd bytes; such a value is written with ``\\u`` escapes, which read back to the
+    very same name (and ``os.fsencode`` to the very same bytes). Every other value keeps its letters.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
 
 
 def records(f, csv_format: bool = False):
@@ -67,13 +83,13 @@ def csv_line(values) -> bytes:
     """``values`` as one CSV line, newline included."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue().encode()
+    return buffer.getvalue().encode("utf-8", SURROGATES)
 
 
 def encode(row: dict, columns: list[str] | None = None) -> bytes:
     """One row as its line, newline included: JSON, or CSV in ``columns`` (``csv_columns``)."""
     if columns is None:
-        return (json.dumps(row, ensure_ascii=False) + "\n").encode()
+        return (json_text(row) + "\n").encode()
     values = {**row, **(row.get("probabilities") or {})}
     if isinstance(values.get("tag"), dict):
         tag = values["tag"]
@@ -81,7 +97,7 @@ def encode(row: dict, columns: list[str] | None = None) -> bytes:
                       tag_replaced=tag.get("replaced"), tag_error=tag.get("error"))
     for column in CSV_JSON:
         if values.get(column) is not None:
-            values[column] = json.dumps(values[column], ensure_ascii=False)
+            values[column] = json_text(values[column])
     for column in ONE_LINE:
         if values.get(column):
             values[column] = " ".join(str(values[column]).split())
@@ -96,7 +112,7 @@ def decode(line: bytes, columns: list[str] | None = None) -> dict:
     ValueError
         The line is damaged or not a row (also ``UnicodeDecodeError``, ``json.JSONDecodeError``).
     """
-    text = line.decode()
+    text = line.decode("utf-8", SURROGATES if columns is not None else "strict")
     if columns is None:
         row = json.loads(text)
         if not isinstance(row, dict) or "path" not in row:

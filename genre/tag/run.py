@@ -20,9 +20,9 @@ import sys
 from pathlib import Path
 
 from . import job, journal, replace, walk
-from .ledger import LedgerBusy
+from .ledger import LedgerBusy, NotResults
 from .pool import DEFAULT_TIMEOUT
-from .rows import is_parquet
+from .rows import is_parquet, json_text
 from ..verdict import NOT_MUSIC
 from .tally import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Tally, progress_bar
 
@@ -123,6 +123,9 @@ def run(args) -> int:
     if args.undo:
         from .undo import undo
 
+        if args.write_tags or args.overwrite or args.ray is not None:
+            args.usage_error("--undo takes tags back: it cannot be combined with --write-tags, --overwrite or --ray")
+
         return undo(args, model_genres(args.model), open_results)
     if not args.paths:
         args.usage_error("the following arguments are required: PATH (or --undo --out FILE)")
@@ -145,9 +148,9 @@ def run(args) -> int:
             return EXIT_FAILED
     try:
         results = open_results(args.out, model_genres(args.model), write=not args.dry_run)
-    except LedgerBusy as exc:
+    except (LedgerBusy, NotResults) as exc:  # another run's, or not a results file at all: usage
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BUSY
+        return EXIT_BUSY if isinstance(exc, LedgerBusy) else EXIT_USAGE
     with replace.stop_signals():  # Ctrl-C and SIGTERM: stop the workers, no copy left, a summary
         return _tag(args, results)
 
@@ -233,7 +236,7 @@ def _emit(row: dict, results, options: job.Options, aliases: dict) -> None:
     elif results is not None:
         results.append(row)
     else:
-        print(json.dumps(row, ensure_ascii=False), flush=True)
+        print(json_text(row), flush=True)
 
 
 def _positive(kind):

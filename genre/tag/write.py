@@ -21,7 +21,6 @@ user's genre, not to this project's earlier one.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import asdict, dataclass
@@ -33,6 +32,7 @@ from mutagen.wave import WAVE
 from .. import __version__
 from . import fields, replace
 from .fields import REPLACED, SOURCE
+from .rows import json_text
 from .walk import open_song
 
 GENRE_LABELS = {"hiphop": "Hip-Hop", "rnb": "R&B"}  # else the genre's name, capitalised
@@ -161,7 +161,7 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
             return TagWrite("would write", old, new)
         replaced = ours[0] if ours else fields.replaced_by_write(song.own, kind, song.v1)
         own = {SOURCE: source or source_text(None, None),
-               REPLACED: json.dumps({"wrote": new, **replaced, "run": run}, ensure_ascii=False)}
+               REPLACED: json_text({"wrote": new, **replaced, "run": run})}
         _rewrite(path, type(audio), kind, [new], own, expect)
     except replace.FileChanged as exc:
         return TagWrite("changed", None, new, error=str(exc))
