@@ -5,8 +5,11 @@ PORT   ?= 8501
 BIN    := $(VENV)/bin
 
 .PHONY: run test test-fast bench clean
+.DELETE_ON_ERROR:  # a failed install leaves no target behind, so the next `make` installs again
 
 $(BIN)/activate: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null || { \
+	  echo "genre needs Python 3.11-3.13; $(PYTHON) is $$($(PYTHON) --version 2>&1). Give one: make PYTHON=python3.12"; exit 1; }
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "Python's venv is missing: sudo apt-get install python3-venv"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip

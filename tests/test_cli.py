@@ -219,7 +219,8 @@ def test_ctrl_c_stops_predict_at_once(media, tiny_model_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "genre", "predict", *[media["long"]] * 40, "--model",
                              str(tiny_model_path)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+                            stderr=subprocess.DEVNULL, text=True,  # as from a terminal: a CI job run in
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # the background ignores it
     first = proc.stdout.readline()  # the model is loaded and a song judged: mid-run
     proc.send_signal(signal.SIGINT)
     rest = proc.communicate(timeout=60)[0]
