@@ -70,7 +70,10 @@ FROM base
 COPY --from=deps /opt/venv /opt/venv
 
 WORKDIR /app
-RUN mkdir -p /app/.cache/numba /app/.cache/matplotlib && chown -R app:app /app
+# The app's user writes only its caches and tag's journal (~/.local/state); the code and the model
+# stay root's, so a hole in the app cannot rewrite them.
+RUN mkdir -p /app/.cache/numba /app/.cache/matplotlib /app/.local/state \
+    && chown -R app:app /app/.cache /app/.local
 ENV HOME=/app \
     NUMBA_CACHE_DIR=/app/.cache/numba \
     MPLCONFIGDIR=/app/.cache/matplotlib \
@@ -82,7 +85,8 @@ ENV HOME=/app \
 # app.py, genre/, the whole model/ directory (weights and their JSON), assets/, .streamlit/,
 # pyproject.toml and the README; .dockerignore leaves out the tests, benchmarks, tools, docs,
 # deploy files and any training data.
-COPY --from=src --chown=app:app /app /app
+COPY --from=src /app /app
+RUN python -m compileall -q /app/genre  # the bytecode the app's user could not write itself
 
 USER app
 

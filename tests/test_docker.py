@@ -263,6 +263,11 @@ def test_image_serves_the_app_as_a_non_root_user(container):
     uids = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("Uid:"))
     assert all(uid != "0" for uid in uids.split()[1:]), f"the app runs as root: {uids}"
     assert _docker("exec", name, "id", "-u").stdout.strip() != "0"
+    # It may write its caches and tag's journal, never its code or its model.
+    writable = _docker("exec", name, "sh", "-c", "for f in /app/.cache/numba /app/.local/state /app/app.py "
+                       "/app/genre /app/genre/audio.py /app/model /app/model/fusion.json; do "
+                       "test -w $f && echo $f; done; true").stdout.split()
+    assert writable == ["/app/.cache/numba", "/app/.local/state"], writable
 
 
 @pytest.mark.slow
