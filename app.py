@@ -23,7 +23,7 @@ import streamlit as st
 
 import genre
 from genre import audio, explain, formats
-from genre.verdict import LOW_CONFIDENCE, display_name, headline, mmss, pct, ranked, tag_line
+from genre.verdict import display_name, headline, mmss, pct, ranked, tag_line
 
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "assets" / "demo"
@@ -205,7 +205,7 @@ if top.warning:
     st.warning(top.text, icon=":material/help:")
 else:
     st.write(top.text)
-if song.why_unsure and song.reason != LOW_CONFIDENCE:  # low confidence: the best guesses just said it
+if song.why_unsure and not top.says_why:  # the headline may have said it already
     st.caption(song.why_unsure)
 if tags and not top.names_tags:
     st.markdown(f"**It also hears:** {tag_line(tags)}",
@@ -287,7 +287,7 @@ accuracy = (f"validated accuracy {pct(validation['accuracy'])} per song" if "acc
                                      if "clip_accuracy" in validation else "")
 st.caption(f"Ran on **{song.device}** · model version {meta.get('version', '?')} · {accuracy} · "
            "see the model card below.")
-stem = Path(name).stem
+stem = Path(name.replace("/", "_")).stem  # a name, never a path
 with st.container(horizontal=True):
     st.download_button("Download JSON", result_json(song, name, digest, meta), f"{stem}-genre.json",
                        "application/json", on_click="ignore", icon=":material/download:")

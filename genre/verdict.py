@@ -143,7 +143,8 @@ class Headline:
 
     ``nearest`` is True when the genres are only the nearest guesses (not music, or none of
     the ten): the page then labels its genre chart so. ``names_tags`` is True when the headline
-    already says what it hears, so the page does not say it twice.
+    already says what it hears, and ``says_why`` when it already says why it is unsure (the
+    verdict's ``why_unsure`` would repeat it), so the page says neither twice.
     """
 
     title: str
@@ -152,6 +153,7 @@ class Headline:
     warning: bool = False
     nearest: bool = False
     names_tags: bool = False
+    says_why: bool = False
 
 
 def headline(genre: str, confidence: float, probabilities: dict[str, float], unsure: bool,
@@ -171,12 +173,12 @@ def headline(genre: str, confidence: float, probabilities: dict[str, float], uns
         return Headline("This does not sound like music to the model",
                         f"It hears {tag_line(tags)}" if tags else "",
                         f"So it names no genre. The nearest of the ten would be **{name}** ({pct(confidence)}).",
-                        warning=True, nearest=True, names_tags=bool(tags))
+                        warning=True, nearest=True, names_tags=bool(tags), says_why=True)
     if reason == OUTSIDE_TEN:
         style = f"This sounds like {hears(tags)}, which is" if tags else "This is"
         return Headline(f"{style} not one of the ten genres this model knows",
                         f"Maybe {name}: {pct(confidence)}, the nearest of the ten", unsure_words,
-                        warning=True, nearest=True)
+                        warning=True, nearest=True, says_why=True)
     if reason == MOSTLY_SILENCE:
         return Headline("Most of this is silence", f"Maybe {name}: {pct(confidence)}", unsure_words, warning=True)
     if reason == NO_BEAT:
@@ -186,4 +188,5 @@ def headline(genre: str, confidence: float, probabilities: dict[str, float], uns
         return Headline(f"It sounds like {name}: {pct(confidence)}",
                         text=f"The model is {sureness(confidence)}: {pct(confidence)} for **{name}**, "
                              f"from {clips} clip{'s' * (clips != 1)} of 3 s.")
-    return Headline(f"Maybe {name}: {pct(confidence)}", text=unsure_words, warning=True)
+    return Headline(f"Maybe {name}: {pct(confidence)}", text=unsure_words, warning=True,
+                    says_why=reason in (LOW_CONFIDENCE, None))  # its best guesses are the why

@@ -298,7 +298,7 @@ def test_parquet_results_that_are_not_a_ray_runs_are_a_sentence(tmp_path, parque
     for write in (True, False):
         with pytest.raises(LedgerError, match="is a file, not the folder"):
             parquet_results(single, write=write)
-    assert cli.main(["tag", "--undo", "--out", str(single)]) == 1
+    assert cli.main(["tag", "--undo", "--out", str(single)]) == 2  # not a results folder: bad usage
     assert "error: " in capsys.readouterr().err and single.read_bytes().startswith(b"PAR1 someone")
     folder = tmp_path / "run.parquet"
     results = parquet_results(folder)

@@ -23,8 +23,8 @@ from pathlib import Path
 from ..errors import GenreError
 from . import replace
 from .journal import sync_folder
-from .ledger import Done, LedgerError, Results, done_of
-from .rows import json_text
+from .ledger import Done, LedgerError, NotResults, Results, done_of
+from .rows import json_text, utf8
 from .lock import open_locked
 from .pool import DEFAULT_TIMEOUT
 from .job import Options
@@ -33,7 +33,7 @@ from ..logs import QUIET_LEVEL
 SONGS_PER_BLOCK = 4  # rows come back block by block: small blocks keep the stream (and the bar) moving
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20  # paths and rows are small; do not reserve 30 % of the RAM
 PARQUET_ROWS_PER_PART = 64  # rows buffered before a Parquet part is written
-PARQUET_PART_SECONDS = 30.0  # or this long since the last part: a kill -9 loses half a minute of work at most
+PARQUET_PART_SECONDS = 30.0  # or once a row comes this long after the last part (or the first row)
 PART_NAME = "part-{}-{}.parquet"  # nanoseconds, then 8 hex digits: sorted names are the written order
 PART_GLOB = "part-*.parquet"  # a part; written as ".<name>.tmp" first, then renamed
 REACH_TIMEOUT = 10  # seconds to wait for a cluster's port to answer before Ray is asked (it retries for ever)
@@ -167,9 +167,7 @@ def ray_rows(todo, model_path, workers: int | None, options: Options, address: s
 def readable(value):
     """A Parquet string cell: a name that is not UTF-8 with its odd bytes shown as \\xNN (the exact
     name stays in ``record``)."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return value
+    return utf8(value).decode("utf-8", "backslashreplace") if isinstance(value, str) else value
 
 
 class ParquetResults(Results):
@@ -178,7 +176,7 @@ class ParquetResults(Results):
     Each part is written under a temporary name and renamed, so a folder only ever holds whole
     parts; resuming reads the fingerprint columns of every part, in the order they were written
     (a song analysed again after it changed: its latest row wins). The rows buffered for the next
-    part (at most ``PARQUET_ROWS_PER_PART``, or ``PARQUET_PART_SECONDS`` of work) are what a
+    part (at most ``PARQUET_ROWS_PER_PART``, finished within ``PARQUET_PART_SECONDS``) are what a
     ``kill -9`` loses (Ctrl-C writes them). Parts are never compacted: readers keep the last row of
     each path (``record`` is the whole row, ``refused`` and ``tag`` included). ``row`` reads a song's
     latest record back, so ``tag --undo`` takes back what a Ray run wrote, as for a results file.
@@ -193,10 +191,10 @@ class ParquetResults(Results):
         self._where: dict[str, tuple[Path, int]] = {}  # path -> the part and row of its latest record
         self._records: tuple[Path | None, list[str]] = (None, [])  # the last part ``row`` read, decoded
         self._rows: list[dict] = []
-        self._flushed = time.monotonic()  # when the last part was written (or the run began)
+        self._flushed = None  # when the last part was written, or the first row came
         self._fd = None
         if self.path.exists() and not self.path.is_dir():
-            raise LedgerError(f"{self.path} is a file, not the folder of Parquet parts a --ray run writes; "
+            raise NotResults(f"{self.path} is a file, not the folder of Parquet parts a --ray run writes; "
                               "give --out a new name ending in .parquet, or an earlier --ray run's folder.")
         try:
             if write:  # one run per folder, as for a results file (lock.py)
@@ -238,8 +236,9 @@ class ParquetResults(Results):
     def append(self, row: dict) -> None:
         if self.write:
             self._rows.append(row)
+            self._flushed = self._flushed or time.monotonic()
             if len(self._rows) >= PARQUET_ROWS_PER_PART or time.monotonic() - self._flushed >= PARQUET_PART_SECONDS:
-                self._flush()
+                self._flush()  # checked as each row comes: a part holds at most 30 s of finished songs
 
     def close(self) -> None:
         try:
@@ -266,4 +265,4 @@ class ParquetResults(Results):
             os.fsync(f.fileno())
         os.replace(tmp, self.path / name)
         sync_folder(self.path)  # the part's name survives a power cut, as a results line does
-        self._rows, self._flushed = [], time.monotonic()
+        self._rows, self._flushed = [], None  # the next part's clock starts with its first row

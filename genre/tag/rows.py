@@ -39,6 +39,15 @@ def json_text(value) -> str:
     return text
 
 
+def utf8(text: str) -> bytes:
+    """``text``'s bytes: a name's odd bytes (``SURROGATES``) as they were; any other lone surrogate,
+    which only odd exception text holds, as ``\\udNNN``."""
+    try:
+        return text.encode("utf-8", SURROGATES)
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace")
+
+
 def records(f, csv_format: bool = False):
     """``(offset, record, whole)`` for each row's bytes in a results file open for binary reading.
 
@@ -83,7 +92,7 @@ def csv_line(values) -> bytes:
     """``values`` as one CSV line, newline included."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue().encode("utf-8", SURROGATES)
+    return utf8(buffer.getvalue())
 
 
 def encode(row: dict, columns: list[str] | None = None) -> bytes:

@@ -232,7 +232,7 @@ def _emit(row: dict, results, options: job.Options, aliases: dict) -> None:
             line = ("not music" if row.get("reason") == NOT_MUSIC else f"unsure ({row['genre']}?)") + ", nothing written"
         else:
             line = f"{tag['action']}: {tag['old']!r} ({row['genre']} heard)"
-        print(f"{walk.shown(row['path'])}: {line}", flush=True)
+        print(f"{walk.shown(row['path'])}: {walk.escaped(line)}", flush=True)  # an error may quote a name
     elif results is not None:
         results.append(row)
     else:

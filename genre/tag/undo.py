@@ -23,9 +23,9 @@ import sys
 import mutagen
 
 from . import journal, replace, walk, write
-from .ledger import Ledger, LedgerBusy
+from .ledger import Ledger, LedgerBusy, NotResults
 from .rows import header_genres, is_parquet
-from .tally import EXIT_BUSY, EXIT_FAILED, EXIT_OK, progress_bar
+from .tally import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_USAGE, progress_bar
 
 
 def results_genres(out, fallback: list[str]) -> list[str]:
@@ -60,9 +60,9 @@ def undo(args, genres: list[str], open_results) -> int:
         args.usage_error(f"--out {args.out} is a folder: give the .jsonl or .csv results file (or a .parquet folder)")
     try:
         ledger = open_results(args.out, results_genres(args.out, genres), write=not args.dry_run)
-    except LedgerBusy as exc:
+    except (LedgerBusy, NotResults) as exc:  # another run's, or not a results file at all: usage
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BUSY
+        return EXIT_BUSY if isinstance(exc, LedgerBusy) else EXIT_USAGE
     except ImportError as exc:
         print(f"error: reading {args.out} needs pyarrow: pip install -r requirements-scale.txt ({exc})",
               file=sys.stderr)
