@@ -13,7 +13,7 @@ import numpy as np
 from . import audio, rhythm, spectrogram, spread
 from .audio import CLIP_SAMPLES, SAMPLE_RATE
 from .errors import AudioError
-from .verdict import MOSTLY_SILENCE, TAG_FLOOR, Judgement, silence_sentence
+from .verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, TAG_FLOOR, Judgement, silence_sentence
 
 MAX_CLIPS = 10  # a longer song is judged on this many clips spread evenly over it (every clip of 30 s)
 QUIET_DB = 40.0  # clips this far under the song's loudest clip (RMS) are silence or fades: skipped
@@ -206,8 +206,8 @@ def judge_samples(samples: np.ndarray, model: Model, starts: list[int] | None = 
     seconds = len(samples) / SAMPLE_RATE if seconds is None else seconds
     gain_db, pieces = heard_clips(samples, starts)
     verdict = model.judge(windows, pieces, pulse=rhythm.pulse_clarity(samples), gain_db=gain_db)
-    if len(starts) < MIN_AUDIBLE * asked and not verdict.unsure:
-        verdict.doubt(MOSTLY_SILENCE, silence_sentence(len(starts), asked))
+    if len(starts) < MIN_AUDIBLE * asked and verdict.reason in (None, LOW_CONFIDENCE):
+        verdict.doubt(MOSTLY_SILENCE, silence_sentence(len(starts), asked))  # the likelier why of a weak guess
     tag_names = getattr(model, "tags", ())
     clips = []
     for i, (s, p, w, piece) in enumerate(zip(starts, verdict.clip_probs, windows, pieces)):

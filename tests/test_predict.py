@@ -135,3 +135,29 @@ def test_the_timeline_draws_nothing_over_a_stretch_skipped_as_silence():
     assert sorted({(n, t) for n, t, g, p in lone.timeline()}) == [(0, 1.5), (0, 4.5), (1, 30.0), (1, 33.0)]
     ends = Prediction("rock", 0.7, {"rock": 0.7, "jazz": 0.3}, [clip(0), clip(27)], "cpu", 30.0)  # all equal gaps
     assert sorted({(n, t) for n, t, g, p in ends.timeline()}) == [(0, 0.0), (0, 3.0), (1, 27.0), (1, 30.0)]
+
+
+def test_mostly_silence_is_the_why_of_a_weak_guess_on_a_mostly_silent_song(tmp_path, tiny_model):
+    """4 s of sound in 30 s: a weak guess there is explained by the silence, not called low confidence."""
+    from genre import audio
+    from genre.verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, NOT_MUSIC
+
+    class Doubting:  # the tiny model, with its verdict doubted as the fused model doubts a weak one
+        genres, device = tiny_model.genres, tiny_model.device
+
+        def __init__(self, reason):
+            self.reason = reason
+
+        def judge(self, *args, **kwargs):
+            verdict = tiny_model.judge(*args, **kwargs)
+            verdict.doubt(self.reason, "said by the model")
+            return verdict
+
+    rng = np.random.default_rng(5)
+    y = np.zeros(30 * audio.SAMPLE_RATE, np.float32)
+    y[:4 * audio.SAMPLE_RATE] = 0.3 * rng.standard_normal(4 * audio.SAMPLE_RATE)
+    song = audio.to_wav_bytes(y)
+    weak = predict(song, Doubting(LOW_CONFIDENCE))
+    assert weak.reason == MOSTLY_SILENCE and "silence" in weak.why_unsure
+    assert predict(song, Doubting(NOT_MUSIC)).reason == NOT_MUSIC  # a stronger why stands
+    assert predict(song, tiny_model).reason == MOSTLY_SILENCE  # and a sure guess is doubted too
