@@ -270,8 +270,9 @@ with mel_col:
 if clip and why:
     with words_col:
         agrees = why.genre == song.genre  # the clip shown may lean elsewhere than the song
-        st.subheader("Why it says so" if agrees and not song.unsure else
-                     f"What drew it towards {display_name(why.genre)}" + ("" if agrees else " here"))
+        drew = (f"What its nearest guess, {display_name(why.genre)}, rests on" if top.nearest  # no genre named
+                else f"What drew it towards {display_name(why.genre)}")
+        st.subheader("Why it says so" if agrees and not song.unsure else drew + ("" if agrees else " here"))
         if why.words():  # a lone CNN has no branches to tell apart
             st.markdown(why.words())
         st.markdown(why.legend(clip.start, clip.end - clip.start))

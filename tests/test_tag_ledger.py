@@ -338,3 +338,14 @@ def test_a_parquet_part_is_written_every_30_s_not_only_every_64_rows(tmp_path, p
     assert len(list(folder.glob(ray.PART_GLOB))) == 1  # both rows written, before any close
     assert set(parquet_results(folder, write=False).index) == {ROW["path"], "/music/b.mp3"}
     results.close()
+
+
+def test_a_tagging_rerun_with_nothing_left_says_so():
+    """--write-tags over a library whose tags are all settled printed no tags line at all."""
+    from genre.tag.tally import Tally
+
+    tally = Tally()
+    tally.tagging, tally.already = True, 7
+    assert "tags: none left to write" in tally.summary()
+    tally.tagging = False  # a run that only analyses says nothing of tags
+    assert "tags:" not in tally.summary()

@@ -159,6 +159,7 @@ def _tag(args, results) -> int:
     options = job.Options(args.write_tags, args.overwrite, args.dry_run,
                           os.path.realpath(args.out) if args.out is not None else None)
     bar, tally, stopped, rows, pool, aliases = None, Tally(), None, None, None, {}
+    tally.tagging = options.tags
 
     def warn(message: str) -> None:
         (bar.write if bar is not None else print)(f"warning: {walk.escaped(message)}", file=sys.stderr)

@@ -42,6 +42,7 @@ class Tally:
         self.analysed = self.failed = self.already = self.not_audio = self.unsure = self.retagged = 0
         self.aliases = self.leftovers = self.deaths = self.refused = 0
         self.failed_before = self.undone_before = 0  # of ``already``: what the results say of them
+        self.tagging = False  # a --write-tags (or --dry-run) run: its summary always speaks of tags
         self.problems = collections.Counter()  # walk problems by kind
         self.genres = collections.Counter()  # sure verdicts only: an unsure song has no genre to count
         self.reasons = collections.Counter()  # unsure verdicts, by their reason
@@ -89,6 +90,8 @@ class Tally:
         if self.tags:
             lines.append("tags: " + ", ".join(f"{n} {a}" for a, n in self.tags.most_common())
                          + (f" ({self.retagged} from earlier results)" if self.retagged else ""))
+        elif self.tagging and self.already:
+            lines.append("tags: none left to write (every song's is settled in the results)")
         return "\n".join(lines)
 
     def _already_words(self) -> str:
