@@ -121,8 +121,12 @@ def check_length(samples: np.ndarray, start: float = 0.0) -> None:
     """Raise ``TooShortError`` for audio under ``MIN_SECONDS`` (decoded from ``start`` seconds)."""
     seconds = len(samples) / SAMPLE_RATE
     if seconds < MIN_SECONDS:
-        where = f" from {start:g} s" if start else ""
-        raise TooShortError(f"The audio{where} lasts {seconds:.1f} s; at least {MIN_SECONDS:g} s is needed.")
+        raise TooShortError(f"The audio{_from(start)} lasts {seconds:.1f} s; at least {MIN_SECONDS:g} s is needed.")
+
+
+def _from(start: float) -> str:
+    """Where audio a sentence speaks of was decoded from: " from 29.9 s", or nothing for a whole song."""
+    return f" from {start:g} s" if start else ""
 
 
 def check_audible(samples: np.ndarray, start: float = 0.0) -> None:
@@ -142,8 +146,7 @@ def check_audible(samples: np.ndarray, start: float = 0.0) -> None:
         (DC) too, which no loudspeaker makes audible.
     """
     if not len(samples) or float(np.ptp(samples)) / 2 < SILENCE_PEAK:
-        where = f" from {start:g} s" if start else ""
-        raise SilentError(f"The audio{where} is silent: there is nothing to judge.")
+        raise SilentError(f"The audio{_from(start)} is silent: there is nothing to judge.")
 
 
 def check_recording(samples: np.ndarray) -> None:

@@ -97,12 +97,11 @@ class Prediction:
         a clip skipped as silence between them: they are numbered apart, so a chart draws nothing
         over it.
         """
-        starts = [c.start for c in self.clips]
         planned = window_starts(round(self.duration * SAMPLE_RATE), CLIP_SAMPLES)  # where clips were asked for
         step = min((b - a for a, b in zip(planned, planned[1:])), default=CLIP_SAMPLES) / SAMPLE_RATE
         stretches: list[list[Clip]] = []
-        for i, clip in enumerate(self.clips):
-            if not stretches or clip.start - starts[i - 1] > 1.5 * step:
+        for clip in self.clips:
+            if not stretches or clip.start - stretches[-1][-1].start > 1.5 * step:
                 stretches.append([])
             stretches[-1].append(clip)
         return [(n, t, genre, p) for n, run in enumerate(stretches) for c in run

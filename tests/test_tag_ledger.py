@@ -344,8 +344,8 @@ def test_a_tagging_rerun_with_nothing_left_says_so():
     """--write-tags over a library whose tags are all settled printed no tags line at all."""
     from genre.tag.tally import Tally
 
-    tally = Tally()
-    tally.tagging, tally.already = True, 7
-    assert "tags: none left to write" in tally.summary()
-    tally.tagging = False  # a run that only analyses says nothing of tags
-    assert "tags:" not in tally.summary()
+    for tagging in (True, False):  # a run that only analyses says nothing of tags
+        tally = Tally(tagging=tagging)
+        tally.already = 7
+        assert ("tags: none left to write" in tally.summary()) is tagging
+        assert ("tags:" in tally.summary()) is tagging

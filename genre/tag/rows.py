@@ -17,6 +17,7 @@ CSV_TAIL = ["error", "refused", "size", "mtime", "sha256", "tag", "tag_old", "ta
 # Added after 1.0's first CSVs: a file without them is read and extended as it is (so a refusal
 # in it reads back as a failure; JSON Lines keeps every field).
 ADDED_COLUMNS = ("refused",)
+OLDER_TAIL = [c for c in CSV_TAIL if c not in ADDED_COLUMNS]  # CSV_TAIL as those files have it
 CSV_JSON = ("tag_replaced", "paths")  # cells holding JSON: a list or an object
 ONE_LINE = ("error", "tag_error")  # sentences, kept to one line of the file
 ROW_START = b'{"path"'  # how every JSON Lines row begins (``job`` puts the path first)
@@ -76,12 +77,12 @@ def is_parquet(out) -> bool:
 
 def csv_columns(genres: list[str], *, older: bool = False) -> list[str]:
     """The CSV header for a model's genres (``older``: as written before ``ADDED_COLUMNS``)."""
-    return [*CSV_HEAD, *genres, *(c for c in CSV_TAIL if not (older and c in ADDED_COLUMNS))]
+    return [*CSV_HEAD, *genres, *(OLDER_TAIL if older else CSV_TAIL)]
 
 
 def header_genres(header: list[str]) -> list[str] | None:
     """The genres of a CSV results file's header (of this version or an older one), else None."""
-    for tail in (CSV_TAIL, [c for c in CSV_TAIL if c not in ADDED_COLUMNS]):
+    for tail in (CSV_TAIL, OLDER_TAIL):
         if len(header) > len(CSV_HEAD) + len(tail) and header[:len(CSV_HEAD)] == CSV_HEAD \
                 and header[-len(tail):] == tail:
             return header[len(CSV_HEAD):-len(tail)]

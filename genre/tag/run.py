@@ -91,6 +91,7 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
 
     known = results.known if results is not None else (lambda path, size, mtime: False)
     todo = []
+
     def already(path: str) -> None:
         done = results.index[path]
         tally.already += 1
@@ -158,8 +159,7 @@ def run(args) -> int:
 def _tag(args, results) -> int:
     options = job.Options(args.write_tags, args.overwrite, args.dry_run,
                           os.path.realpath(args.out) if args.out is not None else None)
-    bar, tally, stopped, rows, pool, aliases = None, Tally(), None, None, None, {}
-    tally.tagging = options.tags
+    bar, tally, stopped, rows, pool, aliases = None, Tally(tagging=options.tags), None, None, None, {}
 
     def warn(message: str) -> None:
         (bar.write if bar is not None else print)(f"warning: {walk.escaped(message)}", file=sys.stderr)

@@ -37,12 +37,12 @@ def _terminal_width() -> int:
 class Tally:
     """Counts for the progress bar and the summary (never the rows themselves)."""
 
-    def __init__(self):
+    def __init__(self, tagging: bool = False):
         self.start = time.monotonic()
         self.analysed = self.failed = self.already = self.not_audio = self.unsure = self.retagged = 0
         self.aliases = self.leftovers = self.deaths = self.refused = 0
         self.failed_before = self.undone_before = 0  # of ``already``: what the results say of them
-        self.tagging = False  # a --write-tags (or --dry-run) run: its summary always speaks of tags
+        self.tagging = tagging  # a --write-tags (or --dry-run) run: its summary always speaks of tags
         self.problems = collections.Counter()  # walk problems by kind
         self.genres = collections.Counter()  # sure verdicts only: an unsure song has no genre to count
         self.reasons = collections.Counter()  # unsure verdicts, by their reason
