@@ -1,6 +1,7 @@
 """Tag writes that never harm a song: through links, refused where they must be, undone, interrupted."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -18,7 +19,7 @@ from tests.support import ROOT
 from tests.support.library import FORMATS, make_song, sound, tag
 import genre
 from genre.formats import id3_size
-from genre.tag import pool, replace, walk, write
+from genre.tag import fields, pool, replace, walk, write
 from genre.tag.ledger import Ledger
 
 
@@ -43,6 +44,9 @@ def test_source_and_undo_in_every_format_audio_bit_identical(name, songs, tmp_pa
     assert first.record() == {"action": "written", "old": None, "new": "Jazz",
                               "replaced": {"genre": [], "source": None, **added}}
     assert write.read_source(path) == f"genre {genre.__version__}; model cnn v3; confidence 0.88"
+    audio = mutagen.File(path)
+    kept = json.loads(fields.text(audio, fields.kind_of(audio), fields.REPLACED))
+    assert kept["run"].startswith("sha256:") and "music" not in kept["run"]  # names the run, not its path
     again = write.write_genre(path, "jazz", run="/music/a.jsonl")  # its run was killed before it saved the row
     assert again.action == "same" and again.replaced == first.replaced  # read back from the file
     other = write.write_genre(path, "jazz", run="/music/b.jsonl")  # another run's results: not its to undo
@@ -57,6 +61,14 @@ def test_source_and_undo_in_every_format_audio_bit_identical(name, songs, tmp_pa
     tags = mutagen.File(path).tags  # None: the chunk the write added is gone again
     assert (tags is None) == bool(added) and not [k for k in (tags or {}).keys() if "GENRE_" in k.upper()]
     assert sound(path) == before and not copies(tmp_path)
+
+
+def test_a_run_is_named_by_a_digest_and_earlier_writes_by_their_path_still_count():
+    mark = fields.run_mark("/home/alice/tags.jsonl")
+    assert mark != fields.run_mark("/home/alice/tags.csv") and "alice" not in mark
+    assert fields.same_run(mark, "/home/alice/tags.jsonl") and not fields.same_run(mark, "/home/bob/tags.jsonl")
+    assert fields.same_run("/home/alice/tags.jsonl", "/home/alice/tags.jsonl")  # as the earliest writes hold it
+    assert not fields.same_run(None, "/home/alice/tags.jsonl") and not fields.same_run(mark, None)
 
 
 def test_a_genre_changed_by_hand_is_what_an_overwrite_replaces(songs, tmp_path):

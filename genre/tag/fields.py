@@ -8,7 +8,9 @@ and ``GENRE_REPLACED`` (what the genre was before, as JSON, for ``tag --undo``).
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 
 from mutagen import MutagenError
 from mutagen._util import delete_bytes
@@ -34,6 +36,7 @@ INFO_MAX = 1 << 20  # bytes of a WAV's LIST/INFO chunk read at most (its size fi
 NO_ID3V2 = "id3v2"  # in what a write replaced: False when the write gave the file its first ID3v2 tag
 ENCODING = "encoding"  # in what a write replaced: the ID3 genre frame's text encoding, to put back as it was
 V1_GENRE = "id3v1_genre"  # in what a write replaced: an MP3's ID3v1 genre byte (255: none), to put back
+RUN_MARK, RUN_MARK_HEX = "sha256:", 16  # a run in GENRE_REPLACED: 64 bits of its results file's path's digest
 KEYS = {name: {"id3": f"TXXX:{name}", "vorbis": name, "mp4": f"----:com.apple.iTunes:{name}"}
         for name in (SOURCE, REPLACED)}
 
@@ -81,6 +84,17 @@ def text(audio, kind: str, name: str = SOURCE) -> str | None:
         return str(frame.text[0]) if frame is not None and frame.text else None
     values = audio.tags.get(key, [])
     return (bytes(values[0]).decode(errors="replace") if kind == "mp4" else str(values[0])) if values else None
+
+
+def run_mark(run: str | None) -> str | None:
+    """How ``GENRE_REPLACED`` names the run whose results file's real path is ``run``: by a digest,
+    so a song shared with a friend carries none of its owner's paths (``/home/alice/...``)."""
+    return None if run is None else RUN_MARK + hashlib.sha256(os.fsencode(run)).hexdigest()[:RUN_MARK_HEX]
+
+
+def same_run(saved, run: str | None) -> bool:
+    """Whether ``saved``, ``GENRE_REPLACED``'s run, is ``run``'s ``run_mark`` (or, from early writes, its path)."""
+    return run is not None and saved is not None and saved in (run_mark(run), run)
 
 
 def before_ours(audio, kind: str, now: str | None) -> tuple[dict, str | None] | None:

@@ -12,8 +12,9 @@ Vorbis comment ``GENRE_SOURCE``, MP4's ``----:com.apple.iTunes:GENRE_SOURCE``. `
 ``GENRE_SOURCE`` are still this project's.
 
 What a write replaced also travels in the file, in the same atomic write: ``GENRE_REPLACED``
-holds it as JSON with the genre written and the run's results file
-(``{"wrote": "Rock", "genre": ["Jazz"], "source": null, "run": "/home/me/tags.jsonl"}``). So a run
+holds it as JSON with the genre written and the run, a digest of its results file's real path
+(``{"wrote": "Rock", "genre": ["Jazz"], "source": null, "run": "sha256:3f2a..."}``, ``fields.run_mark``:
+a shared song does not carry its owner's paths). So a run
 killed after a write but before its row was saved loses nothing: the next run on the same results
 file finds the genre already there ('same') and reads back what it replaced, for undo.
 A second write over this project's own genre keeps the first record, so undo goes back to the
@@ -110,7 +111,7 @@ def written_by(path, run: str) -> tuple[str, dict] | None:
     song = _open(path, None, stored=False)
     now = fields.genre(song.audio, song.kind) if song.kind else None
     ours = fields.before_ours(song.audio, song.kind, now) if song.kind else None
-    return (now, ours[0]) if ours and ours[1] == run else None
+    return (now, ours[0]) if ours and fields.same_run(ours[1], run) else None
 
 
 def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = False,
@@ -152,7 +153,7 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
         old = fields.genre(audio, kind) or song.other  # the ID3 genre, else APEv2's or INFO's (left as they are)
         ours = fields.before_ours(audio, kind, old)  # this project's genre: what its first write replaced
         if old is not None and old.strip().lower() == new.lower():  # a killed run of this results file
-            return TagWrite("same", old, new, ours[0] if ours and run and ours[1] == run else None)
+            return TagWrite("same", old, new, ours[0] if ours and fields.same_run(ours[1], run) else None)
         if old is not None and not overwrite:
             return TagWrite("kept", old, new)
         if dry_run:  # what the write would meet: a read-only file is said now, not by the real run
@@ -161,7 +162,7 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
             return TagWrite("would write", old, new)
         replaced = ours[0] if ours else fields.replaced_by_write(song.own, kind, song.v1)
         own = {SOURCE: source or source_text(None, None),
-               REPLACED: json_text({"wrote": new, **replaced, "run": run})}
+               REPLACED: json_text({"wrote": new, **replaced, "run": fields.run_mark(run)})}
         _rewrite(path, type(audio), kind, [new], own, expect)
     except replace.FileChanged as exc:
         return TagWrite("changed", None, new, error=str(exc))
