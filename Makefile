@@ -28,7 +28,7 @@ run: $(BIN)/activate
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest -q
 
-test-fast: $(VENV)/.dev  # the unit tests: under two minutes on 2 cores
+test-fast: $(VENV)/.dev  # the unit tests: about two minutes on 2 cores
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(VENV)/.dev

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import getpass
 import os
 import tempfile
 import time
@@ -66,7 +67,9 @@ TIME_REPEATS = 5  # rounds, each network's best kept
 def wheel_path(arg: str | None, tmp: Path) -> Path:
     if arg:
         return Path(arg)
-    found = sorted(Path(tempfile.gettempdir()).glob("pytest-of-*/pytest-*/wheel*/musicnn-0.1.0-*.whl"))
+    # the wheel a test run of this user fetched (never another user's: its graph is run), else a fresh one
+    mine = Path(tempfile.gettempdir()) / f"pytest-of-{getpass.getuser()}"
+    found = sorted(p for p in mine.glob("pytest-*/wheel*/musicnn-0.1.0-*.whl") if p.stat().st_uid == os.getuid())
     return found[-1] if found else mi.download_wheel(tmp)
 
 

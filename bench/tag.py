@@ -37,7 +37,8 @@ from tests.support import machine, sounds
 BITRATE = "192k"
 PROJECT_SONGS = 100_000
 POLL_SECONDS = 0.1
-CACHE = Path(tempfile.gettempdir()) / f"genre-bench-library-{os.getuid()}"  # this user's, kept between runs
+# this user's, kept between runs: in the user's cache, not a guessable name in the shared /tmp
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genre" / "bench-library"
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")  # cgroup v1: CPU time of a run and all it starts, Ray included
 
 
@@ -52,7 +53,7 @@ def make_song(path: Path, seed: int) -> Path:
 
 
 def songs(count: int) -> Path:
-    """The folder of ``count`` generated songs, made once and kept in the temporary folder."""
+    """The folder of ``count`` songs, made once and kept in this user's cache (``CACHE``)."""
     folder = CACHE / f"medley-{count}"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     for i in range(count):

@@ -205,7 +205,7 @@ def normalise(clips: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
 
 def to_wav_bytes(samples: np.ndarray) -> bytes:
     """Encode mono float samples as a 16-bit WAV file in memory (for playback)."""
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    pcm = (np.clip(samples, -1.0, 1.0) * (PCM_SCALE - 1)).astype("<i2").tobytes()  # +1.0 -> 32767, the top
     segment = AudioSegment(data=pcm, sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
     buffer = io.BytesIO()
     segment.export(buffer, format="wav")

@@ -1,7 +1,8 @@
 """Command line: ``python -m genre`` (or ``genre``) with ``predict``, ``tag``, ``evaluate``, ``train``,
 ``train-detector``, ``doctor``, ``warmup``, ``import-musicnn`` or ``export-onnx``.
 
-Exit status: 0 when every file gave a genre, 1 when any failed, 2 for bad usage.
+Exit status: 0 when every file gave a verdict (a genre, unsure or not music), 1 when any failed, 2 for
+bad usage.
 Package errors are caught here, at the edge, and printed as one line each.
 """
 from __future__ import annotations
@@ -70,40 +71,6 @@ def _predict_one(name: str, model, args) -> bool:
     return True
 
 
-def _evaluate(args) -> int:
-    import numpy as np
-
-    from .fusion import GenreModel, load_model
-    from .training import data, evaluate
-    from .training.cnn import combine
-
-    paths = args.model or [None]
-    model = load_model(paths[0]) if len(paths) == 1 else combine([load_model(p) for p in paths])
-    if isinstance(model, GenreModel):
-        from .training.evaluate_fusion import evaluate_fusion, format_fusion_report
-
-        report = evaluate_fusion(data.find_items(args.data, args.split), model,
-                                 log=lambda m: print(m, file=sys.stderr))
-        kinds = [report[d] for d in ("audio", "image") if d in report]
-        if args.plot and kinds:  # one matrix for every file, audio and images
-            n = sum(r["n"] for r in kinds)
-            evaluate.plot_confusion({"genres": report["genres"], "n": n,
-                                     "accuracy": sum(r["accuracy"] * r["n"] for r in kinds) / max(n, 1),
-                                     "confusion": sum(np.array(r["confusion"]) for r in kinds).tolist()}, args.plot)
-        print(json.dumps(report) if args.json else format_fusion_report(report))
-        return 0
-    report = evaluate.evaluate(data.find_items(args.data, args.split), model)
-    if args.plot:
-        evaluate.plot_confusion(report, args.plot)
-    if args.json:
-        keys = ("n", "accuracy", "macro_f1", "per_genre", "confusion", "genres",
-                "clip_accuracy", "clip_n", "by_kind", "calibration", "predicted_share", "failed")
-        print(json.dumps({k: report[k] for k in keys}))
-    else:
-        print(evaluate.format_report(report))
-    return 0
-
-
 def _doctor(args) -> int:
     """Every file the model needs, the runtime that will serve it and why, and whether it loads."""
     from . import audio, backbone, detector, fusion, heads, runtime
@@ -138,7 +105,7 @@ def _doctor(args) -> int:
 
 
 def _training(command: str):
-    """The run of a training command, imported only when it runs (``genre.training.commands``)."""
+    """The run of a command that trains or measures, imported only when it runs (``genre.training.commands``)."""
     def run(args) -> int:
         from .training import commands
 
@@ -181,7 +148,7 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", help="with a manifest.csv: rows of this split (e.g. valid)")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--plot", type=Path, metavar="PNG", help="also save the confusion matrix as an image")
-    ev.set_defaults(run=_evaluate)
+    ev.set_defaults(run=_training("evaluate"))
     tr = sub.add_parser("train", help="train the CNN, then the backbone heads and their fusion")
     tr.add_argument("--data", required=True, type=Path, metavar="DIR")
     tr.add_argument("--out", type=Path, default=Path("model"))

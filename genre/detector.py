@@ -2,7 +2,7 @@
 come back "not music" instead of a genre.
 
 Its evidence is the backbone's clean-audio embeddings, pooled features and tags that
-``GenreModel.branches`` computed anyway, the model's own (n, 128, 39) dB windows, the raw 3-s clips
+``GenreModel.branches`` computed anyway, the model's own (n, 128, 39) dB windows, the 3-s clips' samples
 and the song's pulse clarity. From these, ``features`` makes one vector per song:
 
 * the mean clip embedding (200), pooled features (1506) and tags (50): what the backbone, trained
@@ -14,7 +14,7 @@ and the song's pulse clarity. From these, ``features`` makes one vector per song
 A logistic head on the standardised vector (and, where the file holds one, a distance to the
 nearest genre's Gaussian on the embedding) decides. Its parameters are ``model/detector.npz``,
 fitted by ``python -m genre train-detector`` (``genre.training.detector``); without that file the
-model has no detector and behaves as before. Audio only: mel images have no raw clips.
+model has no detector and behaves as before. Audio only: mel images have no samples.
 
 The model hears every song at the level of the music it learned from (``audio.normalise``). If
 the detector calls a song whose level was changed not music, it hears it once more as recorded (one
@@ -54,7 +54,7 @@ class Hearing:
 
 
 def _clip_stats(window: np.ndarray, clip: np.ndarray) -> np.ndarray:
-    """Seven statistics of one clip: from its dB window (128, 39) and its raw samples."""
+    """Seven statistics of one clip: from its dB window (128, 39) and its samples."""
     power = np.maximum(10 ** (window / 10.0), LEVEL_FLOOR)  # (bands, frames)
     log_flat = np.log(power).mean(axis=0) - np.log(power.mean(axis=0))  # 0 for white, very negative for a tone
     frame_db = 10 * np.log10(power.mean(axis=0))
@@ -83,7 +83,8 @@ def features(embedding: np.ndarray, pool: np.ndarray, tags: np.ndarray, windows:
     windows : numpy.ndarray
         The (n, 128, 39) dB windows of the same clips.
     clips : list of numpy.ndarray
-        The clips' raw samples (22 050 Hz; a short song's one clip is shorter than 3 s).
+        The clips' samples (22 050 Hz; a short song's one clip is shorter than 3 s), at the level
+        the heads hear them (``audio.normalise``) or, heard again, as recorded (``GenreModel.hear``).
     pulse : float or None
         ``rhythm.pulse_clarity`` of the song, None under 6 s.
     """

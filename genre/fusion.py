@@ -15,7 +15,7 @@ valid list, one set for audio and one for images), softmaxed at a temperature fi
 valid songs. A song is called ``unsure`` when the music detector (``detector.py``, audio only)
 says it is not music at all (``not_music``); when it is called a genre whose training music
 always had a beat but has no steady one (``no_beat``); when its tags lean outside the ten more
-than any training song's, or, for a mel image, its embedding lies far from every image the heads
+than 99 % of the training songs' do (plus a margin), or, for a mel image, its embedding lies far from every image the heads
 were trained on (``outside_ten``); or when the fused confidence is under a threshold chosen on
 valid (``low_confidence``). The numbers live in ``fusion.json``, read once into ``Fusion``.
 """
@@ -52,7 +52,8 @@ HEARD_WIDTH = {"embedding": backbone.EMBEDDING_UNITS, "pool": backbone.POOL_UNIT
 NAMED_TAGS = 3  # tags a "not music" or "not one of the ten" sentence names
 # What the backbone says of sound outside the ten genres (noise, tones, electronic and ambient
 # music), and the tags of music inside them. A song whose strongest outside tag beats its
-# strongest inside tag by more than GTZAN music ever does is "not one of the ten".
+# strongest inside tag by more than 99 % of GTZAN's training songs do (``calibration.margin_threshold``)
+# is "not one of the ten".
 OUTSIDE_TAGS = ("electronic", "electronica", "electro", "House", "ambient", "experimental")
 INSIDE_TAGS = ("rock", "pop", "jazz", "metal", "blues", "country", "Hip-Hop", "soul", "funk", "rnb",
                "classic rock", "hard rock", "heavy metal", "folk", "punk", "oldies", "instrumental",

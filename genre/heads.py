@@ -1,4 +1,4 @@
-"""Genre heads on the backbone: strongly regularised linear classifiers of a song's mean embedding.
+"""Genre heads on the backbone: strongly regularised linear classifiers of what it hears in a clip.
 
 Two heads, one per domain the backbone is shown:
 

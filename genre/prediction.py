@@ -18,6 +18,7 @@ from .verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, TAG_FLOOR, Judgement, silen
 MAX_CLIPS = 10  # a longer song is judged on this many clips spread evenly over it (every clip of 30 s)
 QUIET_DB = 40.0  # clips this far under the song's loudest clip (RMS) are silence or fades: skipped
 MIN_AUDIBLE = 0.5  # a song with fewer audible clips than this share is mostly silence: unsure
+GAP_STEPS = 1.5  # clips farther apart than this many clip spacings: a skipped stretch between them
 
 
 class Model(Protocol):
@@ -101,7 +102,7 @@ class Prediction:
         step = min((b - a for a, b in zip(planned, planned[1:])), default=CLIP_SAMPLES) / SAMPLE_RATE
         stretches: list[list[Clip]] = []
         for clip in self.clips:
-            if not stretches or clip.start - stretches[-1][-1].start > 1.5 * step:
+            if not stretches or clip.start - stretches[-1][-1].start > GAP_STEPS * step:
                 stretches.append([])
             stretches[-1].append(clip)
         return [(n, t, genre, p) for n, run in enumerate(stretches) for c in run

@@ -1,6 +1,6 @@
 """Decoding only what a long song is judged on: its first 30 s and the clips spread over the rest.
 
-A 4-minute MP3 takes ffmpeg 340-390 ms to decode on one core, more than the two networks
+A 4-minute MP3 takes ffmpeg 340-470 ms to decode on one core (README, Speed), more than the two networks
 need for the ten clips the song is judged on. So a long song is decoded in one ffmpeg
 process with one seeking input per span (``-ss`` before ``-i`` seeks without decoding what
 it skips) joined by the ``concat`` filter: its first ``LEAD_SECONDS`` whole (the beat check

@@ -1,9 +1,10 @@
-"""The training commands of ``python -m genre``: ``train``, ``train-detector``, ``import-musicnn`` and
-``export-onnx``, each a function of the parsed arguments (``genre.cli`` builds the parser and imports
-this module only when one of them runs, so serving never loads training)."""
+"""The commands of ``python -m genre`` that train or measure: ``evaluate``, ``train``, ``train-detector``,
+``import-musicnn`` and ``export-onnx``, each a function of the parsed arguments (``genre.cli`` builds the
+parser and imports this module only when one of them runs, so serving never loads training)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ..errors import DataError
@@ -18,6 +19,41 @@ def check_calibration(path: Path) -> None:
                         "validation split") from exc
     if not isinstance(fitted, dict) or "validation" not in fitted:
         raise DataError(f"--calibration: {path} is not the metadata of a training run with a validation split")
+
+
+def evaluate(args) -> int:
+    """``evaluate``: a model (the fused one, a CNN, or CNNs averaged) on labelled data, as a report."""
+    import numpy as np
+
+    from ..fusion import GenreModel, load_model
+    from . import data, evaluate as measure
+    from .cnn import combine
+
+    paths = args.model or [None]
+    model = load_model(paths[0]) if len(paths) == 1 else combine([load_model(p) for p in paths])
+    if isinstance(model, GenreModel):
+        from .evaluate_fusion import evaluate_fusion, format_fusion_report
+
+        report = evaluate_fusion(data.find_items(args.data, args.split), model,
+                                 log=lambda m: print(m, file=sys.stderr))
+        kinds = [report[d] for d in ("audio", "image") if d in report]
+        if args.plot and kinds:  # one matrix for every file, audio and images
+            n = sum(r["n"] for r in kinds)
+            measure.plot_confusion({"genres": report["genres"], "n": n,
+                                    "accuracy": sum(r["accuracy"] * r["n"] for r in kinds) / max(n, 1),
+                                    "confusion": sum(np.array(r["confusion"]) for r in kinds).tolist()}, args.plot)
+        print(json.dumps(report) if args.json else format_fusion_report(report))
+        return 0
+    report = measure.evaluate(data.find_items(args.data, args.split), model)
+    if args.plot:
+        measure.plot_confusion(report, args.plot)
+    if args.json:
+        keys = ("n", "accuracy", "macro_f1", "per_genre", "confusion", "genres",
+                "clip_accuracy", "clip_n", "by_kind", "calibration", "predicted_share", "failed")
+        print(json.dumps({k: report[k] for k in keys}))
+    else:
+        print(measure.format_report(report))
+    return 0
 
 
 def train(args) -> int:

@@ -31,7 +31,8 @@ def build_head(n_classes: int, mean: np.ndarray, variance: np.ndarray, l2: float
 
 def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = L2, seed: int = 0,
              name: str = "head", standardised: tuple[np.ndarray, np.ndarray] | None = None):
-    """Train a head on song embeddings ``x`` (n, 200) with genre indices ``y``; returns the Keras model.
+    """Train a head on backbone outputs ``x`` (n, width: 200 embedding or 1506 pooled values) with genre
+    indices ``y``; returns the Keras model.
 
     By default the head standardises with ``x``'s own statistics. With ``standardised=(mean,
     variance)``, ``x`` is already standardised (possibly from several domains, each with its
@@ -77,9 +78,8 @@ def fit_heads(songs: list[Song], n_classes: int, seed: int = 0, l2: float | dict
 
     The image head learns from the mel images' song means. The audio head learns from every
     3-s clip of the clean audio and every window of the images, each standardised with its
-    own domain's statistics: on the valid list that lifted it from 65 % (audio song means)
-    to 69 %, 77 % on whole 30-s clips (model/README.md), since audio exists for only a
-    third of the recordings. Each head reads the backbone output ``reads`` names (``heads.READS``).
+    own domain's statistics, since audio exists for only a third of the recordings (on the
+    audio clips alone it reached 43-53 % on valid audio; model/README.md, "The genre heads"). Each head reads the backbone output ``reads`` names (``heads.READS``).
     ``l2`` is one weight decay for both heads, or one per head (``{"audio": .., "image": ..}``).
     """
     l2 = l2 if isinstance(l2, dict) else {head: l2 for head in heads.HEADS}
