@@ -119,7 +119,7 @@ def main() -> None:
 
     limit_blas_threads()
     network = keras.saving.load_model(ROOT / "model" / backbone.MODEL_FILE, compile=False)
-    spec = tf.TensorSpec((None, backbone.PATCH_FRAMES, backbone.N_MELS), tf.float32)
+    spec = tf.TensorSpec((None, backbone.PATCH_FRAMES, backbone.PATCH_MELS), tf.float32)
     x = patches()
     print(f"measured on {machine.cpu()}; instruction sets limited to {isa.emulated() or 'none: all of them'}; "
           f"load average {os.getloadavg()[0]:.1f} before")

@@ -37,7 +37,7 @@ STEPS = 2  # points on the path from silence; each costs a backbone gradient (~6
 SILENT_PATCH = 0.0  # the backbone's log compression of no power: log10(1)
 SILENT_DB = -spectrogram.TOP_DB  # the window's floor
 WINDOW_SHAPE = (spectrogram.N_MELS, spectrogram.CLIP_COLUMNS)
-PATCH_SHAPE = (backbone.PATCH_FRAMES, backbone.N_MELS)
+PATCH_SHAPE = (backbone.PATCH_FRAMES, backbone.PATCH_MELS)
 
 
 def band_edges(n_bands: int, fmax: float) -> np.ndarray:
@@ -55,7 +55,7 @@ def band_edges(n_bands: int, fmax: float) -> np.ndarray:
 
 
 WINDOW_EDGES = band_edges(spectrogram.N_MELS, SAMPLE_RATE / 2)  # the picture's 128 bands
-PATCH_EDGES = band_edges(backbone.N_MELS, backbone.SAMPLE_RATE / 2)  # the backbone's 96 bands
+PATCH_EDGES = band_edges(backbone.PATCH_MELS, backbone.PATCH_RATE / 2)  # the backbone's 96 bands
 
 
 def band_overlap() -> np.ndarray:

@@ -23,20 +23,20 @@ from dataclasses import dataclass
 import numpy as np
 import librosa
 
-from .audio import CLIP_SAMPLES, CLIP_SECONDS
-from .audio import SAMPLE_RATE as SONG_RATE
+from .audio import CLIP_SAMPLES, CLIP_SECONDS, SAMPLE_RATE
 
-SAMPLE_RATE = 16000  # Hz, musicnn's training rate
-N_FFT = 512
-HOP_LENGTH = 256  # 62.5 frames a second
-N_MELS = 96
+PATCH_RATE = 16000  # Hz, musicnn's training rate
+PATCH_FFT = 512
+PATCH_HOP = 256  # 62.5 frames a second
+PATCH_MELS = 96
 # 187: the patch length musicnn was trained on, computed as its configuration computes it
-PATCH_FRAMES = int(librosa.time_to_frames(CLIP_SECONDS, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH)) + 1
-PATCH_SAMPLES = CLIP_SAMPLES * SAMPLE_RATE // SONG_RATE  # 48000: one 3-s clip at 16 kHz
+PATCH_FRAMES = int(librosa.time_to_frames(CLIP_SECONDS, sr=PATCH_RATE, n_fft=PATCH_FFT, hop_length=PATCH_HOP)) + 1
+PATCH_SAMPLES = CLIP_SAMPLES * PATCH_RATE // SAMPLE_RATE  # 48000: one 3-s clip at 16 kHz
 LOG_GAIN = 10000.0  # musicnn's compression: log10(LOG_GAIN * power + 1)
 BN_EPSILON = 1e-3  # TF1's batch-norm default, which the checkpoint was trained with
-TIMBRAL = ((int(0.4 * N_MELS), 204), (int(0.7 * N_MELS), 204))  # (bands, filters): 38 and 67 bands
-TEMPORAL = ((128, 51), (64, 51), (32, 51))  # (frames, filters); 1.6 x 32 = 51 filters each
+TIMBRAL = ((int(0.4 * PATCH_MELS), 204), (int(0.7 * PATCH_MELS), 204))  # (bands, filters): 38 and 67 bands
+TEMPORAL_FILTERS = int(1.6 * 32)  # 51: musicnn's temporal filters per length
+TEMPORAL = ((128, TEMPORAL_FILTERS), (64, TEMPORAL_FILTERS), (32, TEMPORAL_FILTERS))  # (frames, filters)
 MIDEND_FILTERS = 64
 MIDEND_LAYERS = 3
 EMBEDDING_UNITS = 200
@@ -53,18 +53,18 @@ TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalists",
         "guitar", "Hip-Hop", "70s", "party", "country", "easy listening", "sexy", "catchy", "funk",
         "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad", "House", "happy")
 
-_MEL_BASIS = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
+_MEL_BASIS = librosa.filters.mel(sr=PATCH_RATE, n_fft=PATCH_FFT, n_mels=PATCH_MELS).astype(np.float32)
 
 
-def resample(samples: np.ndarray, orig_sr: int = SONG_RATE) -> np.ndarray:
+def resample(samples: np.ndarray, orig_sr: int = SAMPLE_RATE) -> np.ndarray:
     """Audio at the song rate -> 16 kHz float32 (soxr, as ``librosa.load`` does for musicnn)."""
     return librosa.resample(np.asarray(samples, np.float32), orig_sr=orig_sr,
-                            target_sr=SAMPLE_RATE).astype(np.float32)
+                            target_sr=PATCH_RATE).astype(np.float32)
 
 
 def mel_power(samples16: np.ndarray) -> np.ndarray:
     """96-band mel power (frames, 96) of 16-kHz audio: musicnn's STFT, before compression."""
-    stft = librosa.stft(np.asarray(samples16, np.float32), n_fft=N_FFT, hop_length=HOP_LENGTH,
+    stft = librosa.stft(np.asarray(samples16, np.float32), n_fft=PATCH_FFT, hop_length=PATCH_HOP,
                         center=True, pad_mode="reflect")  # reflect: librosa's default in 2019
     return (_MEL_BASIS @ (np.abs(stft) ** 2)).T.astype(np.float32)
 
@@ -115,8 +115,8 @@ def build_backbone(n_tags: int = len(TAGS), name: str = "musicnn"):
     import keras
     from keras import layers
 
-    inputs = keras.Input((PATCH_FRAMES, N_MELS), name="log_mel")
-    x = layers.Reshape((PATCH_FRAMES, N_MELS, 1))(inputs)
+    inputs = keras.Input((PATCH_FRAMES, PATCH_MELS), name="log_mel")
+    x = layers.Reshape((PATCH_FRAMES, PATCH_MELS, 1))(inputs)
     x = _norm("batch_normalization")(x)
     features, index = [], 0
     padded = layers.ZeroPadding2D(((3, 3), (0, 0)))(x)  # 'same' in time only: frequency is pooled away
@@ -197,7 +197,7 @@ class Tagger:
 
         self.network = network
         self._lock = threading.Lock()
-        spec = tf.TensorSpec((None, PATCH_FRAMES, N_MELS), tf.float32)
+        spec = tf.TensorSpec((None, PATCH_FRAMES, PATCH_MELS), tf.float32)
         self._forward = tf.function(lambda x: self.network(x, training=False), input_signature=[spec],
                                     autograph=False)  # autograph writes temporary files
 

@@ -33,7 +33,7 @@ FIT_SEED = 0
 def column_of_frame() -> np.ndarray:
     """For each of the backbone's 187 frames, the image column (of 39) nearest in time."""
     column_times = spectrogram.column_frames(spectrogram.CLIP_COLUMNS) * spectrogram.HOP_LENGTH / SAMPLE_RATE
-    frame_times = np.arange(backbone.PATCH_FRAMES) * backbone.HOP_LENGTH / backbone.SAMPLE_RATE
+    frame_times = np.arange(backbone.PATCH_FRAMES) * backbone.PATCH_HOP / backbone.PATCH_RATE
     return np.abs(frame_times[:, None] - column_times[None]).argmin(axis=1)
 
 
@@ -81,7 +81,7 @@ def paired_frames(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
                                           hop_length=spectrogram.HOP_LENGTH,
                                           n_mels=spectrogram.N_MELS).T  # (frames, 128)
     p96 = backbone.mel_power(backbone.resample(samples))  # (frames16, 96)
-    times = np.arange(len(p96)) * backbone.HOP_LENGTH / backbone.SAMPLE_RATE
+    times = np.arange(len(p96)) * backbone.PATCH_HOP / backbone.PATCH_RATE
     nearest = np.minimum(np.round(times * SAMPLE_RATE / spectrogram.HOP_LENGTH).astype(int), len(p128) - 1)
     return p128[nearest], p96, p128
 

@@ -46,7 +46,7 @@ BRANCH_NAMES = {"audio": "the pretrained ear", "image": "the pretrained ear on t
 
 
 @dataclass
-class Heard:
+class BranchReading:
     """What one branch of the fused model made of the clip."""
 
     branch: str  # fusion's name: "audio", "image" or "cnn"
@@ -71,7 +71,7 @@ class Explanation:
     map: np.ndarray = field(repr=False)  # (128, 39): each cell's part in log p(genre), nats, smoothed
     box: tuple[int, int] = (0, 0)  # (band, column): of the map's proposals, the one whose silence costs most
     drop: float = 0.0  # measured: how much ``probability`` falls with the box silenced everywhere
-    heard: list[Heard] = field(default_factory=list)  # one a branch; empty for a lone CNN
+    readings: list[BranchReading] = field(default_factory=list)  # one a branch; empty for a lone CNN
 
     @property
     def peak(self) -> float:
@@ -97,13 +97,13 @@ class Explanation:
 
     def words(self) -> str:
         """What each branch heard, in a sentence or two (Markdown); empty for a lone CNN."""
-        if len(self.heard) < 2:
+        if len(self.readings) < 2:
             return ""
         said = "; ".join(f"{h.name}: {display_name(h.genre)} {pct(h.probability)}"
                          + ("" if h.genre == self.genre else f" ({display_name(self.genre)} {pct(h.of_verdict)})")
-                         for h in self.heard)
-        weights = " and ".join(f"{h.name} {h.weight:g}" for h in self.heard)
-        lead = ("Its parts agree on this clip" if all(h.genre == self.genre for h in self.heard)
+                         for h in self.readings)
+        weights = " and ".join(f"{h.name} {h.weight:g}" for h in self.readings)
+        lead = ("Its parts agree on this clip" if all(h.genre == self.genre for h in self.readings)
                 else "Its parts differ on this clip")
         return (f"{lead}: {said}. The verdict, **{display_name(self.genre)}** at {pct(self.probability)}, "
                 f"weighs {weights} and multiplies what they say (a weighted sum of their log-probabilities), "
@@ -116,7 +116,7 @@ class Explanation:
 
     def how(self) -> str:
         """How the map was made, in a sentence for people."""
-        parts = ("through each of its parts, weighted as the verdict weighs them" if len(self.heard) > 1
+        parts = ("through each of its parts, weighted as the verdict weighs them" if len(self.readings) > 1
                  else "through the image network")
         return (f"The map follows the gradient of the verdict on {display_name(self.genre)} from silence to "
                 f"this clip {parts}; the boxed part was then silenced and the model asked again.")
@@ -129,9 +129,9 @@ class Explanation:
             return (f"No part of this clip stood out: silencing the part with the most support hardly "
                     f"changes **{genre}**; the verdict rests on the whole picture.")
         t0, t1, f0, f1 = self.region()
-        through = "" if len(self.heard) < 2 else " (" + ", ".join(
+        through = "" if len(self.readings) < 2 else " (" + ", ".join(
             f"{pct(h.share)} {'of it came ' if i == 0 else ''}through {h.name}"
-            for i, h in enumerate(self.heard)) + ")"
+            for i, h in enumerate(self.readings)) + ")"
         when = (f"{start + t0:.1f}–{start + t1:.1f} s at " if t1 <= seconds  # not in the repeat of a short song
                 else "")
         points = round(100 * self.drop)
@@ -191,12 +191,12 @@ def why(model, samples: np.ndarray | None, window: np.ndarray, genre: str | None
     best = int(after["fused"][:, index].argmin())  # the proposed box whose silence costs the most
     probability = float(found.probs["fused"][index])
     support = {b: float(np.clip(part, 0, None).sum()) for b, part in found.parts.items()}
-    heard = [] if len(weights) < 2 else [
-        Heard(b, w, model.genres[int(found.probs[b].argmax())], float(found.probs[b].max()),
+    readings = [] if len(weights) < 2 else [
+        BranchReading(b, w, model.genres[int(found.probs[b].argmax())], float(found.probs[b].max()),
               float(found.probs[b][index]), support[b] / max(sum(support.values()), 1e-12))
         for b, w in weights.items()]
     return Explanation(genre, probability, shown, spots[best],
-                       probability - float(after["fused"][best, index]), heard)
+                       probability - float(after["fused"][best, index]), readings)
 
 
 def picture(window: np.ndarray, scale: int = SCALE, stretch: int = STRETCH) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE
 
-HOP_LENGTH = 512  # onset envelope at 43 frames a second
+ONSET_HOP = 512  # onset envelope at 43 frames a second
 MIN_PERIOD, MAX_PERIOD = 0.25, 1.5  # seconds: 240 to 40 bpm
 PULSE_MIN_SECONDS = 6.0  # shorter audio holds too few periods to judge
 PULSE_MAX_SECONDS = 30.0  # the first 30 s say enough, at about 20 ms of work
@@ -27,10 +27,10 @@ def pulse_clarity(samples: np.ndarray) -> float | None:
     samples = np.asarray(samples[:int(PULSE_MAX_SECONDS * SAMPLE_RATE)], np.float32)
     if len(samples) < PULSE_MIN_SECONDS * SAMPLE_RATE:
         return None
-    envelope = librosa.onset.onset_strength(y=samples, sr=SAMPLE_RATE, hop_length=HOP_LENGTH)
+    envelope = librosa.onset.onset_strength(y=samples, sr=SAMPLE_RATE, hop_length=ONSET_HOP)
     envelope = envelope - envelope.mean()
     ac = librosa.autocorrelate(envelope)
     if ac[0] <= 0:
         return 0.0
-    fps = SAMPLE_RATE / HOP_LENGTH
+    fps = SAMPLE_RATE / ONSET_HOP
     return float((ac[int(MIN_PERIOD * fps):int(MAX_PERIOD * fps) + 1] / ac[0]).max())

@@ -14,7 +14,7 @@ def test_front_end_shapes_and_float32_compression():
     t = np.arange(3 * 22050) / 22050
     loud = (np.sign(np.sin(2 * np.pi * 60 * t)) * 1.0).astype(np.float32)  # a full-scale square wave
     patch = backbone.patch(loud)
-    assert patch.shape == (backbone.PATCH_FRAMES, backbone.N_MELS) and patch.dtype == np.float32
+    assert patch.shape == (backbone.PATCH_FRAMES, backbone.PATCH_MELS) and patch.dtype == np.float32
     # float16 (musicnn's own extractor) overflows on such frames; float32 stays finite
     power = backbone.mel_power(backbone.resample(loud))
     with np.errstate(over="ignore"):
@@ -25,19 +25,19 @@ def test_front_end_shapes_and_float32_compression():
 def test_short_audio_is_repeated_to_a_whole_patch():
     y = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1  # 1 s
     p = backbone.patches(y)
-    assert p.shape == (1, backbone.PATCH_FRAMES, backbone.N_MELS)
+    assert p.shape == (1, backbone.PATCH_FRAMES, backbone.PATCH_MELS)
     first = backbone.compress(backbone.mel_power(y))
     np.testing.assert_array_equal(p[0, len(first):2 * len(first)], first)  # the repetition
 
 
 def test_long_audio_gives_consecutive_patches():
     y = np.zeros(16000 * 10, np.float32) + 0.01
-    assert backbone.patches(y).shape == (3, backbone.PATCH_FRAMES, backbone.N_MELS)
+    assert backbone.patches(y).shape == (3, backbone.PATCH_FRAMES, backbone.PATCH_MELS)
 
 
 def test_build_backbone_outputs_tags_embedding_and_pool():
     net = backbone.build_backbone()
-    out = net.predict(np.zeros((2, backbone.PATCH_FRAMES, backbone.N_MELS), np.float32), verbose=0)
+    out = net.predict(np.zeros((2, backbone.PATCH_FRAMES, backbone.PATCH_MELS), np.float32), verbose=0)
     assert out["tags"].shape == (2, 50) and out["embedding"].shape == (2, backbone.EMBEDDING_UNITS)
     assert out["pool"].shape == (2, backbone.POOL_UNITS)
     assert ((out["tags"] >= 0) & (out["tags"] <= 1)).all()

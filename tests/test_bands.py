@@ -22,7 +22,7 @@ def fitted():
 
 
 def test_fit_gives_a_non_negative_map_and_a_reference(fitted):
-    assert fitted.weights.shape == (backbone.N_MELS, spectrogram.N_MELS)
+    assert fitted.weights.shape == (backbone.PATCH_MELS, spectrogram.N_MELS)
     assert (fitted.weights >= 0).all() and fitted.weights.sum() > 0
     assert fitted.reference > 0
 
@@ -32,7 +32,7 @@ def test_image_path_tracks_the_backbone_front_end(fitted):
     y = tone(3.0, freq=440.0, seed=7, noise=0.1)
     direct = backbone.patch(y)
     via = fitted.patch(spectrogram.render(y))
-    assert via.shape == direct.shape == (backbone.PATCH_FRAMES, backbone.N_MELS)
+    assert via.shape == direct.shape == (backbone.PATCH_FRAMES, backbone.PATCH_MELS)
     assert np.isfinite(via).all()
     assert np.corrcoef(direct.mean(0), via.mean(0))[0, 1] > 0.9
 

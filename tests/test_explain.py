@@ -34,7 +34,7 @@ def test_every_backbone_band_lands_whole_on_the_picture_bands_it_overlaps():
     overlap = attribution.band_overlap()
     assert overlap.shape == (128, 96) and overlap.min() >= 0
     np.testing.assert_allclose(overlap.sum(axis=0), 1.0, atol=1e-5)  # nothing lost, nothing added
-    above = attribution.WINDOW_EDGES[:-1] >= backbone.SAMPLE_RATE / 2
+    above = attribution.WINDOW_EDGES[:-1] >= backbone.PATCH_RATE / 2
     assert above.sum() > 0 and not overlap[above].any()  # the backbone hears nothing above 8 kHz
 
 
@@ -45,7 +45,7 @@ def test_a_cell_of_the_patch_lands_at_its_own_time_and_pitch():
     grid = attribution.to_grid(cell)
     assert grid.shape == (128, 39) and grid.sum() == pytest.approx(2.0, rel=1e-5)
     rows, columns = np.nonzero(grid)
-    seconds = frame * backbone.HOP_LENGTH / backbone.SAMPLE_RATE
+    seconds = frame * backbone.PATCH_HOP / backbone.PATCH_RATE
     column_seconds = spectrogram.column_frames(39) * spectrogram.HOP_LENGTH / SR
     assert len(set(columns)) == 1 and abs(column_seconds[columns[0]] - seconds) <= 0.5 / spectrogram.COLUMNS_PER_SECOND
     low, high = attribution.PATCH_EDGES[band], attribution.PATCH_EDGES[band + 1]
@@ -127,7 +127,7 @@ def test_a_lone_cnn_gets_its_map_and_no_branch_words(tiny_model):
 
     window = render(clear_feature())
     why = explain.why(tiny_model, None, window)
-    assert why.heard == [] and why.words() == ""
+    assert why.readings == [] and why.words() == ""
     assert why.genre == tiny_model.genres[int(tiny_model(window[None])[0].argmax())]
     assert why.probability == pytest.approx(float(tiny_model(window[None])[0].max()), abs=1e-5)
     assert why.map.shape == (128, 39) and np.isfinite(why.map).all()
@@ -192,15 +192,15 @@ def test_the_map_explains_the_fused_verdict_the_page_states(model, clip):
 def test_branch_words_say_what_each_branch_heard(model, clip):
     why = explain.why(model, clip.samples, clip.mel, clip.genre)
     weights = model.fusion.weights["audio"]
-    assert [h.branch for h in why.heard] == [b for b in ("audio", "image", "cnn") if weights.get(b, 0) > 0]
-    assert sum(h.share for h in why.heard) == pytest.approx(1.0)
+    assert [h.branch for h in why.readings] == [b for b in ("audio", "image", "cnn") if weights.get(b, 0) > 0]
+    assert sum(h.share for h in why.readings) == pytest.approx(1.0)
     parts = model.branches(clip.mel[None], [clip.samples])
     words = why.words()
-    for h in why.heard:
+    for h in why.readings:
         own = np.exp(parts.logp[h.branch][0][0])
         assert h.weight == weights[h.branch] and h.probability == pytest.approx(own.max(), abs=1e-4)
         assert f"{h.name}: {display(h.genre)} {h.probability:.0%}" in words
-    assert words.startswith("Its parts agree" if all(h.genre == why.genre for h in why.heard) else "Its parts differ")
+    assert words.startswith("Its parts agree" if all(h.genre == why.genre for h in why.readings) else "Its parts differ")
     assert "the pretrained ear" in words and "the image network" in words
 
 

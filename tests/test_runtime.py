@@ -147,7 +147,7 @@ def test_export_writes_checked_files_and_refuses_a_conversion_that_differs(tmp_p
     assert max(record[f"max_{name}_difference"] for name in ("tags", "embedding", "pool")) < runtime.TOLERANCE
     assert record["opset"] >= 13
     heard = runtime.OnnxTagger(tmp_path / runtime.ONNX_FILE, tmp_path / backbone.MODEL_FILE)(
-        np.ones((1, backbone.PATCH_FRAMES, backbone.N_MELS), np.float32))
+        np.ones((1, backbone.PATCH_FRAMES, backbone.PATCH_MELS), np.float32))
     assert heard.embedding.shape == (1, backbone.EMBEDDING_UNITS) and heard.pool.shape == (1, backbone.POOL_UNITS)
 
     for path in written:

@@ -30,7 +30,7 @@ OPSET = 17  # ONNX opset: every op the networks use, and ONNX Runtime >= 1.14 ru
 
 def probe(network) -> np.ndarray:
     """Inputs to compare the two forms on: real-looking patches for the backbone, dB windows for the CNN."""
-    if network.input_shape[1:] == (backbone.PATCH_FRAMES, backbone.N_MELS):
+    if network.input_shape[1:] == (backbone.PATCH_FRAMES, backbone.PATCH_MELS):
         return probe_patches()
     rng = np.random.default_rng(0)
     shape = (4, spectrogram.N_MELS, spectrogram.CLIP_COLUMNS, 1)

@@ -147,18 +147,18 @@ def import_musicnn(out_dir: Path, *, verify: bool = True, wheel: Path | None = N
 
 def front_end() -> dict:
     """The constants of the backbone's input, stored beside its weights."""
-    return {"sample_rate": backbone.SAMPLE_RATE, "n_fft": backbone.N_FFT, "hop_length": backbone.HOP_LENGTH,
-            "n_mels": backbone.N_MELS, "patch_frames": backbone.PATCH_FRAMES,
+    return {"sample_rate": backbone.PATCH_RATE, "n_fft": backbone.PATCH_FFT, "hop_length": backbone.PATCH_HOP,
+            "n_mels": backbone.PATCH_MELS, "patch_frames": backbone.PATCH_FRAMES,
             "compression": f"log10({backbone.LOG_GAIN:g} * power + 1), float32"}
 
 
 def probe_patches(seed: int = 0) -> np.ndarray:
     """Patches to compare the port with the original: two made-up songs and random log-mels."""
     rng = np.random.default_rng(seed)
-    t = np.arange(backbone.PATCH_SAMPLES * SAMPLE_RATE // backbone.SAMPLE_RATE) / SAMPLE_RATE
+    t = np.arange(backbone.PATCH_SAMPLES * SAMPLE_RATE // backbone.PATCH_RATE) / SAMPLE_RATE
     chord = sum(np.sin(2 * np.pi * f * t) for f in (110, 220, 277.2, 329.6)) / 4
     beat = (np.sin(2 * np.pi * 2 * t) > 0.95) * rng.standard_normal(len(t))
     songs = [backbone.patch((0.5 * chord + 0.3 * beat).astype(np.float32)),
              backbone.patch((0.3 * rng.standard_normal(len(t))).astype(np.float32))]
-    noise = rng.uniform(0, 3, (2, backbone.PATCH_FRAMES, backbone.N_MELS)).astype(np.float32)
+    noise = rng.uniform(0, 3, (2, backbone.PATCH_FRAMES, backbone.PATCH_MELS)).astype(np.float32)
     return np.concatenate([np.stack(songs), noise])

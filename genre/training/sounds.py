@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE as SR
+from ..audio import SAMPLE_RATE
 from .speech import babble, speech
 
 FAMILIES = ("noise", "tones", "sweeps", "hum", "clicks", "beeps", "speech", "babble", "hiss", "textures",
@@ -40,7 +40,7 @@ def _length(rng) -> float:
 
 
 def _t(seconds: float) -> np.ndarray:
-    return np.arange(int(seconds * SR)) / SR
+    return np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
 
 
 def coloured_noise(n: int, slope: float, rng) -> np.ndarray:
@@ -54,7 +54,7 @@ def coloured_noise(n: int, slope: float, rng) -> np.ndarray:
 def band_noise(n: int, low: float, high: float, rng) -> np.ndarray:
     """White noise with every frequency outside ``low``-``high`` Hz removed, unit peak."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1 / SR)
+    f = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
     spectrum[(f < low) | (f > high)] = 0
     y = np.fft.irfft(spectrum, n)
     return y / (np.abs(y).max() + 1e-12)
@@ -63,8 +63,8 @@ def band_noise(n: int, low: float, high: float, rng) -> np.ndarray:
 def _bursts(n: int, rate: float, length: float, rng, shape=None) -> np.ndarray:
     """Random events at ``rate`` a second, each an enveloped ``shape`` (default noise) ``length`` s long."""
     out = np.zeros(n)
-    m = max(int(length * SR), 8)
-    for start in rng.integers(0, max(n - m, 1), int(rate * n / SR) + 1):
+    m = max(int(length * SAMPLE_RATE), 8)
+    for start in rng.integers(0, max(n - m, 1), int(rate * n / SAMPLE_RATE) + 1):
         piece = shape(m) if shape else rng.standard_normal(m)
         out[start:start + m] += piece[:n - start] * np.exp(-np.arange(m) / (m / 5))[:n - start] * rng.uniform(0.2, 1)
     return out
@@ -72,7 +72,7 @@ def _bursts(n: int, rate: float, length: float, rng, shape=None) -> np.ndarray:
 
 def noise(rng, seconds):
     """Coloured noise, brown to blue, sometimes swelling slowly as a fan or the sea."""
-    y = coloured_noise(int(seconds * SR), rng.uniform(-2.2, 2.0), rng)
+    y = coloured_noise(int(seconds * SAMPLE_RATE), rng.uniform(-2.2, 2.0), rng)
     if rng.random() < 0.3:  # slow swells, as a fan or the sea
         y *= 0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.05, 0.5) * _t(seconds) + rng.uniform(0, 6))
     return y
@@ -99,7 +99,7 @@ def sweeps(rng, seconds):
     if rng.random() < 0.5:
         phase = 1 - phase  # downwards
     f = lo * (hi / lo) ** phase if rng.random() < 0.6 else lo + (hi - lo) * phase
-    return np.sin(2 * np.pi * np.cumsum(f) / SR)
+    return np.sin(2 * np.pi * np.cumsum(f) / SAMPLE_RATE)
 
 
 def hum(rng, seconds):
@@ -114,16 +114,16 @@ def hum(rng, seconds):
 
 def clicks(rng, seconds):
     """Clicks (impulses, tone blips or noise): a metronome, maybe accented, or irregular ticks."""
-    n = int(seconds * SR)
+    n = int(seconds * SAMPLE_RATE)
     y = np.zeros(n)
     kind = rng.integers(0, 3)
-    m = int(rng.uniform(0.002, 0.04) * SR)
-    click = (np.sin(2 * np.pi * rng.uniform(800, 4000) * np.arange(m) / SR) if kind == 1
+    m = int(rng.uniform(0.002, 0.04) * SAMPLE_RATE)
+    click = (np.sin(2 * np.pi * rng.uniform(800, 4000) * np.arange(m) / SAMPLE_RATE) if kind == 1
              else rng.standard_normal(m) if kind == 2 else np.r_[1.0, np.zeros(m - 1)])
     click = click * np.exp(-np.arange(m) / (m / 4))
     if rng.random() < 0.75:  # a metronome, maybe with an accented first beat
         step, bar = 60 / rng.uniform(40, 240), rng.choice([1, 3, 4])
-        starts = [(int(i * step * SR), 1.0 if i % bar == 0 else 0.5) for i in range(int(seconds / step) + 1)]
+        starts = [(int(i * step * SAMPLE_RATE), 1.0 if i % bar == 0 else 0.5) for i in range(int(seconds / step) + 1)]
     else:  # irregular ticks, a counter or a clock's escapement gone wrong
         starts = [(int(s), 1.0) for s in rng.uniform(0, n, int(seconds * rng.uniform(1, 15)))]
     for s, gain in starts:
@@ -156,14 +156,14 @@ def beeps(rng, seconds):
 
 def hiss(rng, seconds):
     """Very quiet hiss (peak -65 to -45 dBFS), sometimes with rare faint crackles; ``make`` keeps its level."""
-    n = int(seconds * SR)
+    n = int(seconds * SAMPLE_RATE)
     y = coloured_noise(n, rng.uniform(-1.5, 0.5), rng) * 10 ** (rng.uniform(-65, -45) / 20)
     return y + (rng.random() < 0.3) * _bursts(n, 0.2, 0.005, rng) * 10 ** (-rng.uniform(40, 60) / 20)
 
 
 def textures(rng, seconds):
     """Rain, wind, applause or a crackling fire, from filtered noise and bursts."""
-    n, kind = int(seconds * SR), rng.integers(0, 4)
+    n, kind = int(seconds * SAMPLE_RATE), rng.integers(0, 4)
     if kind == 0:  # rain: dense droplets over a wash
         drops = _bursts(n, rng.uniform(50, 400), rng.uniform(0.002, 0.01), rng)
         return drops + rng.uniform(0.1, 0.5) * band_noise(n, 500, 8000, rng)
@@ -178,11 +178,11 @@ def textures(rng, seconds):
 
 def animals(rng, seconds):
     """Calls with silences between them: bird chirps, trills or crickets, or low croaks and barks."""
-    n, kind = int(seconds * SR), rng.integers(0, 4)
+    n, kind = int(seconds * SAMPLE_RATE), rng.integers(0, 4)
     y, t = np.zeros(n), 0.0
     while t < seconds:  # calls with silences between them
-        m = int(rng.uniform(0.05, 0.6) * SR)
-        u = np.arange(m) / SR
+        m = int(rng.uniform(0.05, 0.6) * SAMPLE_RATE)
+        u = np.arange(m) / SAMPLE_RATE
         f0 = rng.uniform(1500, 7000) if kind in (0, 1) else rng.uniform(80, 400)
         if kind == 0:  # a bird's chirp: a fast glide, maybe with a harmonic
             f = f0 * (1 + rng.uniform(-0.5, 0.5) * u / u[-1])
@@ -190,12 +190,13 @@ def animals(rng, seconds):
             f = f0 * (1 + 0.05 * np.sin(2 * np.pi * rng.uniform(20, 60) * u))
         else:  # a frog's croak or a bark-like call: low, rough, pulsed
             f = f0 * (1 + 0.1 * np.sign(np.sin(2 * np.pi * rng.uniform(15, 40) * u)))
-        call = np.sin(2 * np.pi * np.cumsum(f) / SR) + rng.uniform(0, 0.5) * np.sin(4 * np.pi * np.cumsum(f) / SR)
+        phase = 2 * np.pi * np.cumsum(f) / SAMPLE_RATE
+        call = np.sin(phase) + rng.uniform(0, 0.5) * np.sin(2 * phase)
         if kind >= 2:
             call += 0.4 * rng.standard_normal(m)
-        s = int(t * SR)
+        s = int(t * SAMPLE_RATE)
         y[s:s + m] += (call * np.hanning(m))[:n - s]
-        t += m / SR + rng.exponential(0.4 if kind < 2 else 0.8)
+        t += m / SAMPLE_RATE + rng.exponential(0.4 if kind < 2 else 0.8)
     return y + rng.uniform(0, 0.05) * coloured_noise(n, -1, rng)
 
 
@@ -207,7 +208,7 @@ def make(family: str, index: int, seed: int = 0) -> Sound:
     """The ``index``-th sound of ``family`` for ``seed``: the same samples on every run."""
     rng = np.random.default_rng([seed, FAMILIES.index(family), index])
     seconds = _length(rng)
-    y = np.asarray(MAKERS[family](rng, seconds), np.float64)[:int(seconds * SR)]
+    y = np.asarray(MAKERS[family](rng, seconds), np.float64)[:int(seconds * SAMPLE_RATE)]
     if family != "hiss":  # hiss keeps its own (very low) level
         y = y / (np.abs(y).max() + 1e-12) * 10 ** (rng.uniform(*PEAK_DB) / 20)
     return Sound(f"{family}-{index:03d}", family, np.clip(y, -1, 1).astype(np.float32))

@@ -14,7 +14,7 @@ import subprocess
 import numpy as np
 from scipy.signal import fftconvolve, lfilter
 
-from ..audio import SAMPLE_RATE as SR
+from ..audio import SAMPLE_RATE
 from ..errors import DataError
 
 # espeak-ng voices and variants drawn for training; the tests use others (it, nl, sv; f5, m3)
@@ -46,7 +46,7 @@ def bed_noise(n: int, rng) -> np.ndarray:
 
 def bed_chord(n: int, rng) -> np.ndarray:
     """A quiet held chord (three equal-tempered notes) of unit peak: speech over music in the background."""
-    t, root = np.arange(n) / SR, 110 * 2 ** (rng.integers(0, 24) / 12)
+    t, root = np.arange(n) / SAMPLE_RATE, 110 * 2 ** (rng.integers(0, 24) / 12)
     y = sum(np.sin(2 * np.pi * root * 2 ** (s / 12) * t) for s in (0, rng.choice([3, 4]), 7))
     return y / 3
 
@@ -82,11 +82,11 @@ def speech(rng, seconds):
     voice = SPEECH_LANGS[rng.integers(len(SPEECH_LANGS))] + (f"+{variant}" if variant else "")
     text = " ".join(SPEECH_TEXTS[i] for i in rng.permutation(len(SPEECH_TEXTS))[:4])
     y = espeak(text, voice, int(rng.uniform(110, 220)), int(rng.uniform(20, 80)))
-    start = rng.integers(0, max(len(y) - int(seconds * SR), 1))
-    y = y[start:start + int(seconds * SR)]
+    start = rng.integers(0, max(len(y) - int(seconds * SAMPLE_RATE), 1))
+    y = y[start:start + int(seconds * SAMPLE_RATE)]
     y = y / (np.abs(y).max() + 1e-12)
     if rng.random() < 0.3:  # a room: an exponentially decaying noise tail
-        m = int(rng.uniform(0.1, 0.6) * SR)
+        m = int(rng.uniform(0.1, 0.6) * SAMPLE_RATE)
         tail = rng.standard_normal(m) * np.exp(-np.linspace(0, 8, m))
         y = fftconvolve(y, np.r_[1.0, rng.uniform(0.5, 2) * tail / m ** 0.5])[:len(y)]
     under = rng.integers(0, 3)  # clean, over noise, or over a quiet held chord
@@ -103,31 +103,31 @@ VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 24
 
 def resonator(x: np.ndarray, freq: float, bandwidth: float) -> np.ndarray:
     """A two-pole resonance at ``freq`` (a formant), unit gain at its peak."""
-    r = np.exp(-np.pi * bandwidth / SR)
-    a = [1.0, -2 * r * np.cos(2 * np.pi * freq / SR), r * r]
+    r = np.exp(-np.pi * bandwidth / SAMPLE_RATE)
+    a = [1.0, -2 * r * np.cos(2 * np.pi * freq / SAMPLE_RATE), r * r]
     return lfilter([1 - r], a, x)
 
 
 def voice(rng, seconds: float) -> np.ndarray:
     """One formant-synthesised talker: syllables, words and pauses, intonation falling per phrase."""
-    n, y, t = int(seconds * SR), np.zeros(int(seconds * SR)), 0.0
+    n, y, t = int(seconds * SAMPLE_RATE), np.zeros(int(seconds * SAMPLE_RATE)), 0.0
     f0, scale = rng.uniform(85, 260), rng.uniform(0.85, 1.2)  # a man, a woman or a child; vocal tract size
     while t < seconds:
         phrase, start = rng.uniform(1, 4), t
         while t < min(start + phrase, seconds):
-            m = int(rng.uniform(0.08, 0.3) * SR)
+            m = int(rng.uniform(0.08, 0.3) * SAMPLE_RATE)
             pitch = f0 * (1.15 - 0.3 * (t - start) / phrase) * (1 + 0.02 * rng.standard_normal())
-            source = (np.diff(np.floor(np.cumsum(np.full(m + 1, pitch / SR)))) > 0).astype(float)
+            source = (np.diff(np.floor(np.cumsum(np.full(m + 1, pitch / SAMPLE_RATE)))) > 0).astype(float)
             source += rng.uniform(0.01, 0.1) * rng.standard_normal(m)  # breath
             vowel = VOWELS[rng.integers(len(VOWELS))]
             syl = sum(resonator(source, f * scale, 60 + 40 * i) / (i + 1) for i, f in enumerate(vowel))
             if rng.random() < 0.4:  # a hissed consonant before the vowel: s, sh, f
-                k = int(rng.uniform(0.04, 0.12) * SR)
+                k = int(rng.uniform(0.04, 0.12) * SAMPLE_RATE)
                 syl = np.r_[0.3 * resonator(rng.standard_normal(k), rng.uniform(2500, 7000), 1500), syl]
-            s = int(t * SR)
+            s = int(t * SAMPLE_RATE)
             piece = syl * np.hanning(len(syl)) ** 0.5
             y[s:s + len(piece)] += piece[:max(n - s, 0)]
-            t += len(piece) / SR + rng.exponential(0.03)
+            t += len(piece) / SAMPLE_RATE + rng.exponential(0.03)
         t += rng.uniform(0.2, 0.9)  # a pause between phrases
     return y / (np.abs(y).max() + 1e-12)
 
@@ -137,6 +137,6 @@ def babble(rng, seconds):
     talkers = 1 if rng.random() < 0.6 else rng.integers(2, 8)
     y = sum(voice(rng, seconds) * rng.uniform(0.4, 1) for _ in range(talkers))
     if rng.random() < 0.3:
-        m = int(rng.uniform(0.1, 0.6) * SR)
+        m = int(rng.uniform(0.1, 0.6) * SAMPLE_RATE)
         y = fftconvolve(y, np.r_[1.0, rng.standard_normal(m) * np.exp(-np.linspace(0, 8, m)) / m ** 0.5])[:len(y)]
     return y
