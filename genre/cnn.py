@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,7 +224,7 @@ def load_model(path=None, onnx=None) -> Classifier:
 
         try:
             network = keras.saving.load_model(path, compile=False)
-        except Exception as exc:  # Keras raises many types for a bad file
+        except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as exc:  # what Keras raises for a bad file
             raise ModelError(f"Cannot load the model {path}: {exc}") from exc
         outputs = network.output_shape[-1]
     if outputs != len(genres):

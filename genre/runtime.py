@@ -116,6 +116,13 @@ def choose(folder: Path) -> Choice:
     return Choice(ONNXRUNTIME, "no GPU for TensorFlow: on CPUs ONNX Runtime is as fast or faster and starts without TensorFlow")
 
 
+def ort_errors() -> tuple[type[Exception], ...]:
+    """The exception types ONNX Runtime raises (its own, straight under ``Exception``)."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    return tuple(v for v in vars(state).values() if isinstance(v, type) and issubclass(v, Exception))
+
+
 def threads() -> int:
     """Threads for one forward pass: ``OMP_NUM_THREADS`` where a tag worker set it, else the cores."""
     try:
@@ -142,7 +149,7 @@ class OnnxNetwork:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors
+        except (*ort_errors(), OSError, RuntimeError, ValueError) as exc:
             raise ModelError(f"ONNX Runtime cannot load {onnx_path}: {exc}") from exc
         self.input = self.session.get_inputs()[0]
         self.outputs = [o.name for o in self.session.get_outputs()]

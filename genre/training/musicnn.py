@@ -63,10 +63,9 @@ def reader(prefix: Path):
     ckpt = tf.train.load_checkpoint(str(prefix))
 
     def read(name: str) -> np.ndarray:
-        try:
-            return ckpt.get_tensor(name)
-        except Exception as exc:  # NotFoundError and friends
-            raise ModelError(f"The musicnn checkpoint has no variable {name!r}.") from exc
+        if not ckpt.has_tensor(name):
+            raise ModelError(f"The musicnn checkpoint has no variable {name!r}.")
+        return ckpt.get_tensor(name)
     return read
 
 
