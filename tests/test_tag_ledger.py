@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT, skip_or_fail
-from tests.support.library import rows
+from tests.support.library import add, rows
 from genre import cli
 from genre.tag.ledger import Ledger, LedgerBusy, LedgerError
 from genre.tag import undo
-from genre.tag.rows import CSV_HEAD, csv_columns
+from genre.tag.rows import CSV_HEAD, Row, TagWrite, csv_columns
 
-ROW = {"path": "/music/a.mp3", "size": 10, "mtime": 1.5, "sha256": "ab" * 32, "genre": "rock",
+ROW = {"path": "/music/a.mp3", "size": 10, "mtime": 1.5, "sha256": "ab" * 32, "file": "/music/a.mp3", "genre": "rock",
        "confidence": 0.9, "unsure": False, "why_unsure": "", "reason": None, "model": "cnn v0",
        "probabilities": {"rock": 0.9, "jazz": 0.1}, "paths": ["/music/a.mp3", "/music/link to a.mp3"],
        "tag": {"action": "written", "old": "Jazz", "new": "Rock",
@@ -33,7 +33,7 @@ def test_a_second_ledger_on_the_same_file_is_refused_with_a_sentence(tmp_path):
         message = str(refused.value)
         assert f"process {os.getpid()}" in message and "pytest" in message and "another --out" in message
         assert Ledger(out, ["rock", "jazz"], write=False).index == {}  # a dry run only reads
-        first.append(ROW)
+        add(first, ROW)
     finally:
         first.close()
     second = Ledger(out, ["rock", "jazz"])  # the lock went with the first run
@@ -44,8 +44,8 @@ def test_a_second_ledger_on_the_same_file_is_refused_with_a_sentence(tmp_path):
 def test_a_run_starting_while_the_file_is_compacted_is_refused_and_loses_nothing(tmp_path, monkeypatch):
     out = tmp_path / "out.jsonl"
     first = Ledger(out, ["rock", "jazz"])
-    first.append(ROW)
-    first.append({**ROW, "genre": "jazz"})  # supersedes the first row: closing compacts the file
+    add(first, ROW)
+    add(first, {**ROW, "genre": "jazz"})  # supersedes the first row: closing compacts the file
     compact, seen = Ledger._compact, []
 
     def compact_while_another_starts(self):
@@ -65,12 +65,13 @@ def test_a_run_starting_while_the_file_is_compacted_is_refused_and_loses_nothing
 FILL = """
 import resource, sys
 from genre.tag.ledger import Ledger, LedgerError
+from genre.tag.rows import Row
 ledger = Ledger(sys.argv[1], ["rock"])
-ledger.append({"path": "/a.mp3", "size": 1, "mtime": 1.0, "sha256": "x", "genre": "rock"})
+ledger.append(Row.from_json({"path": "/a.mp3", "size": 1, "mtime": 1.0, "sha256": "x", "genre": "rock"}))
 size = ledger.path.stat().st_size
 resource.setrlimit(resource.RLIMIT_FSIZE, (size + 100, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 try:
-    ledger.append({"path": "/b.mp3", "size": 1, "mtime": 1.0, "sha256": "x", "genre": "x" * 1000})
+    ledger.append(Row.from_json({"path": "/b.mp3", "size": 1, "mtime": 1.0, "sha256": "x", "genre": "x" * 1000}))
 except LedgerError as exc:
     print(exc)
 ledger.close()
@@ -92,10 +93,10 @@ def test_a_short_write_is_finished_not_ignored(tmp_path, monkeypatch):
     ledger = Ledger(out, ["rock"])
     write = os.write
     monkeypatch.setattr(os, "write", lambda fd, data: write(fd, bytes(data[:7])))  # a few bytes at a time
-    ledger.append(ROW)
+    add(ledger, ROW)
     monkeypatch.setattr(os, "write", lambda fd, data: 0)  # nothing written: the disk is full
     with pytest.raises(LedgerError, match="Cannot write"):
-        ledger.append({**ROW, "path": "/music/b.mp3"})
+        add(ledger, {**ROW, "path": "/music/b.mp3"})
     monkeypatch.undo()
     ledger.close()
     assert rows(out) == [ROW]
@@ -106,15 +107,15 @@ def test_csv_keeps_the_reason_the_tag_and_the_paths(tmp_path):
     unsure = {**ROW, "path": "/music/b.mp3", "unsure": True, "reason": "low_confidence",
               "why_unsure": "Not sure: rock or jazz.", "tag": {"action": "unsure", "old": None, "new": None}}
     ledger = Ledger(out, ["rock", "jazz"])
-    ledger.append(ROW)
-    ledger.append(unsure)
+    add(ledger, ROW)
+    add(ledger, unsure)
     ledger.close()
     assert out.read_text().splitlines()[0].startswith(",".join(CSV_HEAD) + ",rock,jazz,error")
     again = Ledger(out, ["rock", "jazz"], write=False)
     a, b = again.row("/music/a.mp3"), again.row("/music/b.mp3")
-    assert a["tag"] == ROW["tag"] and a["paths"] == ROW["paths"] and a["reason"] is None
-    assert (b["unsure"], b["reason"], b["why_unsure"]) == (True, "low_confidence", "Not sure: rock or jazz.")
-    assert b["tag"] == {"action": "unsure", "old": None, "new": None}
+    assert a.tag == TagWrite.from_record(ROW["tag"]) and a.paths == ROW["paths"] and a.reason is None
+    assert (b.unsure, b.reason, b.verdict["why_unsure"]) == (True, "low_confidence", "Not sure: rock or jazz.")
+    assert b.tag == TagWrite("unsure", None, None)
 
 
 def test_a_csv_an_older_version_wrote_still_resumes_and_undoes(tmp_path):
@@ -123,19 +124,19 @@ def test_a_csv_an_older_version_wrote_still_resumes_and_undoes(tmp_path):
     with open(out, "w", newline="") as f:
         csv.writer(f, lineterminator="\n").writerow(csv_columns(["rock", "jazz"], older=True))
     first = Ledger(out, ["rock", "jazz"])  # takes the file's older columns
-    first.append(ROW)
+    add(first, ROW)
     first.close()
     refused = {"path": "/music/short.ogg", "size": 3, "mtime": 2.0, "sha256": "cd" * 32, "model": "cnn v0",
                "error": "The audio lasts 0.7 s; at least 1 s is needed.", "refused": True}
     ledger = Ledger(out, ["rock", "jazz"])  # this version, on the older file
-    assert ledger.known("/music/a.mp3", 10, 1.5) and ledger.row("/music/a.mp3")["tag"] == ROW["tag"]
-    ledger.append(refused)
+    assert ledger.known("/music/a.mp3", 10, 1.5) and ledger.row("/music/a.mp3").to_json()["tag"] == ROW["tag"]
+    add(ledger, refused)
     ledger.close()
     lines = out.read_text().splitlines()
     cells = list(csv.reader(lines))
     assert "refused" not in cells[0] and len(cells) == 3 and {len(c) for c in cells} == {len(cells[0])}
     again = Ledger(out, ["rock", "jazz"], write=False)
-    assert again.row("/music/short.ogg")["error"] == refused["error"]
+    assert again.row("/music/short.ogg").to_json()["error"] == refused["error"]
     assert undo.results_genres(out, []) == ["rock", "jazz"]  # --undo reads its genres too
     with open(out, "w", newline="") as f:
         csv.writer(f, lineterminator="\n").writerow(csv_columns(["rock", "metal"]))
@@ -148,9 +149,9 @@ def test_csv_keeps_why_a_tag_write_failed(tmp_path):
     failed = {**ROW, "tag": {"action": "failed", "old": None, "new": "Rock",
                              "error": "Cannot write the tag: the file is\nread-only."}}
     with_ledger = Ledger(out, ["rock", "jazz"])
-    with_ledger.append(failed)
+    add(with_ledger, failed)
     with_ledger.close()
-    assert Ledger(out, ["rock", "jazz"], write=False).row(ROW["path"])["tag"] == {
+    assert Ledger(out, ["rock", "jazz"], write=False).row(ROW["path"]).to_json()["tag"] == {
         **failed["tag"], "error": "Cannot write the tag: the file is read-only."}  # one line in the file
 
 
@@ -187,7 +188,7 @@ def test_a_killed_compaction_leaves_nothing_behind(tmp_path):
 def test_undo_is_settled_for_a_resumed_run(tmp_path):
     out = tmp_path / "out.jsonl"
     ledger = Ledger(out, ["rock"])
-    ledger.append({**ROW, "tag": {"action": "undone", "old": "Rock", "new": "Jazz"}})
+    add(ledger, {**ROW, "tag": {"action": "undone", "old": "Rock", "new": "Jazz"}})
     assert ledger.index[ROW["path"]].tagged
     ledger.close()
     assert Path(out).exists()
@@ -209,7 +210,7 @@ def test_a_rerun_that_does_nothing_says_why(tmp_path):
     for name, row in rows_of.items():
         (lib / name).write_bytes(b"ID3 " + name.encode())
         st = (lib / name).stat()
-        ledger.append({**row, "path": str(lib / name), "size": st.st_size, "mtime": st.st_mtime})
+        add(ledger, {**row, "path": str(lib / name), "size": st.st_size, "mtime": st.st_mtime})
     tally = Tally()
     assert plan([str(lib)], ledger, tally, print, [], clean=False) == []
     ledger.close()
@@ -229,14 +230,14 @@ def test_an_overwrite_run_takes_up_the_genres_an_earlier_run_kept(tmp_path):
     leftover.write_bytes(b"ID3 a copy a killed run left")
     st = song.stat()
     ledger = Ledger(tmp_path / "out.jsonl", ["rock"])
-    ledger.append({**ROW, "path": str(song), "size": st.st_size, "mtime": st.st_mtime,
+    add(ledger, {**ROW, "path": str(song), "size": st.st_size, "mtime": st.st_mtime,
                    "tag": {"action": "kept", "old": "Heavy Stuff", "new": "Metal"}})
     for overwrite, expected in ((False, []), (True, [str(song)])):
         retag, tally = [], Tally()
         assert plan([str(lib)], ledger, tally, print, retag, clean=False, overwrite=overwrite) == []
         assert retag == expected and tally.already == 1
     assert leftover.exists()  # a run that writes no tags deletes nothing
-    ledger.append({**ROW, "path": str(song), "size": st.st_size, "mtime": st.st_mtime,
+    add(ledger, {**ROW, "path": str(song), "size": st.st_size, "mtime": st.st_mtime,
                    "tag": {"action": "written", "old": "Heavy Stuff", "new": "Metal"}})
     assert not ledger.index[str(song)].to_tag(overwrite=True)  # written by this project: settled
     plan([str(lib)], ledger, Tally(), print, [], clean=True)
@@ -248,16 +249,16 @@ def test_csv_keeps_a_file_name_with_a_newline_whole(tmp_path):
     out = tmp_path / "out.csv"
     odd = {**ROW, "path": '/music/10 new\nline "live".mp3', "paths": ['/music/10 new\nline "live".mp3']}
     ledger = Ledger(out, ["rock", "jazz"])
-    ledger.append(odd)
-    ledger.append(ROW)
-    ledger.append(ROW)  # supersedes the line before: the file is compacted at close
+    add(ledger, odd)
+    add(ledger, ROW)
+    add(ledger, ROW)  # supersedes the line before: the file is compacted at close
     ledger.close()
     with open(out, "ab") as f:
         f.write(b'"/music/torn\n')  # a row a killed run tore inside its quoted path
     again = Ledger(out, ["rock", "jazz"])
     assert sorted(again.index) == sorted([odd["path"], ROW["path"]]) and again.repaired == len(b'"/music/torn\n')
-    assert again.row(odd["path"])["path"] == odd["path"] and again.row(odd["path"])["tag"] == ROW["tag"]
-    assert again.row(ROW["path"])["paths"] == ROW["paths"]
+    assert again.row(odd["path"]).to_json()["path"] == odd["path"] and again.row(odd["path"]).to_json()["tag"] == ROW["tag"]
+    assert again.row(ROW["path"]).to_json()["paths"] == ROW["paths"]
     again.close()
     assert out.read_text().count("\n") == 4  # the header, two rows, and the newline inside the quoted path
 
@@ -267,17 +268,17 @@ def test_summary_counts_genres_of_sure_songs_and_unsure_by_reason():
     from genre.tag.tally import Tally
 
     tally = Tally()
-    tally.count({"genre": "jazz", "unsure": False, "reason": None})
+    tally.count(Row.from_json({"path": "/x.mp3", "genre": "jazz", "unsure": False, "reason": None}))
     for best_guess in ("jazz", "metal"):  # what the model leaned to is not a genre the library has
-        tally.count({"genre": best_guess, "unsure": True, "reason": "not_music"})
-    tally.count({"genre": "rock", "unsure": True, "reason": "low_confidence"})
-    tally.count({"error": "not audio"})
+        tally.count(Row.from_json({"path": "/x.mp3", "genre": best_guess, "unsure": True, "reason": "not_music"}))
+    tally.count(Row.from_json({"path": "/x.mp3", "genre": "rock", "unsure": True, "reason": "low_confidence"}))
+    tally.count(Row.from_json({"path": "/x.mp3", "error": "not audio"}))
     line = next(x for x in tally.summary().splitlines() if x.startswith("genres"))
     assert line == "genres (sure): jazz 1; 3 unsure: not music 2, low confidence 1"
     assert (tally.analysed, tally.failed, tally.unsure) == (5, 1, 3)
 
     only_unsure = Tally()
-    only_unsure.count({"genre": "pop", "unsure": True, "reason": "outside_ten"})
+    only_unsure.count(Row.from_json({"path": "/x.mp3", "genre": "pop", "unsure": True, "reason": "outside_ten"}))
     assert "genres (sure): none; 1 unsure: music outside the ten 1" in only_unsure.summary()
 
 
@@ -302,7 +303,7 @@ def test_parquet_results_that_are_not_a_ray_runs_are_a_sentence(tmp_path, parque
     assert "error: " in capsys.readouterr().err and single.read_bytes().startswith(b"PAR1 someone")
     folder = tmp_path / "run.parquet"
     results = parquet_results(folder)
-    results.append(ROW)
+    add(results, ROW)
     results.close()
     (folder / "part-1-garbage.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(LedgerError, match="part-1-garbage.parquet is not a part") as refused:
@@ -320,7 +321,7 @@ def test_parquet_results_that_are_not_a_ray_runs_are_a_sentence(tmp_path, parque
     left = folder / ".part-2-deadbeef.parquet.tmp"  # a part a killed run was writing
     left.write_bytes(b"half a part")
     again = parquet_results(folder)  # the folder's lock is free again after the refusal
-    assert again.row(ROW["path"]) == ROW and not left.exists()
+    assert again.row(ROW["path"]).to_json() == ROW and not left.exists()
     again.close()
 
 
@@ -330,11 +331,11 @@ def test_a_parquet_part_is_written_every_30_s_not_only_every_64_rows(tmp_path, p
 
     folder = tmp_path / "slow.parquet"
     results = parquet_results(folder)
-    results.append(ROW)
+    add(results, ROW)
     assert not list(folder.glob(ray.PART_GLOB))  # one row, just now: buffered
     clock = [results._flushed + ray.PARQUET_PART_SECONDS]
     monkeypatch.setattr(ray.time, "monotonic", lambda: clock[0])  # half a minute later
-    results.append({**ROW, "path": "/music/b.mp3"})
+    add(results, {**ROW, "path": "/music/b.mp3"})
     assert len(list(folder.glob(ray.PART_GLOB))) == 1  # both rows written, before any close
     assert set(parquet_results(folder, write=False).index) == {ROW["path"], "/music/b.mp3"}
     results.close()

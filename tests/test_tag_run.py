@@ -18,7 +18,7 @@ import mutagen
 import pytest
 
 from tests.support import ROOT, skip_or_fail
-from tests.support.library import make_song, on_terminal, rows, sound, tag
+from tests.support.library import add, make_song, on_terminal, rows, sound, tag
 import genre
 from genre import audio, cli
 from genre.logs import LOG_LINE
@@ -284,7 +284,7 @@ def test_undo_takes_back_what_a_ray_run_recorded_in_parquet(tmp_path, tiny_model
     parquet = tmp_path / "ray.parquet"
     results = ParquetResults(parquet)  # the rows as a --ray run keeps them
     for row in rows(plain):
-        results.append(row)
+        add(results, row)
     results.close()
 
     assert cli.main(["tag", "--undo", "--out", str(parquet)]) == 0
@@ -293,7 +293,7 @@ def test_undo_takes_back_what_a_ray_run_recorded_in_parquet(tmp_path, tiny_model
         assert write.read_genre(path) is None and write.read_source(path) is None, path
     assert all(sound(p) == heard[p] for p in songs)  # the audio is untouched
     again = ParquetResults(parquet, write=False)
-    assert {again.row(p)["tag"]["action"] for p in written} == {"undone"}
+    assert {again.row(p).tag.action for p in written} == {"undone"}
     assert len(list(parquet.glob("*.parquet"))) == 2  # the run's part, then the undo's
     assert cli.main(["tag", "--undo", "--out", str(parquet)]) == 0  # twice: nothing left to undo
     assert "undo: 0 restored" in capsys.readouterr().err

@@ -21,6 +21,7 @@ import genre
 from genre.formats import id3_size
 from genre.tag import fields, pool, replace, walk, write
 from genre.tag.ledger import Ledger
+from genre.tag.rows import Row
 
 
 @pytest.fixture(scope="module")
@@ -495,8 +496,7 @@ def test_undo_takes_back_a_write_whose_row_a_killed_run_lost(songs, tmp_path):
     assert resumed.action == "same" and resumed.replaced == {"genre": ["Orig 06"], "source": None}
     for out in (tmp_path / "out.jsonl", tmp_path / "again.jsonl"):  # again: as if an undo was killed
         ledger = Ledger(out, ["metal"])  # after it restored the file, before it saved its row
-        ledger.append({"path": str(path), "size": None, "mtime": None, "sha256": None, "genre": "metal",
-                       "tag": resumed.record()})
+        ledger.append(Row(str(path), verdict={"genre": "metal"}, tag=resumed))
         ledger.close()
         done = tag("--undo", "--out", out)
         assert done.returncode == 0 and "1 restored" in done.stderr and "warning" not in done.stderr, done.stderr

@@ -1,7 +1,7 @@
 """One song in, one row out: the work of a ``tag`` worker, a pool process or a Ray actor alike.
 
 A worker loads the model once (``load``; ``pool.serve`` in a pool process), then turns each path
-into the row the results file keeps: the fingerprint (size, mtime, sha256), the model, the fields
+into the row (``rows.Row``) the results file keeps: the fingerprint (size, mtime, sha256), the model, the fields
 of ``predict --json``, and with ``--write-tags`` what was done to the file's genre tag. A song that fails gives a row with
 ``error`` instead, and one too short or silent to judge also ``refused: true`` (not a failure: the
 file is fine); nothing a single file does stops the others.
@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 
 from . import walk
+from .rows import Row, TagWrite
 from ..errors import GenreError, RefusedError
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -82,7 +83,7 @@ def describe(model) -> str:
     return f"{'fused' if hasattr(model, 'heads') else 'cnn'} v{meta.get('version', '?')}"
 
 
-def analyse(path: str, model, options: Options = Options()) -> dict:
+def analyse(path: str, model, options: Options = Options()) -> Row:
     """The row for one song.
 
     Parameters
@@ -96,39 +97,38 @@ def analyse(path: str, model, options: Options = Options()) -> dict:
 
     Returns
     -------
-    dict
-        ``path``, ``size``, ``mtime``, ``sha256``, ``file``, ``model`` and either the fields of
-        ``Prediction.to_dict()`` (``unsure``, ``why_unsure``, ``reason`` among them; plus ``tag``
-        when tags are decided) or ``error`` (and ``refused``: True when the audio is too short or
-        silent to judge).
+    Row
+        Its fingerprint, the model, and either the verdict (``Prediction.to_dict()``, with ``tag``
+        when tags are decided) or ``error`` (and ``refused`` when the audio is too short or silent to
+        judge).
     """
     from ..prediction import predict
 
-    row = {"path": path, "size": None, "mtime": None, "sha256": None, "file": path, "model": describe(model)}
+    row = Row(path, model=describe(model))
     try:
-        row.update(walk.fingerprint(path))
+        row.set_fingerprint(walk.fingerprint(path))
     except FileNotFoundError:
-        row["error"] = "The file vanished before it could be analysed."
+        row.error = "The file vanished before it could be analysed."
         return row
     except OSError as exc:
-        row["error"] = f"Cannot read the file: {exc.strerror or exc}."
+        row.error = f"Cannot read the file: {exc.strerror or exc}."
         return row
     try:
         result = predict(path, model)
     except RefusedError as exc:
-        row["error"], row["refused"] = str(exc), True
+        row.error, row.refused = str(exc), True
         return row
     except GenreError as exc:
-        row["error"] = str(exc)
+        row.error = str(exc)
         return row
     except Exception as exc:  # one strange file must not end a run over a whole library
-        row["error"] = f"Unexpected error: {type(exc).__name__}: {exc}"
+        row.error = f"Unexpected error: {type(exc).__name__}: {exc}"
         return row
-    row.update(result.to_dict())
+    row.verdict = result.to_dict()
     return tag(row, options) if options.tags else row
 
 
-def tag(row: dict, options: Options) -> dict:
+def tag(row: Row, options: Options) -> Row:
     """Decide (and unless ``dry_run`` write) the genre tag of an analysed song's row.
 
     Also used on rows of an earlier run without ``--write-tags``: no second analysis is needed.
@@ -137,16 +137,15 @@ def tag(row: dict, options: Options) -> dict:
     """
     from . import write
 
-    if row.get("unsure"):
-        row["tag"] = {"action": "unsure", "old": None, "new": None}
+    if row.unsure:
+        row.tag = TagWrite("unsure", None, None)
     else:
-        expect = (row["size"], row["mtime"]) if row.get("size") is not None else None
-        row["tag"] = write.write_genre(row["path"], row["genre"], overwrite=options.overwrite,
-                                       dry_run=options.dry_run, expect=expect, run=options.out,
-                                       source=write.source_text(row.get("model"), row.get("confidence"))).record()
-    if row["tag"]["action"] == "written":
+        expect = (row.size, row.mtime) if row.size is not None else None
+        row.tag = write.write_genre(row.path, row.genre, overwrite=options.overwrite, dry_run=options.dry_run,
+                                    expect=expect, run=options.out, source=write.source_text(row.model, row.confidence))
+    if row.tag.action == "written":
         try:
-            row.update(walk.fingerprint(row["path"]))  # resume compares the file as it is now
+            row.set_fingerprint(walk.fingerprint(row.path))  # resume compares the file as it is now
         except OSError:
             pass
     return row

@@ -28,7 +28,7 @@ from ..errors import GenreError
 from . import rows
 from .journal import sync_folder
 from .lock import LedgerBusy, open_locked
-from .rows import ROW_START, csv_columns
+from .rows import ROW_START, Row, csv_columns
 from .replace import critical, remove_leftover
 
 TAG_SETTLED = frozenset({"written", "kept", "same", "unsure", "unsupported", "undone"})  # not to try again
@@ -62,13 +62,11 @@ class Done:
         return not self.tagged or (overwrite and self.kept)
 
 
-def done_of(row: dict, offset: int) -> Done:
+def done_of(row: Row, offset: int) -> Done:
     """What a results row says of its song, for the index (``offset``: where the row is)."""
-    tag = row.get("tag")
-    action = tag.get("action") if isinstance(tag, dict) else tag
-    return Done(row.get("size"), row.get("mtime"), row.get("sha256"), offset,
-                bool(row.get("error")) or action in TAG_SETTLED, action == "kept",
-                bool(row.get("error")) and not row.get("refused"), action == "undone")
+    action = row.tag.action if row.tag is not None else None
+    return Done(row.size, row.mtime, row.sha256, offset, bool(row.error) or action in TAG_SETTLED,
+                action == "kept", bool(row.error) and not row.refused, action == "undone")
 
 
 class Results:
@@ -129,18 +127,18 @@ class Ledger(Results):
     def __len__(self) -> int:
         return len(self.index)
 
-    def append(self, row: dict) -> None:
+    def append(self, row: Row) -> None:
         """Write one song's row durably (no-op without ``write``)."""
         if not self.write:
             return
-        if row["path"] in self.index:
+        if row.path in self.index:
             self.dropped += 1  # the older line is superseded
         offset = os.fstat(self._fd).st_size
         with critical():  # Ctrl-C waits for the line's end: never a torn line from a live run
             self._write(self.encode(row))
-        self.index[row["path"]] = done_of(row, offset)
+        self.index[row.path] = done_of(row, offset)
 
-    def row(self, path: str) -> dict:
+    def row(self, path: str) -> Row:
         """``path``'s row as the file holds it (CSV: its columns)."""
         with open(self.path, "rb") as f:
             f.seek(self.index[path].offset)
@@ -149,15 +147,15 @@ class Ledger(Results):
     def refresh(self, path: str, mtime: float) -> bool:
         """Re-append ``path``'s row with a new mtime: touched, but the same bytes (same sha256)."""
         row = self.row(path)
-        row["mtime"] = mtime
+        row.mtime = mtime
         self.append(row)
         return True
 
-    def encode(self, row: dict) -> bytes:
+    def encode(self, row: Row) -> bytes:
         """One row as its line, newline included."""
         return rows.encode(row, self.columns if self.csv else None)
 
-    def decode(self, line: bytes) -> dict:
+    def decode(self, line: bytes) -> Row:
         """A line back as a row (CSV: its columns, fingerprint typed); ValueError when damaged."""
         return rows.decode(line, self.columns if self.csv else None)
 
@@ -222,9 +220,9 @@ class Ledger(Results):
                 except ValueError:  # also UnicodeDecodeError and JSONDecodeError
                     self.dropped += 1
                     continue
-                if row["path"] in self.index:
+                if row.path in self.index:
                     self.dropped += 1
-                self.index[row["path"]] = done_of(row, start)
+                self.index[row.path] = done_of(row, start)
         size = self.path.stat().st_size
         if size and not self.index and not self.csv and (self.dropped or not self._starts_a_row()):
             # nothing in it was written by ``tag``: someone's other file, never to be cut or compacted

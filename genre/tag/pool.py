@@ -23,6 +23,7 @@ import threading
 import time
 
 from . import job, replace, walk
+from .rows import Row
 from ..errors import GenreError
 
 START_METHOD = "spawn"
@@ -74,9 +75,9 @@ def death(exitcode: int | None) -> str:
     return f"exited with status {exitcode}"
 
 
-def error_row(path: str, message: str) -> dict:
+def error_row(path: str, message: str) -> Row:
     """A song's row when it was not analysed; no fingerprint, so the next run tries it again."""
-    return {"path": path, "size": None, "mtime": None, "sha256": None, "file": path, "error": message}
+    return Row(path, error=message)
 
 
 class _Worker:

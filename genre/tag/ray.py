@@ -24,7 +24,7 @@ from ..errors import GenreError
 from . import replace
 from .journal import sync_folder
 from .ledger import Done, LedgerError, NotResults, Results, done_of
-from .rows import json_text, utf8
+from .rows import Row, json_text, utf8
 from .lock import open_locked
 from .pool import DEFAULT_TIMEOUT
 from .job import Options
@@ -97,7 +97,7 @@ class Analyser:
         from . import job
 
         rows = [job.analyse(os.fsdecode(bytes(path)), self.model, self.options) for path in batch["path"]]
-        return {"record": [json_text(r) for r in rows]}
+        return {"record": [json_text(r.to_json()) for r in rows]}
 
 
 def start(address: str):
@@ -159,7 +159,7 @@ def ray_rows(todo, model_path, workers: int | None, options: Options, address: s
             **ask)
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
             for record in batch["record"]:
-                yield json.loads(record)
+                yield Row.from_json(json.loads(record))
     finally:
         ray.shutdown()
 
@@ -190,7 +190,7 @@ class ParquetResults(Results):
         self.index: dict[str, Done] = {}
         self._where: dict[str, tuple[Path, int]] = {}  # path -> the part and row of its latest record
         self._records: tuple[Path | None, list[str]] = (None, [])  # the last part ``row`` read, decoded
-        self._rows: list[dict] = []
+        self._rows: list[Row] = []
         self._flushed = None  # when the last part was written, or the first row came
         self._fd = None
         if self.path.exists() and not self.path.is_dir():
@@ -205,9 +205,10 @@ class ParquetResults(Results):
             for part in sorted(self.path.glob(PART_GLOB)) if self.path.exists() else ():
                 try:
                     records = pq.read_table(part, columns=["record"]).column("record").to_pylist()
-                    for i, row in enumerate(map(json.loads, records)):  # the whole row: settled or not
-                        self.index[row["path"]] = done_of(row, i)
-                        self._where[row["path"]] = (part, i)
+                    for i, record in enumerate(records):  # the whole row: settled or not
+                        row = Row.from_json(json.loads(record))
+                        self.index[row.path] = done_of(row, i)
+                        self._where[row.path] = (part, i)
                 except (pa.ArrowException, ValueError, KeyError, TypeError, AttributeError) as exc:
                     why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # pyarrow's run to many lines
                     raise LedgerError(f"{part} is not a part a --ray run of `tag` wrote ({why}); move it out "
@@ -220,20 +221,20 @@ class ParquetResults(Results):
                 raise LedgerError(f"Cannot use {self.path} for results: {exc.strerror or exc}.") from exc
             raise
 
-    def row(self, path: str) -> dict:
+    def row(self, path: str) -> Row:
         """``path``'s latest record, as the run wrote it (read in index order, each part is read once)."""
         import pyarrow.parquet as pq
 
         part, i = self._where[path]
         if self._records[0] != part:
             self._records = (part, pq.read_table(part, columns=["record"]).column("record").to_pylist())
-        return json.loads(self._records[1][i])
+        return Row.from_json(json.loads(self._records[1][i]))
 
     def refresh(self, path: str, mtime: float) -> bool:
         """Parts are never rewritten: a touched song is analysed again."""
         return False
 
-    def append(self, row: dict) -> None:
+    def append(self, row: Row) -> None:
         if self.write:
             self._rows.append(row)
             self._flushed = self._flushed or time.monotonic()
@@ -256,8 +257,9 @@ class ParquetResults(Results):
         schema = pa.schema([("path", pa.string()), ("size", pa.int64()), ("mtime", pa.float64()),
                             ("sha256", pa.string()), ("genre", pa.string()), ("confidence", pa.float64()),
                             ("unsure", pa.bool_()), ("error", pa.string()), ("record", pa.string())])
-        columns = {c: [readable(r.get(c)) for r in self._rows] for c in PARQUET_COLUMNS[:-1]}
-        columns["record"] = [json_text(r) for r in self._rows]  # exact: what the index and undo read
+        records = [r.to_json() for r in self._rows]
+        columns = {c: [readable(r.get(c)) for r in records] for c in PARQUET_COLUMNS[:-1]}
+        columns["record"] = [json_text(r) for r in records]  # exact: what the index and undo read
         name = PART_NAME.format(time.time_ns(), uuid.uuid4().hex[:8])  # sorted = written order
         tmp = self.path / f".{name}.tmp"
         pq.write_table(pa.table(columns, schema=schema), tmp)

@@ -1,7 +1,7 @@
-"""A song's result as a line of the results file: JSON Lines, or CSV with one column a genre.
+"""A song's result (``Row``) and its line in the results file: JSON Lines, or CSV with one column a genre.
 
 JSON Lines rows are the fields of ``predict --json`` plus ``path``, ``paths``, ``size``, ``mtime``,
-``sha256``, ``model`` and ``tag`` (what ``--write-tags`` did: ``write.write_genre``'s record). A CSV
+``sha256``, ``model`` and ``tag`` (what ``--write-tags`` did: ``TagWrite.record()``). A CSV
 row flattens the same: one column per genre's probability, ``tag``'s parts in ``tag_*`` columns,
 lists and objects as JSON in their cell, every sentence on one line.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import asdict, dataclass, field
 
 CSV_HEAD = ["path", "genre", "confidence", "unsure", "why_unsure", "reason"]  # then a column a genre
 CSV_TAIL = ["error", "refused", "size", "mtime", "sha256", "tag", "tag_old", "tag_new", "tag_replaced", "tag_error", "paths",
@@ -23,6 +24,102 @@ ONE_LINE = ("error", "tag_error")  # sentences, kept to one line of the file
 ROW_START = b'{"path"'  # how every JSON Lines row begins (``job`` puts the path first)
 SURROGATES = "surrogateescape"  # a CSV cell keeps a name's bytes that are not UTF-8 as they are
 PARQUET_SUFFIX = ".parquet"  # ``--out`` as a folder of Parquet parts (``--ray``): ``ray.ParquetResults``
+OWN_KEYS = ("path", "file", "size", "mtime", "sha256", "model", "error", "refused", "tag", "paths")  # the rest: the verdict
+
+
+@dataclass(frozen=True)
+class TagWrite:
+    """What ``write.write_genre`` did to one file's genre tag (or ``--undo`` took back); ``record()`` is
+    a results row's ``tag``."""
+
+    action: str  # 'written', 'would write', 'kept', 'same', 'unsupported', 'changed', 'failed'; 'unsure', 'undone'
+    old: str | None  # the genre there before, or None
+    new: str | None  # the label written (``write.tag_value``); with 'undone', the values put back, or None
+    replaced: dict | None = None  # {"genre": [values], "source": GENRE_SOURCE or None} before this project's
+    # (and, in an ID3 file, what ``fields.replaced_by_write`` adds for undo: "id3v2", "encoding",
+    # "id3v1_genre")
+    # genre: with 'written', and with 'same' where the file's GENRE_REPLACED says (a killed run's write)
+    error: str | None = None  # a sentence, with 'changed' and 'failed'
+
+    def record(self) -> dict:
+        """The JSON the results file keeps (``replaced`` and ``error`` only where they apply)."""
+        return {k: v for k, v in asdict(self).items() if v is not None or k in ("old", "new")}
+
+    @classmethod
+    def from_record(cls, record: dict) -> TagWrite:
+        """``record()`` read back."""
+        return cls(record["action"], record.get("old"), record.get("new"), record.get("replaced"), record.get("error"))
+
+
+@dataclass
+class Row:
+    """One song's result, as the results file keeps it (``to_json``, ``from_json``).
+
+    Either ``verdict`` (``Prediction.to_dict()``: the fields of ``predict --json``) or ``error``
+    (with ``refused``: too short or silent to judge, not a failure). A row read from a CSV holds
+    its verdict as the cells read, a column a genre.
+    """
+
+    path: str
+    size: int | None = None  # the fingerprint a resumed run compares: size, mtime, content
+    mtime: float | None = None
+    sha256: str | None = None
+    model: str | None = None  # ``job.describe``: ``fused v1``
+    error: str | None = None
+    refused: bool = False
+    verdict: dict = field(default_factory=dict)
+    tag: TagWrite | None = None  # with ``--write-tags`` (or ``--dry-run``), what was done to the genre tag
+    paths: list[str] | None = None  # every path found to the song (symlinks, hard links), its own first
+
+    @property
+    def genre(self) -> str | None:
+        return self.verdict.get("genre")
+
+    @property
+    def confidence(self):
+        return self.verdict.get("confidence")
+
+    @property
+    def unsure(self) -> bool:
+        return bool(self.verdict.get("unsure"))
+
+    @property
+    def reason(self) -> str | None:
+        return self.verdict.get("reason")
+
+    @property
+    def probabilities(self) -> dict:
+        return self.verdict.get("probabilities") or {}
+
+    def set_fingerprint(self, fingerprint: tuple[int, float, str]) -> None:
+        """Take ``walk.fingerprint``'s (size, mtime, sha256): the file as it is now."""
+        self.size, self.mtime, self.sha256 = fingerprint
+
+    def to_json(self) -> dict:
+        """The row as the results file's JSON: ``path`` first (``ROW_START``), ``file`` beside it as
+        ``predict --json`` has it, ``refused`` only when true."""
+        out = {"path": self.path, "size": self.size, "mtime": self.mtime, "sha256": self.sha256, "file": self.path}
+        if self.model is not None:
+            out["model"] = self.model
+        if self.error is not None:
+            out["error"] = self.error
+        if self.refused:
+            out["refused"] = True
+        out.update(self.verdict)
+        if self.tag is not None:
+            out["tag"] = self.tag.record()
+        if self.paths is not None:
+            out["paths"] = self.paths
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> Row:
+        """``to_json()`` read back (the keys that are not the row's own are its verdict)."""
+        tag = data.get("tag")
+        return cls(data["path"], data.get("size"), data.get("mtime"), data.get("sha256"), data.get("model"),
+                   data.get("error"), bool(data.get("refused")),
+                   {k: v for k, v in data.items() if k not in OWN_KEYS},
+                   TagWrite.from_record(tag) if isinstance(tag, dict) else None, data.get("paths"))
 
 
 def json_text(value) -> str:
@@ -96,11 +193,12 @@ def csv_line(values) -> bytes:
     return utf8(buffer.getvalue())
 
 
-def encode(row: dict, columns: list[str] | None = None) -> bytes:
+def encode(row: Row, columns: list[str] | None = None) -> bytes:
     """One row as its line, newline included: JSON, or CSV in ``columns`` (``csv_columns``)."""
+    data = row.to_json()
     if columns is None:
-        return (json_text(row) + "\n").encode()
-    values = {**row, **(row.get("probabilities") or {})}
+        return (json_text(data) + "\n").encode()
+    values = {**data, **row.probabilities}
     if isinstance(values.get("tag"), dict):
         tag = values["tag"]
         values.update(tag=tag["action"], tag_old=tag.get("old"), tag_new=tag.get("new"),
@@ -114,7 +212,7 @@ def encode(row: dict, columns: list[str] | None = None) -> bytes:
     return csv_line(["" if values.get(c) is None else values[c] for c in columns])
 
 
-def decode(line: bytes, columns: list[str] | None = None) -> dict:
+def decode(line: bytes, columns: list[str] | None = None) -> Row:
     """A line back as a row (CSV: its ``columns``, fingerprint typed).
 
     Raises
@@ -127,7 +225,7 @@ def decode(line: bytes, columns: list[str] | None = None) -> dict:
         row = json.loads(text)
         if not isinstance(row, dict) or "path" not in row:
             raise ValueError("not a row")
-        return row
+        return Row.from_json(row)
     fields = next(csv.reader([text.rstrip("\n")]))
     if len(fields) != len(columns):
         raise ValueError("wrong number of columns")
@@ -141,8 +239,8 @@ def decode(line: bytes, columns: list[str] | None = None) -> dict:
         row["refused"] = True
     for column in CSV_JSON:
         row[column] = json.loads(row[column]) if row[column] else None
-    if row["tag"]:
-        row["tag"] = {"action": row["tag"], "old": row["tag_old"] or None, "new": row["tag_new"] or None,
-                      **({"replaced": row["tag_replaced"]} if row["tag_replaced"] is not None else {}),
-                      **({"error": row["tag_error"]} if row["tag_error"] else {})}
-    return row
+    row["error"], row["model"] = row["error"] or None, row["model"] or None
+    old, new, replaced, error = (row.pop(c) for c in ("tag_old", "tag_new", "tag_replaced", "tag_error"))
+    row["tag"] = {"action": row["tag"], "old": old or None, "new": new or None, "replaced": replaced,
+                  "error": error or None} if row["tag"] else None
+    return Row.from_json(row)

@@ -22,7 +22,7 @@ from pathlib import Path
 from . import job, journal, replace, walk
 from .ledger import LedgerBusy, NotResults
 from .pool import DEFAULT_TIMEOUT
-from .rows import is_parquet, json_text
+from .rows import Row, is_parquet, json_text
 from ..verdict import NOT_MUSIC
 from .tally import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Tally, progress_bar
 
@@ -173,7 +173,7 @@ def _tag(args, results) -> int:
         for path in retag or ():  # analysed before without --write-tags: tag from the stored verdict
             row = job.tag(results.row(path), options)
             tally.retagged += 1
-            tally.count_tag(row["tag"])
+            tally.count_tag(row.tag)
             _warn_failed_tag(row, warn)
             _emit(row, results, options, aliases)
         if todo:
@@ -211,33 +211,32 @@ def _tag(args, results) -> int:
     return EXIT_FAILED if tally.failed or tally.deaths or tally.problems["unreadable"] else EXIT_OK
 
 
-def _warn_failed_tag(row: dict, warn) -> None:
+def _warn_failed_tag(row: Row, warn) -> None:
     """Name the file and the reason on the terminal when its tag could not be written."""
-    tag = row.get("tag")
-    if isinstance(tag, dict) and tag.get("error"):
-        warn(f"{walk.shown(row['path'])}: tag {tag['action']}: {tag['error']}")
+    if row.tag is not None and row.tag.error:
+        warn(f"{walk.shown(row.path)}: tag {row.tag.action}: {row.tag.error}")
 
 
-def _emit(row: dict, results, options: job.Options, aliases: dict) -> None:
+def _emit(row: Row, results, options: job.Options, aliases: dict) -> None:
     """A row to the results file (or stdout); with ``--dry-run`` a line saying what would be written."""
-    row["paths"] = [row["path"], *aliases.get(row["path"], ())]
+    row.paths = [row.path, *aliases.get(row.path, ())]
     if options.dry_run:
-        tag = row.get("tag")
-        if row.get("error"):
-            line = f"{'refused' if row.get('refused') else 'error'}: {row['error']}"
-        elif tag["action"] == "would write":
-            line = f"would write {tag['new']!r}" + (f" over {tag['old']!r}" if tag["old"] else "")
-        elif tag.get("error"):
-            line = f"{tag['action']}: {tag['error']}"
-        elif tag["action"] == "unsure":
-            line = ("not music" if row.get("reason") == NOT_MUSIC else f"unsure ({row['genre']}?)") + ", nothing written"
+        tag = row.tag
+        if row.error:
+            line = f"{'refused' if row.refused else 'error'}: {row.error}"
+        elif tag.action == "would write":
+            line = f"would write {tag.new!r}" + (f" over {tag.old!r}" if tag.old else "")
+        elif tag.error:
+            line = f"{tag.action}: {tag.error}"
+        elif tag.action == "unsure":
+            line = ("not music" if row.reason == NOT_MUSIC else f"unsure ({row.genre}?)") + ", nothing written"
         else:
-            line = f"{tag['action']}: {tag['old']!r} ({row['genre']} heard)"
-        print(f"{walk.shown(row['path'])}: {walk.escaped(line)}", flush=True)  # an error may quote a name
+            line = f"{tag.action}: {tag.old!r} ({row.genre} heard)"
+        print(f"{walk.shown(row.path)}: {walk.escaped(line)}", flush=True)  # an error may quote a name
     elif results is not None:
         results.append(row)
     else:
-        print(json_text(row), flush=True)
+        print(json_text(row.to_json()), flush=True)
 
 
 def _positive(kind):

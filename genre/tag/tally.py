@@ -7,6 +7,7 @@ import sys
 import time
 
 from ..verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, NO_BEAT, NOT_MUSIC, OUTSIDE_TEN
+from .rows import Row, TagWrite
 
 PROBLEM_WORDS = {"special": "FIFO, socket or device (never opened)"}  # walk problems, as the summary says them
 REASON_WORDS = {NOT_MUSIC: "not music", OUTSIDE_TEN: "music outside the ten", LOW_CONFIDENCE: "low confidence",
@@ -48,25 +49,25 @@ class Tally:
         self.reasons = collections.Counter()  # unsure verdicts, by their reason
         self.tags = collections.Counter()  # tag actions
 
-    def count(self, row: dict) -> None:
+    def count(self, row: Row) -> None:
         self.analysed += 1
-        if row.get("refused"):  # too short or silent: nothing to judge, but nothing wrong either
+        if row.refused:  # too short or silent: nothing to judge, but nothing wrong either
             self.refused += 1
             return
-        if row.get("error"):
+        if row.error:
             self.failed += 1
             return
-        if row.get("unsure"):
+        if row.unsure:
             self.unsure += 1
-            self.reasons[row.get("reason") or LOW_CONFIDENCE] += 1
+            self.reasons[row.reason or LOW_CONFIDENCE] += 1
         else:
-            self.genres[row["genre"]] += 1
-        if "tag" in row:
-            self.count_tag(row["tag"])
+            self.genres[row.genre] += 1
+        if row.tag is not None:
+            self.count_tag(row.tag)
 
-    def count_tag(self, tag: dict) -> None:
-        self.tags[tag["action"]] += 1
-        self.failed += tag["action"] in FAILED_TAGS
+    def count_tag(self, tag: TagWrite) -> None:
+        self.tags[tag.action] += 1
+        self.failed += tag.action in FAILED_TAGS
 
     def summary(self, interrupted: bool = False) -> str:
         seconds = time.monotonic() - self.start

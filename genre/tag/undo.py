@@ -24,7 +24,7 @@ import mutagen
 
 from . import journal, replace, walk, write
 from .ledger import Ledger, LedgerBusy, NotResults
-from .rows import header_genres, is_parquet
+from .rows import Row, TagWrite, header_genres, is_parquet
 from .tally import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_USAGE, progress_bar
 
 
@@ -76,12 +76,12 @@ def undo(args, genres: list[str], open_results) -> int:
             chosen = [p for p in ledger.index if _selected(p, roots)]
             run = os.path.realpath(args.out)
             handled, found = set(), set(chosen)  # the songs undone by their rows; the paths seen under roots
-            rows = [row for row in map(ledger.row, chosen) if _undoable(row.get("tag"))]
+            rows = [row for row in map(ledger.row, chosen) if _undoable(row.tag)]
             with progress_bar(len(rows), "undoing") as bar:
                 for row in rows:
-                    handled.add(_identity(row["path"]))
+                    handled.add(_identity(row.path))
                     with bar.external_write_mode(file=sys.stderr):
-                        counts[_undo_one(ledger, row, row["tag"], args.dry_run, run=run)] += 1
+                        counts[_undo_one(ledger, row, row.tag, args.dry_run, run=run)] += 1
                     bar.update(1)
             if roots:  # songs a killed --ray run wrote with no row (or a row from before it)
                 print(f"undo: reading the tags under {', '.join(map(walk.shown, roots))} for writes "
@@ -93,7 +93,7 @@ def undo(args, genres: list[str], open_results) -> int:
                     for path, tag in _unrecorded(songs, run, bar):
                         found.add(path)
                         known = recorded.get(_identity(path))
-                        row = ledger.row(known) if known is not None else {"path": path}
+                        row = ledger.row(known) if known is not None else Row(path)
                         with bar.external_write_mode(file=sys.stderr):
                             counts[_undo_one(ledger, row, tag, args.dry_run, record=known is not None)] += 1
             for root in roots:
@@ -114,10 +114,9 @@ def undo(args, genres: list[str], open_results) -> int:
     return EXIT_FAILED if counts["failed"] else EXIT_OK
 
 
-def _undoable(tag) -> bool:
+def _undoable(tag: TagWrite | None) -> bool:
     """Whether a row's tag holds a write to take back: 'written', or 'same' with what it replaced."""
-    return isinstance(tag, dict) and (tag.get("action") == "written"
-                                      or tag.get("action") == "same" and tag.get("replaced") is not None)
+    return tag is not None and (tag.action == "written" or tag.action == "same" and tag.replaced is not None)
 
 
 def _identity(path: str) -> tuple[int, int] | None:
@@ -146,30 +145,30 @@ def _unrecorded(songs: list[str], run: str, bar):
         written = _written_by(path, run)
         bar.update(1)
         if written is not None:
-            yield path, {"new": written[0], "replaced": written[1]}
+            yield path, TagWrite("written", None, written[0], written[1])
 
 
-def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool, record: bool = True,
+def _undo_one(ledger: Ledger, row: Row, tag: TagWrite, dry_run: bool, record: bool = True,
               run: str | None = None) -> str:
     """Restore one song (or say what would be restored); the action, for the counts. ``record``:
     add an 'undone' row (a song found by its ``GENRE_REPLACED`` alone has none to follow). ``run``:
     the results file's real path, to take back instead a later write of it whose row was lost."""
-    path = row["path"]
+    path = row.path
     shown = walk.shown(path)
     if not os.path.exists(path):
         print(f"warning: {shown}: gone; nothing to restore", file=sys.stderr)
         return "gone"
-    result = write.restore_genre(path, tag["new"], tag.get("replaced"), dry_run=dry_run)
+    result = write.restore_genre(path, tag.new, tag.replaced, dry_run=dry_run)
     later = _written_by(path, run) if result.action == "changed since" and run else None
     if later is not None:  # a killed --ray --overwrite run of this file wrote over the recorded write
-        tag = {"new": later[0], "replaced": later[1]}
-        result = write.restore_genre(path, tag["new"], tag["replaced"], dry_run=dry_run)
+        tag = TagWrite("written", None, later[0], later[1])
+        result = write.restore_genre(path, tag.new, tag.replaced, dry_run=dry_run)
     action, before = result.action, "; ".join(result.restored or []) or None
     if action == "would restore":
-        print(f"{shown}: would restore {before!r} over {tag['new']!r}" if before is not None else
-              f"{shown}: would remove {tag['new']!r} (it had no genre before)", flush=True)
+        print(f"{shown}: would restore {before!r} over {tag.new!r}" if before is not None else
+              f"{shown}: would remove {tag.new!r} (it had no genre before)", flush=True)
     elif action == "changed since":
-        print(f"warning: {shown}: its genre is now {result.now!r}, not the {tag['new']!r} this project "
+        print(f"warning: {shown}: its genre is now {result.now!r}, not the {tag.new!r} this project "
               "wrote (or its GENRE_SOURCE is gone): left as it is", file=sys.stderr)
     elif action in ("failed", "unsupported"):
         print(f"warning: {shown}: {walk.escaped(result.error or 'no genre field in this format')}", file=sys.stderr)
@@ -180,9 +179,9 @@ def _undo_one(ledger: Ledger, row: dict, tag: dict, dry_run: bool, record: bool 
         action = "restored"
         if not record:
             return action
-        row["tag"] = {"action": "undone", "old": tag["new"], "new": before}
+        row.tag = TagWrite("undone", tag.new, before)
         try:
-            row.update(walk.fingerprint(path))  # a resumed run sees the file as it is now
+            row.set_fingerprint(walk.fingerprint(path))  # a resumed run sees the file as it is now
         except OSError:
             pass
         ledger.append(row)

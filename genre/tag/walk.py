@@ -260,8 +260,8 @@ def sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(path: str | os.PathLike) -> dict:
-    """``{"size", "mtime", "sha256"}`` of a file as it is now (what resuming compares).
+def fingerprint(path: str | os.PathLike) -> tuple[int, float, str]:
+    """``(size, mtime, sha256)`` of a file as it is now (what resuming compares).
 
     Raises
     ------
@@ -273,4 +273,4 @@ def fingerprint(path: str | os.PathLike) -> dict:
     after = os.stat(path)  # a file rewritten while it was hashed gets the later stat
     if (after.st_size, after.st_mtime) != (st.st_size, st.st_mtime):
         digest = sha256(path)
-    return {"size": after.st_size, "mtime": after.st_mtime, "sha256": digest}
+    return after.st_size, after.st_mtime, digest

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import mutagen
 from mutagen.mp3 import MP3
@@ -33,28 +33,10 @@ from mutagen.wave import WAVE
 from .. import __version__
 from . import fields, replace
 from .fields import REPLACED, SOURCE
-from .rows import json_text
+from .rows import TagWrite, json_text
 from .walk import open_song
 
 GENRE_LABELS = {"hiphop": "Hip-Hop", "rnb": "R&B"}  # else the genre's name, capitalised
-
-
-@dataclass(frozen=True)
-class TagWrite:
-    """What ``write_genre`` did to one file's genre tag; ``record()`` is a results row's ``tag``."""
-
-    action: str  # 'written', 'would write', 'kept', 'same', 'unsupported', 'changed' or 'failed'
-    old: str | None  # the genre there before, or None
-    new: str  # the label (``tag_value``)
-    replaced: dict | None = None  # {"genre": [values], "source": GENRE_SOURCE or None} before this project's
-    # (and, in an ID3 file, what ``fields.replaced_by_write`` adds for undo: "id3v2", "encoding",
-    # "id3v1_genre")
-    # genre: with 'written', and with 'same' where the file's GENRE_REPLACED says (a killed run's write)
-    error: str | None = None  # a sentence, with 'changed' and 'failed'
-
-    def record(self) -> dict:
-        """The JSON the results file keeps (``replaced`` and ``error`` only where they apply)."""
-        return {k: v for k, v in asdict(self).items() if v is not None or k in ("old", "new")}
 
 
 @dataclass(frozen=True)

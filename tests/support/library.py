@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from genre import audio
+from genre.tag.rows import Row
 from tests.support import ROOT
 from tests.support.sounds import SR, encode, tone
 
@@ -69,6 +70,11 @@ def tag(*args, timeout: float = 600, env: dict | None = None, **popen) -> subpro
     env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run([sys.executable, "-m", "genre", "tag", *map(str, args)], capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=timeout, **popen)
+
+
+def add(results, data: dict) -> None:
+    """Append a row given as the results file's JSON (``Row.to_json``) to ``results``."""
+    results.append(Row.from_json(data))
 
 
 def rows(path: Path) -> list[dict]:
