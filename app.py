@@ -1,19 +1,17 @@
-"""Genre: upload a song, try a demo track, or let it listen through the microphone, and see
-which genre the model (musicnn's pretrained ear and a small CNN, fused) hears in it, what else
-it hears, and why.
-
-    streamlit run app.py
+"""Genre (``streamlit run app.py``): upload a song, try a demo track, or let it listen through the
+microphone, and see which genre the model hears in it, what else it hears, and why.
 
 All signal processing lives in the ``genre`` package; this file only lays out what it returns.
-Sessions share nothing mutable: the model and a process-wide limit on concurrent analyses
-are ``st.cache_resource``; results of uploads and demos are ``st.cache_data``, keyed on the
-sha256 of the file. A microphone recording is never cached: it leaves with its session.
+Sessions share nothing mutable: the model and a limit on concurrent analyses are ``st.cache_resource``;
+results of uploads and demos are ``st.cache_data``, keyed on the file's sha256. A microphone
+recording is never cached: it leaves with its session.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from genre.verdict import display_name, headline, mmss, pct, ranked, tag_line
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "assets" / "demo"
 MODEL_CARD = ROOT / "model" / "README.md"
+MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")  # ![alt](file): split out, drawn by st.image
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in formats.SUFFIXES]  # every format the package reads
 BAR_COLOUR = st.get_option("theme.primaryColor")  # the theme's (.streamlit/config.toml): bars match the page
 CONCURRENT_ANALYSES = 2  # per process; a burst of uploads queues instead of exhausting memory
@@ -74,12 +73,6 @@ def explain_now(digest: str, start: float, clip: genre.Clip, model: genre.GenreM
 def explain_clip(digest: str, start: float, _clip: genre.Clip, _model: genre.GenreModel | genre.Classifier):
     """``explain_now``, cached on the song and the clip's start."""
     return explain_now(digest, start, _clip, _model)
-
-
-def read_recording(data: bytes) -> bytes:
-    """The recording's bytes, or a ``GenreError`` when it is too short or silent to judge."""
-    audio.check_recording(audio.decode(data))
-    return data
 
 
 @st.cache_data
@@ -140,8 +133,8 @@ st.session_state.setdefault("mic_key", 0)
 
 st.title(":material/music_note: What genre is this song?")
 st.write("Two neural networks, a music tagger pretrained on the Million Song Dataset and a small one "
-         "trained here, listen to your song three seconds at a time and tell you which of ten genres "
-         "it sounds like, where, what else they hear, and why.")
+         f"trained here, listen to up to {genre.MAX_CLIPS} clips of three seconds spread over your song and "
+         "tell you which of ten genres it sounds like, where, what else they hear, and why.")
 
 pick, demo_box, mic_box = st.columns([5, 4, 4], gap="large")
 upload = pick.file_uploader(f"Upload a song ({formats.FORMAT_NAMES}; up to "
@@ -172,7 +165,7 @@ if upload is not None:
     name, data = upload.name, upload.getvalue()
     st.text(f"Your upload: {name}")  # the name as written: never read as Markdown (links, emoji)
 elif recording is not None:
-    name, data = "recording.wav", explain_failures(read_recording, recording.getvalue())
+    name, data = "recording.wav", explain_failures(audio.check_recording, recording.getvalue())
     if data is None:
         st.stop()  # too short or silent: the sentence is on the page
     st.caption("Your recording from the microphone: analysed here, kept only while this page is open, "
@@ -207,8 +200,8 @@ else:
     st.write(top.text)
 if song.why_unsure and not top.says_why:  # the headline may have said it already
     st.caption(song.why_unsure)
-if tags and not top.names_tags:
-    st.markdown(f"**It also hears:** {tag_line(tags)}",
+if not top.names_tags and (besides := tag_line(tags, besides=song.genre)):  # not the verdict again
+    st.markdown(f"**It also hears:** {besides}",
                 help="The strongest of the 50 last.fm tags the model's backbone gives the song.")
 for note in song.notes():  # shorter than a clip, or longer than the decoder hears
     st.info(note)
@@ -219,6 +212,8 @@ with chart_col:
     bars = pd.DataFrame({"genre": [display_name(g) for g, _ in best], "probability (%)": [100 * p for _, p in best]})
     st.bar_chart(bars, x="genre", y="probability (%)", horizontal=True, sort="-probability (%)",
                  color=BAR_COLOUR)
+    if top.nearest:
+        st.caption("Shares among the ten if it had to be one of them: not how sure the model is that it is.")
 words_col, why_col = st.columns([3, 2], gap="large")  # "why" beside the chart's empty space
 # mel_col and this row are filled below, once the slider has chosen the clip.
 
@@ -240,9 +235,10 @@ st.subheader("Listen to what the model heard")
 last = int(song.duration - audio.CLIP_SECONDS)
 if last >= 1:
     surest = max(song.clips, key=lambda c: c.probabilities[song.genre])
-    start = st.slider("Pick a moment: the 3-s clip from there is played here and pictured above",
-                      0, last, int(surest.start), format="%d s", key=f"start-{digest}",
-                      help="It starts where the model was surest of its verdict.")
+    moments = [surest.start if s == int(surest.start) else float(s) for s in range(last + 1)]  # its exact start
+    start = st.select_slider("Pick a moment: the 3-s clip from there is played here and pictured above",
+                             moments, surest.start, format_func=mmss, key=f"start-{digest}",
+                             help="It starts where the model was surest of its verdict.")
 else:
     start = 0
 with st.spinner("Listening to the clip…"):
@@ -251,10 +247,10 @@ clip = moment.clips[0] if moment else None
 if clip:
     clip_genre, clip_p = ranked(clip.probabilities)[0]
     st.audio(audio.to_wav_bytes(clip.samples), format="audio/wav")
-    st.write(f"From {mmss(clip.start)} to {mmss(clip.end)} the model hears **{display_name(clip_genre)}** "
+    st.write(f"From {mmss(clip.start)} to {mmss(clip.end, nearest=True)} the model hears **{display_name(clip_genre)}** "
              f"({pct(clip_p)}).")
-    if clip.top_tags():
-        st.caption(f"Here it also hears: {tag_line(clip.top_tags())}")
+    if here := tag_line(clip.top_tags(), besides=clip_genre):
+        st.caption(f"Here it also hears: {here}")
     with st.spinner("Working out why…"):  # the first one also traces the explainer: seconds
         why = explain_failures(why_clip, digest, float(start), clip, model)
 
@@ -263,7 +259,7 @@ with mel_col:
     if clip:
         # Stretched along time so the 3-s window reads as a picture, not a strip.
         st.image(explain.picture(clip.mel), width="stretch",
-                 caption=f"Mel spectrogram of {mmss(clip.start)}–{mmss(clip.end)}: time runs left to "
+                 caption=f"Mel spectrogram of {mmss(clip.start)}–{mmss(clip.end, nearest=True)}: time runs left to "
                          "right, pitch bottom to top, brighter is louder.")
     else:
         st.caption("Nothing to picture at this moment; pick another one below.")
@@ -294,5 +290,9 @@ with st.container(horizontal=True):
                        "application/json", on_click="ignore", icon=":material/download:")
     st.download_button("Download CSV", song.to_csv(), f"{stem}-genre.csv", "text/csv",
                        on_click="ignore", icon=":material/download:")
-with st.expander("Model card"):
-    st.markdown(MODEL_CARD.read_text() if MODEL_CARD.exists() else "No model card (model/README.md) yet.")
+with st.expander("Model card"):  # its pictures are files beside it, out of Markdown's reach on the page
+    for i, part in enumerate(MARKDOWN_IMAGE.split(MODEL_CARD.read_text() if MODEL_CARD.exists() else "")):
+        if i % 2:  # split's captured group: the picture's file name
+            st.image(str(MODEL_CARD.parent / part))
+        else:
+            st.markdown(part)

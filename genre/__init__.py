@@ -29,7 +29,7 @@ from .verdict import GENRES
 
 _LAZY = {  # public name -> the module that owns it
     "load_model": "fusion", "GenreModel": "fusion",
-    "predict": "prediction", "Prediction": "prediction", "Clip": "prediction",
+    "predict": "prediction", "Prediction": "prediction", "Clip": "prediction", "MAX_CLIPS": "prediction",
     "Classifier": "cnn", "build_model": "cnn",
     "CLIP_SECONDS": "audio", "SAMPLE_RATE": "audio", "decode": "audio",
     "render": "spectrogram",

@@ -121,7 +121,7 @@ def check_length(samples: np.ndarray, start: float = 0.0) -> None:
     """Raise ``TooShortError`` for audio under ``MIN_SECONDS`` (decoded from ``start`` seconds)."""
     seconds = len(samples) / SAMPLE_RATE
     if seconds < MIN_SECONDS:
-        raise TooShortError(f"The audio{_from(start)} lasts {seconds:.1f} s; at least {MIN_SECONDS:g} s is needed.")
+        raise TooShortError(f"The audio{_from(start)} lasts {seconds:.2f} s; at least {MIN_SECONDS:g} s is needed.")
 
 
 def _from(start: float) -> str:
@@ -149,13 +149,13 @@ def check_audible(samples: np.ndarray, start: float = 0.0) -> None:
         raise SilentError(f"The audio{_from(start)} is silent: there is nothing to judge.")
 
 
-def check_recording(samples: np.ndarray) -> None:
-    """Refuse a microphone recording too short or too quiet to judge.
+def check_recording(recording: bytes | np.ndarray) -> bytes | np.ndarray:
+    """Refuse a microphone recording too short or too quiet to judge; return it as given.
 
     Parameters
     ----------
-    samples : numpy.ndarray
-        The decoded recording, mono at ``SAMPLE_RATE``.
+    recording : bytes or numpy.ndarray
+        The recording as the browser sent it (WAV), or decoded: mono at ``SAMPLE_RATE``.
 
     Raises
     ------
@@ -164,6 +164,7 @@ def check_recording(samples: np.ndarray) -> None:
     SilentError
         Its loudest second is under ``QUIET_RECORDING_DBFS``: room noise, not music.
     """
+    samples = recording if isinstance(recording, np.ndarray) else decode(recording)
     seconds = len(samples) / SAMPLE_RATE
     low, high = RECORDING_SECONDS
     if seconds < low:
@@ -174,6 +175,7 @@ def check_recording(samples: np.ndarray) -> None:
     if 20 * np.log10(max(loudest, LEVEL_FLOOR)) < QUIET_RECORDING_DBFS:
         raise SilentError("The recording is almost silent: hold the microphone close to the speaker, "
                          "turn the music up, and record again.")
+    return recording
 
 
 def level_db(clip: np.ndarray) -> float:

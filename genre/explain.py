@@ -105,21 +105,23 @@ class Explanation:
         weights = " and ".join(f"{h.name} {h.weight:g}" for h in self.readings)
         lead = ("Its parts agree on this clip" if all(h.genre == self.genre for h in self.readings)
                 else "Its parts differ on this clip")
-        return (f"{lead}: {said}. The verdict, **{display_name(self.genre)}** at {pct(self.probability)}, "
-                f"weighs {weights} and multiplies what they say (a weighted sum of their log-probabilities), "
-                "so parts that agree make it surer than either, and a sure part outweighs an unsure one.")
+        return (f"{lead} ({said}). Together they give this clip **{display_name(self.genre)}** "
+                f"{pct(self.probability)}: the model weighs {weights} and multiplies what they say (a weighted "
+                "sum of their log-probabilities), so parts that agree make it surer than either, and a sure "
+                "part outweighs an unsure one. (The song's figure above weighs all its clips.)")
 
     def caption(self, start: float, end: float) -> str:
         """The picture's caption for the clip from ``start`` to ``end`` seconds."""
         boxed = "; boxed: the part whose silence lowers it most" if self.stands_out else ""
-        return f"What moved the verdict on {mmss(start)}–{mmss(end)}: lit and outlined{boxed}."
+        return f"What moved the verdict on {mmss(start)}–{mmss(end, nearest=True)}: lit and outlined{boxed}."
 
     def how(self) -> str:
         """How the map was made, in a sentence for people."""
         parts = ("through each of its parts, weighted as the verdict weighs them" if len(self.readings) > 1
                  else "through the image network")
+        silenced = "the boxed part" if self.stands_out else "the part with the most support"
         return (f"The map follows the gradient of the verdict on {display_name(self.genre)} from silence to "
-                f"this clip {parts}; the boxed part was then silenced and the model asked again.")
+                f"this clip {parts}; {silenced} was then silenced and the model asked again.")
 
     def legend(self, start: float = 0.0, seconds: float = CLIP_SECONDS) -> str:
         """What the map shows and what hiding its box did (Markdown); ``start``: the clip's second,
@@ -132,8 +134,9 @@ class Explanation:
         through = "" if len(self.readings) < 2 else " (" + ", ".join(
             f"{pct(h.share)} {'of it came ' if i == 0 else ''}through {h.name}"
             for i, h in enumerate(self.readings)) + ")"
-        when = (f"{start + t0:.1f}–{start + t1:.1f} s at " if t1 <= seconds  # not in the repeat of a short song
-                else "")
+        # not in the repeat of a short song; a window's 39 columns hold 3.02 s, a column past the clip's 3
+        when = (f"{start + t0:.1f}–{start + min(t1, seconds):.1f} s at "
+                if t1 <= seconds + 1 / spectrogram.COLUMNS_PER_SECOND else "")
         points = round(100 * self.drop)
         return (f"Lit and outlined: what moved the model towards **{genre}** most{through}; dimmed: what "
                 f"mattered little. Silencing the boxed part, {when}{f0:.0f}–{f1:.0f} Hz, lowers {genre} by "

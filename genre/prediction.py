@@ -13,7 +13,7 @@ import numpy as np
 from . import audio, rhythm, spectrogram, spread
 from .audio import CLIP_SAMPLES, SAMPLE_RATE
 from .errors import AudioError
-from .verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, TAG_FLOOR, Judgement, silence_sentence
+from .verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, NO_BEAT, TAG_FLOOR, Judgement, silence_sentence
 
 MAX_CLIPS = 10  # a longer song is judged on this many clips spread evenly over it (every clip of 30 s)
 QUIET_DB = 40.0  # clips this far under the song's loudest clip (RMS) are silence or fades: skipped
@@ -88,7 +88,8 @@ class Prediction:
         short = (f"The audio from {start:g} s lasts {self.duration:.1f} s" if start else
                  f"The song is shorter than {audio.CLIP_SECONDS:g} s")
         return [f"{short}, so it was repeated to fill one clip."] * self.short + \
-            [f"Only the first {audio.MAX_SECONDS // 60} minutes were analysed."] * self.truncated
+            [f"Only the first {audio.MAX_SECONDS // 60} minutes were analysed ({len(self.clips)} clips of "
+             f"{audio.CLIP_SECONDS:g} s spread over them)."] * self.truncated
 
     def timeline(self) -> list[tuple[int, float, str, float]]:
         """``(stretch, second, genre, probability)`` points of the verdict across the song.
@@ -206,8 +207,9 @@ def judge_samples(samples: np.ndarray, model: Model, starts: list[int] | None = 
     seconds = len(samples) / SAMPLE_RATE if seconds is None else seconds
     gain_db, pieces = heard_clips(samples, starts)
     verdict = model.judge(windows, pieces, pulse=rhythm.pulse_clarity(samples), gain_db=gain_db)
-    if len(starts) < MIN_AUDIBLE * asked and verdict.reason in (None, LOW_CONFIDENCE):
-        verdict.doubt(MOSTLY_SILENCE, silence_sentence(len(starts), asked))  # the likelier why of a weak guess
+    # the likelier why of a weak guess, or of a beat not found: silence has none
+    if len(starts) < MIN_AUDIBLE * asked and verdict.reason in (None, LOW_CONFIDENCE, NO_BEAT):
+        verdict.doubt(MOSTLY_SILENCE, silence_sentence(len(starts), asked))
     tag_names = getattr(model, "tags", ())
     clips = []
     for i, (s, p, w, piece) in enumerate(zip(starts, verdict.clip_probs, windows, pieces)):

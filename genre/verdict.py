@@ -98,9 +98,11 @@ def pct(p: float) -> str:
     return f"{p:.0%}"
 
 
-def mmss(seconds: float) -> str:
-    """Seconds as minutes and seconds, rounded down: 125.9 -> ``2:05``."""
-    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+def mmss(seconds: float, nearest: bool = False) -> str:
+    """Seconds as minutes and seconds, rounded down: 125.9 -> ``2:05``; ``nearest`` for an end, which
+    a clip of 2.995 s from 0:31 reaches at ``0:34``, not ``0:33``."""
+    whole = int(round(seconds)) if nearest else int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 def sureness(p: float) -> str:
@@ -132,9 +134,11 @@ def hears(tags: list[tuple[str, float]]) -> str:
     return " and ".join(style) + ("" if style[-1].endswith("music") else " music")
 
 
-def tag_line(tags: list[tuple[str, float]]) -> str:
-    """Every tag's name in lower case, joined by middle dots: "rock · indie · 80s"."""
-    return " · ".join(t.lower() for t, _ in tags)
+def tag_line(tags: list[tuple[str, float]], besides: str | None = None) -> str:
+    """Every tag's name in lower case, joined by middle dots: "rock · indie · 80s"; without the tag
+    that names the genre ``besides`` (the verdict's: "hiphop" drops "Hip-Hop")."""
+    said = {besides, display_name(besides)} if besides else set()
+    return " · ".join(t.lower() for t, _ in tags if t.lower() not in said)
 
 
 @dataclass

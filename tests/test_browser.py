@@ -117,13 +117,17 @@ def test_upload_in_a_real_browser_gives_a_verdict(server, tmp_path):
 
         # The rest of the page: both charts, the mel image, the clip player, the downloads.
         expect(page.get_by_text("Download CSV")).to_be_visible(timeout=60_000)
-        expect(page.locator("[data-testid=stImage] img")).to_have_count(2)  # the mel, and why
+        expect(page.locator("[data-testid=stImage] img")).to_have_count(3)  # the mel, why, the card's matrix
         expect(page.get_by_text("Why it says so")).to_be_visible()
         expect(page.locator("[data-testid=stAudio]")).to_have_count(1)  # the clip player
         expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(2, timeout=30_000)
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
         assert proc.poll() is None, "the server died"
         shot = whole_page(page, tmp_path / "screenshot.png")
+        page.get_by_text("Model card", exact=True).click()  # opened after the screenshot: the card is long
+        expect(page.locator("[data-testid=stExpander] [data-testid=stImage] img")).to_have_count(1)
+        page.wait_for_function("[...document.querySelectorAll('[data-testid=stImage] img')]"
+                               ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)  # none broken
         assert not errors, errors
     SCREENSHOT.parent.mkdir(exist_ok=True)
     shutil.copyfile(shot, SCREENSHOT)
@@ -216,7 +220,7 @@ def test_microphone_in_a_real_browser_gives_a_verdict(server, room_wav):
             verdict = page.get_by_role("heading").filter(has_text=VERDICT).first
             expect(verdict).to_be_visible(timeout=VERDICT_TIMEOUT_S * 1000)
             expect(page.get_by_text("never stored")).to_be_visible()
-            expect(page.locator("[data-testid=stImage] img")).to_have_count(2, timeout=60_000)
+            expect(page.locator("[data-testid=stImage] img")).to_have_count(3, timeout=60_000)  # with the card's
             expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
             short = context.new_page()  # a fresh session: a recording that is too short

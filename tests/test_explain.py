@@ -254,3 +254,16 @@ def test_the_legend_counts_points_and_never_times_the_repeat_of_a_short_song():
     t0 = 10 + 30 / spectrogram.COLUMNS_PER_SECOND
     assert f"{t0:.1f}–" in whole and " s at " in whole
     assert "by 5 points" in explain.Explanation("jazz", 0.6, support, box=(40, 30), drop=0.05).legend()
+
+
+def test_a_box_at_the_clips_end_keeps_its_seconds_and_the_words_say_what_was_silenced():
+    """A window's 39 columns hold 3.02 s: a box in its last columns is still in the clip's 3 s."""
+    support = np.zeros((128, 39))
+    support[40:56, 34:39] = 1.0
+    end = explain.Explanation("blues", 0.6, support, box=(40, 34), drop=0.04)
+    said = end.legend(start=24.0)
+    assert " s at " in said and "–27.0 s at" in said  # shown up to the clip's end, not past it
+    assert "the boxed part was then silenced" in end.how()
+    quiet = explain.Explanation("blues", 0.6, support, box=(40, 34), drop=0.001)  # nothing stands out
+    assert "boxed" not in quiet.how() and "boxed" not in quiet.caption(24.0, 27.0)
+    assert quiet.caption(31.0, 33.995).endswith("0:31–0:34: lit and outlined.")

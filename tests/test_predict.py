@@ -48,7 +48,7 @@ def test_a_start_near_the_end_speaks_of_the_audio_left_not_the_song(media, tiny_
     near = predict(media["wav"], tiny_model, start=4.5)
     assert near.short and near.duration == pytest.approx(1.5, abs=0.02)
     assert near.notes() == ["The audio from 4.5 s lasts 1.5 s, so it was repeated to fill one clip."]
-    with pytest.raises(TooShortError, match=r"The audio from 5.5 s lasts 0.5 s; at least 1 s"):
+    with pytest.raises(TooShortError, match=r"The audio from 5.5 s lasts 0.50 s; at least 1 s"):
         predict(media["wav"], tiny_model, start=5.5)
     assert predict(media["short"], tiny_model).notes()[0].startswith("The song is shorter than 3 s")
 
@@ -138,9 +138,9 @@ def test_the_timeline_draws_nothing_over_a_stretch_skipped_as_silence():
 
 
 def test_mostly_silence_is_the_why_of_a_weak_guess_on_a_mostly_silent_song(tmp_path, tiny_model):
-    """4 s of sound in 30 s: a weak guess there is explained by the silence, not called low confidence."""
+    """4 s of sound in 30 s: a weak guess there (or no beat found) is explained by the silence."""
     from genre import audio
-    from genre.verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, NOT_MUSIC
+    from genre.verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, NO_BEAT, NOT_MUSIC, OUTSIDE_TEN
 
     class Doubting:  # the tiny model, with its verdict doubted as the fused model doubts a weak one
         genres, device = tiny_model.genres, tiny_model.device
@@ -159,5 +159,7 @@ def test_mostly_silence_is_the_why_of_a_weak_guess_on_a_mostly_silent_song(tmp_p
     song = audio.to_wav_bytes(y)
     weak = predict(song, Doubting(LOW_CONFIDENCE))
     assert weak.reason == MOSTLY_SILENCE and "silence" in weak.why_unsure
+    assert predict(song, Doubting(NO_BEAT)).reason == MOSTLY_SILENCE  # silence has no beat to find
     assert predict(song, Doubting(NOT_MUSIC)).reason == NOT_MUSIC  # a stronger why stands
+    assert predict(song, Doubting(OUTSIDE_TEN)).reason == OUTSIDE_TEN
     assert predict(song, tiny_model).reason == MOSTLY_SILENCE  # and a sure guess is doubted too

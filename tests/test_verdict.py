@@ -15,6 +15,7 @@ def test_genres_and_reasons_are_the_contract():
 def test_display_names_and_numbers():
     assert V.display_name("hiphop") == "hip-hop" and V.display_name("jazz") == "jazz"
     assert V.pct(0.456) == "46%" and V.mmss(125.9) == "2:05"
+    assert V.mmss(33.995, nearest=True) == "0:34" and V.mmss(33.4, nearest=True) == "0:33"  # a clip's end
     assert [V.sureness(p) for p in (0.95, 0.8, 0.7, 0.6, 0.3)] == \
         ["very sure", "very sure", "fairly sure", "fairly sure", "somewhat sure"]
     assert [g for g, _ in V.ranked(PROBS)][:2] == ["hiphop", "jazz"]
@@ -88,3 +89,10 @@ def test_an_unsure_verdict_gives_the_three_best_guesses():
     top = V.headline("hiphop", 0.46, PROBS, True, [], 2, reason=V.LOW_CONFIDENCE)
     assert top.title == "Maybe hip-hop: 46%" and top.warning and not top.nearest
     assert "**hip-hop** (46%), **jazz** (20%) and **pop** (7%)" in top.text
+
+
+def test_the_tag_line_leaves_out_the_genre_it_is_said_beside():
+    tags = [("Hip-Hop", 0.6), ("rnb", 0.3), ("jazz", 0.2)]
+    assert V.tag_line(tags) == "hip-hop · rnb · jazz"
+    assert V.tag_line(tags, besides="hiphop") == "rnb · jazz" and V.tag_line(tags, besides="jazz") == "hip-hop · rnb"
+    assert V.tag_line([("jazz", 0.9)], besides="jazz") == ""  # nothing else: the page says nothing
