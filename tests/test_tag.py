@@ -106,6 +106,8 @@ def test_a_silent_or_too_short_track_is_refused_not_failed(tmp_path, songs, tiny
     (lib / "broken.mp3").write_bytes(b"ID3" + bytes(500))  # a fault, unlike the two: the next run exits 1
     again = run(lib, "--out", out, "--workers", 1, "--model", tiny_model_path)
     assert again.returncode == 1 and "1 failed" in again.stderr and "3 already in the results" in again.stderr
+    assert f"warning: {lib / 'broken.mp3'}: " in again.stderr  # the fault is named, not only counted
+    assert "warning" not in done.stderr  # a refusal is counted, not warned of
     assert "refused" not in {Path(r["path"]).name: r for r in rows(out)}["broken.mp3"]
     table = tmp_path / "out.csv"  # the CSV says it too, and reads it back
     assert run(lib, "--out", table, "--workers", 1, "--model", tiny_model_path).returncode == 1
@@ -123,6 +125,16 @@ def test_a_terminal_gets_a_progress_bar_with_an_eta(library, tiny_model_path, tm
     assert status == 0, text
     assert re.search(r"100%\|.*\| 6/6 \[\d\d:\d\d<\d\d:\d\d", text), text  # the bar, the count, elapsed<ETA
     assert "6 song(s) analysed" in text
+
+
+@pytest.mark.slow  # starts worker processes: several seconds
+def test_a_dry_runs_lines_stand_above_the_bar_never_inside_it(library, tiny_model_path):
+    """stdout and the bar share the terminal: each line is written on a line of its own."""
+    status, text = on_terminal(["tag", library / "album", "--dry-run", "--write-tags", "--workers", "1",
+                                "--model", tiny_model_path], stdout=True)
+    assert status == 0, text
+    said = [part for part in re.split(r"[\r\n]", text) if ": would write" in part or ", nothing written" in part]
+    assert len(said) == 6 and all(part.startswith(str(library / "album")) for part in said), said
 
 
 @pytest.mark.slow  # starts worker processes: several seconds

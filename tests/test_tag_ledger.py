@@ -350,3 +350,23 @@ def test_a_tagging_rerun_with_nothing_left_says_so():
         tally.already = 7
         assert ("tags: none left to write" in tally.summary()) is tagging
         assert ("tags:" in tally.summary()) is tagging
+
+
+def test_a_failed_tag_write_is_said_on_the_tags_line_not_as_a_failed_analysis():
+    from genre.tag.tally import Tally
+
+    tally = Tally(tagging=True)
+    for action in ("written", "failed"):
+        tally.count(Row("/x.mp3", verdict={"genre": "rock", "unsure": False}, tag=TagWrite(action, None, "Rock")))
+    said = tally.summary()
+    assert "2 song(s) analysed" in said and ", 0 failed;" in said and "tags: 1 written, 1 failed" in said
+    assert tally.tags_failed == 1  # and the run still exits 1 (run._tag)
+
+
+def test_an_interrupted_rerun_never_says_every_tag_is_settled():
+    from genre.tag.tally import Tally
+
+    tally = Tally(tagging=True)
+    tally.already = 9  # in the results; the rest never reached
+    assert "none left to write" not in tally.summary(interrupted=True)
+    assert "none left to write" in tally.summary()  # a whole run that found nothing new: all settled

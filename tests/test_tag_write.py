@@ -86,15 +86,24 @@ def test_a_genre_changed_by_hand_is_what_an_overwrite_replaces(songs, tmp_path):
     assert write.read_genre(path) == "Field recording"
 
 
-def test_undo_leaves_a_genre_changed_by_hand(songs, tmp_path):
-    path = Path(shutil.copy(songs["noise.flac"], tmp_path / "song.flac"))
-    done = write.write_genre(path, "blues")
-    audio = mutagen.File(path)
-    audio["GENRE"] = ["Field recording"]  # the user's own choice, after the run
+@pytest.mark.parametrize("name", ["tone.mp3", "noise.flac", "melody.m4a", "tone.opus"])
+def test_undo_leaves_a_genre_changed_by_hand_and_takes_its_own_fields_off_it(name, songs, tmp_path):
+    path = Path(shutil.copy(songs[name], tmp_path / name))
+    before = sound(path)
+    done = write.write_genre(path, "blues", source=write.source_text("fused v1", 0.81))
+    audio = mutagen.File(path, easy=True)
+    audio["genre"] = ["Field recording"]  # the user's own choice, after the run
     audio.save()
+    assert write.restore_genre(path, "Blues", done.replaced, dry_run=True).cleared is False  # a dry run says only
+    assert write.read_source(path) is not None
     kept = write.restore_genre(path, "Blues", done.replaced)
-    assert kept.action == "changed since" and kept.now == "Field recording"
-    assert write.read_genre(path) == "Field recording"
+    assert kept.action == "changed since" and kept.now == "Field recording" and kept.cleared
+    assert write.read_genre(path) == "Field recording" and write.read_source(path) is None  # not said to be ours
+    tags = mutagen.File(path).tags
+    assert not [k for k in tags.keys() if "GENRE_" in k.upper()]  # GENRE_REPLACED too
+    assert sound(path) == before and not copies(tmp_path)
+    again = write.restore_genre(path, "Blues", done.replaced)  # a second undo: nothing of ours left to take
+    assert again.action == "changed since" and not again.cleared and write.read_genre(path) == "Field recording"
 
 
 def test_a_symlink_is_written_through_and_stays_a_link(songs, tmp_path):

@@ -27,8 +27,7 @@ from mutagen.wave import WAVE
 from ..formats import ID3_FOOTER_FLAG, ID3_HEADER, id3_size
 
 ID3_VERSION = 3  # ID3v2.3 for new tags: what most players and Windows read
-VORBIS_KEY = "GENRE"
-MP4_KEY = "\xa9gen"
+VORBIS_KEY, MP4_KEY = "GENRE", "\xa9gen"  # the genre field: a Vorbis comment, an MP4 atom
 SOURCE = "GENRE_SOURCE"  # the field that says this project wrote the genre
 REPLACED = "GENRE_REPLACED"  # beside it: what the genre was before this project first wrote one (JSON)
 V1_BYTES = 128  # an ID3v1 tag: the file's last 128 bytes, from "TAG"
@@ -203,10 +202,10 @@ def has_id3v2(audio) -> bool:
     return audio.tags is not None and audio.tags.version >= (2, 0, 0)
 
 
-def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], f,
+def set_fields(audio, kind: str, values: list[str] | None, own: dict[str, str | None], f,
                back: dict | None = None) -> None:
-    """Set the genre field to ``values`` (none: removed) and this project's fields ``own`` (None: removed),
-    then save to the file object ``f``; an MP3's ID3v1 tag keeps every byte but its genre's.
+    """Set the genre field to ``values`` (empty: removed; None: kept) and this project's fields ``own``
+    (None: removed), then save to the file object ``f``; an MP3's ID3v1 tag keeps every byte but its genre's.
 
     ``back`` (an undo): ``replaced_by_write``'s record, whose genre frame encoding and ID3v1 genre
     byte are put back, and with whose ``"id3v2": false`` the ID3v2 tag the write added is removed
@@ -217,7 +216,8 @@ def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], 
         audio.add_tags()
     tags = audio.tags
     if kind == "id3":
-        tags.delall("TCON")
+        if values is not None:
+            tags.delall("TCON")
         if values:
             tags.add(TCON(encoding=back.get(ENCODING, 3), text=values))
         for name, value in own.items():
@@ -242,7 +242,7 @@ def set_fields(audio, kind: str, values: list[str], own: dict[str, str | None], 
     field = VORBIS_KEY if kind == "vorbis" else MP4_KEY
     if values:
         tags[field] = values
-    elif field in tags:
+    elif values is not None and field in tags:
         del tags[field]
     for name, value in own.items():
         key = KEYS[name][kind]

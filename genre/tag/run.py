@@ -164,6 +164,13 @@ def _tag(args, results) -> int:
     def warn(message: str) -> None:
         (bar.write if bar is not None else print)(f"warning: {walk.escaped(message)}", file=sys.stderr)
 
+    def say(line: str) -> None:  # a line of stdout, written above the bar, never into it
+        if bar is not None:
+            bar.write(line, file=sys.stdout)
+            sys.stdout.flush()
+        else:
+            print(line, flush=True)
+
     retag = [] if options.tags and hasattr(results, "row") else None
     try:
         if options.writes:  # a killed run's half-done write in place: put back
@@ -174,8 +181,8 @@ def _tag(args, results) -> int:
             row = job.tag(results.row(path), options)
             tally.retagged += 1
             tally.count_tag(row.tag)
-            _warn_failed_tag(row, warn)
-            _emit(row, results, options, aliases)
+            _warn_failed(row, warn)
+            _emit(row, results, options, aliases, say)
         if todo:
             bar = progress_bar(len(todo))
             if args.ray is not None:
@@ -190,10 +197,10 @@ def _tag(args, results) -> int:
                 rows = pool.rows(todo)
             for row in rows:
                 tally.count(row)
-                _warn_failed_tag(row, warn)
-                _emit(row, results, options, aliases)
+                _warn_failed(row, warn, options)
+                _emit(row, results, options, aliases, say)
                 bar.update(1)
-                bar.set_postfix(failed=tally.failed, refresh=False)
+                bar.set_postfix(failed=tally.failed + tally.tags_failed, refresh=False)
     except KeyboardInterrupt as exc:
         stopped = getattr(exc, "signum", signal.SIGINT)
     finally:
@@ -208,16 +215,20 @@ def _tag(args, results) -> int:
     print(tally.summary(stopped is not None), file=sys.stderr)
     if stopped is not None:
         return 128 + stopped
-    return EXIT_FAILED if tally.failed or tally.deaths or tally.problems["unreadable"] else EXIT_OK
+    failed = tally.failed or tally.tags_failed or tally.deaths or tally.problems["unreadable"]
+    return EXIT_FAILED if failed else EXIT_OK
 
 
-def _warn_failed_tag(row: Row, warn) -> None:
-    """Name the file and the reason on the terminal when its tag could not be written."""
+def _warn_failed(row: Row, warn, options: job.Options | None = None) -> None:
+    """Name the file and the reason on the terminal when it could not be analysed (``options``: a
+    run's own analysis; a dry run says it on its line) or its tag could not be written."""
+    if options is not None and row.error and not row.refused and not options.dry_run:
+        warn(f"{walk.shown(row.path)}: {row.error}")
     if row.tag is not None and row.tag.error:
         warn(f"{walk.shown(row.path)}: tag {row.tag.action}: {row.tag.error}")
 
 
-def _emit(row: Row, results, options: job.Options, aliases: dict) -> None:
+def _emit(row: Row, results, options: job.Options, aliases: dict, say=print) -> None:
     """A row to the results file (or stdout); with ``--dry-run`` a line saying what would be written."""
     row.paths = [row.path, *aliases.get(row.path, ())]
     if options.dry_run:
@@ -232,11 +243,11 @@ def _emit(row: Row, results, options: job.Options, aliases: dict) -> None:
             line = ("not music" if row.reason == NOT_MUSIC else f"unsure ({row.genre}?)") + ", nothing written"
         else:
             line = f"{tag.action}: {tag.old!r} ({row.genre} heard)"
-        print(f"{walk.shown(row.path)}: {walk.escaped(line)}", flush=True)  # an error may quote a name
+        say(f"{walk.shown(row.path)}: {walk.escaped(line)}")  # an error may quote a name
     elif results is not None:
         results.append(row)
     else:
-        print(json_text(row.to_json()), flush=True)
+        say(json_text(row.to_json()))
 
 
 def _positive(kind):

@@ -13,7 +13,7 @@ PROBLEM_WORDS = {"special": "FIFO, socket or device (never opened)"}  # walk pro
 REASON_WORDS = {NOT_MUSIC: "not music", OUTSIDE_TEN: "music outside the ten", LOW_CONFIDENCE: "low confidence",
                 MOSTLY_SILENCE: "mostly silence", NO_BEAT: "no beat"}  # verdict.REASONS, as the summary says them
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 2  # a run's and an undo's exit status (BUSY: another holds --out)
-FAILED_TAGS = ("failed", "changed")  # tag actions that count as a failed song
+FAILED_TAGS = ("failed", "changed")  # tag actions that fail the run (said on the "tags:" line, not as analyses)
 DEFAULT_COLUMNS, DEFAULT_ROWS = 80, 24  # for a terminal that does not say its size (tqdm hides a bar in 0 rows)
 
 
@@ -41,7 +41,7 @@ class Tally:
     def __init__(self, tagging: bool = False):
         self.start = time.monotonic()
         self.analysed = self.failed = self.already = self.not_audio = self.unsure = self.retagged = 0
-        self.aliases = self.leftovers = self.deaths = self.refused = 0
+        self.aliases = self.leftovers = self.deaths = self.refused = self.tags_failed = 0
         self.failed_before = self.undone_before = 0  # of ``already``: what the results say of them
         self.tagging = tagging  # a --write-tags (or --dry-run) run: its summary always speaks of tags
         self.problems = collections.Counter()  # walk problems by kind
@@ -67,7 +67,7 @@ class Tally:
 
     def count_tag(self, tag: TagWrite) -> None:
         self.tags[tag.action] += 1
-        self.failed += tag.action in FAILED_TAGS
+        self.tags_failed += tag.action in FAILED_TAGS
 
     def summary(self, interrupted: bool = False) -> str:
         seconds = time.monotonic() - self.start
@@ -91,7 +91,7 @@ class Tally:
         if self.tags:
             lines.append("tags: " + ", ".join(f"{n} {a}" for a, n in self.tags.most_common())
                          + (f" ({self.retagged} from earlier results)" if self.retagged else ""))
-        elif self.tagging and self.already:
+        elif self.tagging and self.already and not self.analysed and not interrupted:
             lines.append("tags: none left to write (every song's is settled in the results)")
         return "\n".join(lines)
 

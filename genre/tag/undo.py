@@ -169,7 +169,8 @@ def _undo_one(ledger: Ledger, row: Row, tag: TagWrite, dry_run: bool, record: bo
               f"{shown}: would remove {tag.new!r} (it had no genre before)", flush=True)
     elif action == "changed since":
         print(f"warning: {shown}: its genre is now {result.now!r}, not the {tag.new!r} this project "
-              "wrote (or its GENRE_SOURCE is gone): left as it is", file=sys.stderr)
+              "wrote (or its GENRE_SOURCE is gone): left as it is"
+              + ("; this project's GENRE_SOURCE and GENRE_REPLACED taken off it" * result.cleared), file=sys.stderr)
     elif action in ("failed", "unsupported"):
         print(f"warning: {shown}: {walk.escaped(result.error or 'no genre field in this format')}", file=sys.stderr)
         return "failed"

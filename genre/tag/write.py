@@ -47,6 +47,7 @@ class Restore:
     now: str | None  # the genre found in the file
     restored: list[str] | None  # the values put back (an empty list: the genre removed)
     error: str | None = None  # a sentence, with 'failed'
+    cleared: bool = False  # with 'changed since': this project's fields were taken off the user's genre
 
 
 def tag_value(genre: str) -> str:
@@ -172,7 +173,8 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
     -------
     Restore
         What was done: 'changed since' when the genre or its ``GENRE_SOURCE`` is no longer this
-        project's (edited by hand since), and nothing is written; 'already restored' when the
+        project's (edited by hand since): the genre is left as it is, and only this project's fields
+        beside it are taken off (they would say the user's genre was this project's); 'already restored' when the
         file already holds what the write replaced (an undo killed before it saved its row).
     """
     try:
@@ -189,7 +191,17 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
         if not ours and frozenset(_genres(restored)) in held and not replaced.get("source") and v1_back:
             return Restore("already restored", now, restored)  # an undo killed before its row was saved
         if now is None or now.strip().lower() != wrote.strip().lower() or not ours:
-            return Restore("changed since", now, restored)
+            if (dry_run or audio.tags is None or (not ours and fields.text(audio, kind, REPLACED) is None)
+                    or fields.before_ours(audio, kind, now) is not None):  # another write of this project's
+                return Restore("changed since", now, restored)
+            # the genre is the user's now: this project's fields beside it would claim it, so they go
+            # (the genre, and an MP3's ID3v1 byte, left as they are); a file that cannot be written keeps them
+            try:
+                _rewrite(path, type(audio), kind, None, {SOURCE: replaced.get("source"), REPLACED: None}, expect,
+                         back={fields.V1_GENRE: song.v1[-1]} if song.v1 else None)
+            except (replace.NotWritten, mutagen.MutagenError, OSError):
+                return Restore("changed since", now, restored)
+            return Restore("changed since", now, restored, cleared=True)
         if dry_run:
             return Restore("would restore", now, restored)
         _rewrite(path, type(audio), kind, restored, {SOURCE: replaced.get("source"), REPLACED: None}, expect,
@@ -232,13 +244,15 @@ def _open(path, expect, stored: bool = True) -> _Song:
                  other)
 
 
-def _rewrite(path, cls, kind: str, values: list[str], own: dict[str, str | None], expect,
+def _rewrite(path, cls, kind: str, values: list[str] | None, own: dict[str, str | None], expect,
              back: dict | None = None) -> None:
     def change(f) -> None:  # the class found on the file: the copy has no name
         # as stored (``fields.load_own``): the ID3v2 tag saved gains nothing but the genre
-        fields.set_fields(fields.load_own(cls, f), kind, values, own, f, back)
+        stored = fields.load_own(cls, f)
+        expected = fields.raw(stored, kind) if values is None else values
+        fields.set_fields(stored, kind, values, own, f, back)
         saved = fields.load_own(cls, f)
-        if _genres(fields.raw(saved, kind)) != _genres(values) or (
+        if _genres(fields.raw(saved, kind)) != _genres(expected) or (
                 saved.tags is not None and fields.text(saved, kind) != own[SOURCE]):
             # mutagen wrote where it cannot read back (a WAV whose odd-sized chunk lacks its pad byte)
             raise replace.NotWritten("The new tag could not be read back from the file (its layout is "

@@ -82,9 +82,9 @@ def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines()]
 
 
-def on_terminal(argv: list, columns: int = 100) -> tuple[int, str]:
-    """Run ``python -m genre *argv`` with stderr on a pseudo-terminal ``columns`` wide (0: one that
-    does not say its size); its exit status and what it wrote there."""
+def on_terminal(argv: list, columns: int = 100, stdout: bool = False) -> tuple[int, str]:
+    """Run ``python -m genre *argv`` with stderr (and with ``stdout``, stdout too) on a pseudo-terminal
+    ``columns`` wide (0: one that does not say its size); its exit status and what it wrote there."""
     import fcntl
     import pty
     import struct
@@ -93,8 +93,9 @@ def on_terminal(argv: list, columns: int = 100) -> tuple[int, str]:
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", columns // 4, columns, 0, 0))
     try:
-        done = subprocess.Popen([sys.executable, "-m", "genre", *map(str, argv)], stdout=subprocess.DEVNULL,
-                                stderr=follower, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        done = subprocess.Popen([sys.executable, "-m", "genre", *map(str, argv)],
+                                stdout=follower if stdout else subprocess.DEVNULL, stderr=follower, cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
         os.close(follower)
         said = b""
         while True:  # read as it writes: a full terminal buffer would block it
