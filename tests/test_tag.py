@@ -127,6 +127,29 @@ def test_a_terminal_gets_a_progress_bar_with_an_eta(library, tiny_model_path, tm
     assert "6 song(s) analysed" in text
 
 
+def test_paths_that_do_not_exist_are_bad_usage_and_make_no_results_file(tmp_path):
+    done = run(tmp_path / "Musci", "--out", tmp_path / "out.jsonl")
+    assert done.returncode == 2 and "no such file or folder" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.slow  # starts worker processes: several seconds
+def test_songs_gone_since_the_last_run_are_counted_and_their_rows_kept(tmp_path, songs, tiny_model_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in ("a.mp3", "b.mp3"):
+        shutil.copy(songs["tone.mp3"], lib / name)
+    out = tmp_path / "out.jsonl"
+    first = run(lib, "--out", out, "--workers", 1, "--model", tiny_model_path)
+    assert first.returncode == 0 and "not found this time" not in first.stderr, first.stderr
+    (lib / "b.mp3").unlink()
+    again = run(lib, "--out", out, "--workers", 1, "--model", tiny_model_path)
+    assert again.returncode == 0 and "1 song(s) in the results not found this time" in again.stderr, again.stderr
+    assert {Path(r["path"]).name for r in rows(out)} == {"a.mp3", "b.mp3"}
+    assert "not found this time" not in run(lib / "a.mp3", "--out", out, "--workers", 1,
+                                            "--model", tiny_model_path).stderr  # only under the paths given
+
+
 @pytest.mark.slow  # starts worker processes: several seconds
 def test_a_dry_runs_lines_stand_above_the_bar_never_inside_it(library, tiny_model_path):
     """stdout and the bar share the terminal: each line is written on a line of its own."""

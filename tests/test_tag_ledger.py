@@ -164,7 +164,8 @@ def test_a_file_tag_did_not_write_is_refused_and_left_as_it_is(tmp_path, content
     with pytest.raises(LedgerError, match="not a results file"):
         Ledger(out, ["rock", "jazz"])
     assert out.read_bytes() == content
-    assert cli.main(["tag", str(tmp_path / "nowhere"), "--out", str(out)]) == 2  # bad usage, as the README says
+    (tmp_path / "music").mkdir()
+    assert cli.main(["tag", str(tmp_path / "music"), "--out", str(out)]) == 2  # bad usage, as the README says
     assert out.read_bytes() == content
     torn = tmp_path / "torn.jsonl"  # a run killed during its first line: still its results file
     torn.write_bytes(b'{"path": "/music/a.mp3", "si')

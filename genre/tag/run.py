@@ -80,6 +80,7 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
     def alias(first: str, path: str) -> None:
         tally.aliases += 1
         aliases.setdefault(first, []).append(path)
+        seen.add(path)
 
     def leftover(path: str) -> None:
         try:
@@ -90,7 +91,7 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
         tally.leftovers += bool(removed)
 
     known = results.known if results is not None else (lambda path, size, mtime: False)
-    todo = []
+    todo, seen = [], set()
 
     def already(path: str) -> None:
         done = results.index[path]
@@ -99,6 +100,7 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
         tally.undone_before += done.undone
 
     for entry in walk.walk(paths, problem, skip, known, alias, leftover):
+        seen.add(entry.path)
         if known(entry.path, entry.size, entry.mtime):
             already(entry.path)
             if retag is not None and results.index[entry.path].to_tag(overwrite):
@@ -116,6 +118,8 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
                     retag.append(entry.path)
                 continue
         todo.append(entry)
+    roots = [os.path.abspath(p) for p in paths]  # songs the results hold there that are gone (or moved)
+    tally.gone = sum(p not in seen and walk.under(p, roots) for p in results.index) if results is not None else 0
     return todo
 
 
@@ -130,6 +134,8 @@ def run(args) -> int:
         return undo(args, model_genres(args.model), open_results)
     if not args.paths:
         args.usage_error("the following arguments are required: PATH (or --undo --out FILE)")
+    if not any(os.path.lexists(p) for p in args.paths):  # a typo: no results file made for it
+        args.usage_error(f"no such file or folder: {', '.join(map(walk.shown, args.paths))}")
     if args.overwrite and not (args.write_tags or args.dry_run):
         args.usage_error("--overwrite replaces genre tags, so it needs --write-tags (or --dry-run to see what it would do)")
     if args.out is not None and not args.out.parent.is_dir():
@@ -165,11 +171,8 @@ def _tag(args, results) -> int:
         (bar.write if bar is not None else print)(f"warning: {walk.escaped(message)}", file=sys.stderr)
 
     def say(line: str) -> None:  # a line of stdout, written above the bar, never into it
-        if bar is not None:
-            bar.write(line, file=sys.stdout)
-            sys.stdout.flush()
-        else:
-            print(line, flush=True)
+        (bar.write if bar is not None else print)(line, file=sys.stdout)
+        sys.stdout.flush()
 
     retag = [] if options.tags and hasattr(results, "row") else None
     try:

@@ -41,7 +41,7 @@ class Tally:
     def __init__(self, tagging: bool = False):
         self.start = time.monotonic()
         self.analysed = self.failed = self.already = self.not_audio = self.unsure = self.retagged = 0
-        self.aliases = self.leftovers = self.deaths = self.refused = self.tags_failed = 0
+        self.aliases = self.leftovers = self.deaths = self.refused = self.tags_failed = self.gone = 0
         self.failed_before = self.undone_before = 0  # of ``already``: what the results say of them
         self.tagging = tagging  # a --write-tags (or --dry-run) run: its summary always speaks of tags
         self.problems = collections.Counter()  # walk problems by kind
@@ -78,7 +78,9 @@ class Tally:
         extra = [f"{self.refused} refused: too short or silent to judge" * bool(self.refused),
                  f"{self.aliases} path(s) to a song already found (symlinks, hard links)" * bool(self.aliases),
                  f"{self.leftovers} copy(ies) left by a killed run removed" * bool(self.leftovers),
-                 f"{self.deaths} worker(s) died or were stopped" * bool(self.deaths)]
+                 f"{self.deaths} worker(s) died or were stopped" * bool(self.deaths),
+                 f"{self.gone} song(s) in the results not found this time (moved or deleted; their rows are "
+                 "kept)" * bool(self.gone)]
         if any(extra):
             lines.append("; ".join(filter(None, extra)))
         if self.problems:

@@ -40,11 +40,6 @@ def results_genres(out, fallback: list[str]) -> list[str]:
     return fallback
 
 
-def _selected(path: str, roots: list[str]) -> bool:
-    """Whether ``path`` is one of ``roots`` or under one (no roots: every path)."""
-    return not roots or any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
-
-
 def undo(args, genres: list[str], open_results) -> int:
     """The ``tag --undo`` command on parsed arguments; returns the exit status.
 
@@ -73,7 +68,7 @@ def undo(args, genres: list[str], open_results) -> int:
         try:
             if not args.dry_run:
                 journal.recover(lambda message: print(f"warning: {walk.escaped(message)}", file=sys.stderr))
-            chosen = [p for p in ledger.index if _selected(p, roots)]
+            chosen = [p for p in ledger.index if walk.under(p, roots)]
             run = os.path.realpath(args.out)
             handled, found = set(), set(chosen)  # the songs undone by their rows; the paths seen under roots
             rows = [row for row in map(ledger.row, chosen) if _undoable(row.tag)]
@@ -97,7 +92,7 @@ def undo(args, genres: list[str], open_results) -> int:
                         with bar.external_write_mode(file=sys.stderr):
                             counts[_undo_one(ledger, row, tag, args.dry_run, record=known is not None)] += 1
             for root in roots:
-                if not any(_selected(p, [root]) for p in found):
+                if not any(walk.under(p, [root]) for p in found):
                     print(f"warning: {walk.shown(root)}: {args.out} holds no song there; nothing to restore",
                           file=sys.stderr)
         except KeyboardInterrupt as exc:

@@ -104,6 +104,11 @@ def open_song(path, mode: str = "rb"):
     return open(path, mode, opener=open_regular)
 
 
+def under(path: str, roots: list[str]) -> bool:
+    """Whether ``path`` is one of ``roots`` (absolute) or under one (no roots: every path)."""
+    return not roots or any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
 def is_audio(path: str, size: int) -> bool:
     """Whether a file is audio by its first bytes, or named like audio (so its failure is reported).
 
