@@ -143,8 +143,11 @@ def test_songs_gone_since_the_last_run_are_counted_and_their_rows_kept(tmp_path,
     first = run(lib, "--out", out, "--workers", 1, "--model", tiny_model_path)
     assert first.returncode == 0 and "not found this time" not in first.stderr, first.stderr
     (lib / "b.mp3").unlink()
+    with open(out, "a") as f:
+        f.write("a note someone added\n")
     again = run(lib, "--out", out, "--workers", 1, "--model", tiny_model_path)
     assert again.returncode == 0 and "1 song(s) in the results not found this time" in again.stderr, again.stderr
+    assert "1 line(s) that are not results removed" in again.stderr  # said, not dropped in silence
     assert {Path(r["path"]).name for r in rows(out)} == {"a.mp3", "b.mp3"}
     assert "not found this time" not in run(lib / "a.mp3", "--out", out, "--workers", 1,
                                             "--model", tiny_model_path).stderr  # only under the paths given

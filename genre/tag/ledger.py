@@ -73,6 +73,16 @@ class Results:
     """What any results file tells a run (``Ledger``, ``ray.ParquetResults``): the songs it holds."""
 
     index: dict[str, Done]  # path -> its latest row's fingerprint
+    write = True  # False: a dry run, which reads and changes nothing
+    damaged = 0  # lines that are not rows (edited by hand, or written over): skipped, and gone at compaction
+    repaired = 0  # bytes of a torn last line cut off
+
+    def repairs(self) -> str:
+        """What reading the file found broken, in words ('' when nothing): said before a run starts."""
+        done = "removed" if self.write else "ignored"
+        return "; ".join(filter(None, [
+            f"{self.damaged} line(s) that are not results {done}" * bool(self.damaged),
+            f"a last line a killed run cut short {done} ({self.repaired} bytes)" * bool(self.repaired)]))
 
     def known(self, path: str, size: int, mtime: float) -> bool:
         """Whether ``path`` was analysed with this very size and mtime (so it is not opened)."""
@@ -108,7 +118,6 @@ class Ledger(Results):
         self.write = write
         self.index: dict[str, Done] = {}
         self.dropped = 0  # damaged or superseded lines, removed by ``close``
-        self.repaired = 0  # bytes of a torn last line cut off
         self._fd = None
         try:
             if write:  # locked before it is read: what is read is what this run appends to
@@ -219,6 +228,7 @@ class Ledger(Results):
                     row = self.decode(line)
                 except ValueError:  # also UnicodeDecodeError and JSONDecodeError
                     self.dropped += 1
+                    self.damaged += 1
                     continue
                 if row.path in self.index:
                     self.dropped += 1

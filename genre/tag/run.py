@@ -175,6 +175,8 @@ def _tag(args, results) -> int:
         sys.stdout.flush()
 
     retag = [] if options.tags and hasattr(results, "row") else None
+    if results is not None and (repairs := results.repairs()):
+        warn(f"{walk.shown(str(args.out))}: {repairs}")
     try:
         if options.writes:  # a killed run's half-done write in place: put back
             journal.recover(warn)
