@@ -82,15 +82,9 @@ def demos() -> list[dict]:
 
 # --- Presentation helpers ----------------------------------------------------------------
 
-def audio_validation(meta: dict) -> dict:
-    """The model's validation figures on audio (the fused model keeps audio and images apart)."""
-    validation = meta.get("validation", {})
-    return validation.get("audio", validation)
-
-
-def result_json(pred: genre.Prediction, name: str, digest: str, meta: dict) -> str:
-    model = {"version": meta.get("version"), "accuracy": audio_validation(meta).get("accuracy")}
-    return json.dumps({"file": name, "sha256": digest, "model": model, **pred.to_dict()}, indent=2)
+def result_json(pred: genre.Prediction, name: str, digest: str, model: genre.GenreModel | genre.Classifier) -> str:
+    about = {"version": model.version, "accuracy": model.validation.accuracy}
+    return json.dumps({"file": name, "sha256": digest, "model": about, **pred.to_dict()}, indent=2)
 
 
 def explain_failures(run, *args, expected: bool = False):
@@ -277,16 +271,14 @@ if clip and why:
                   caption=why.caption(clip.start, clip.end))
 
 st.divider()
-meta = model.meta
-validation = audio_validation(meta)
-accuracy = (f"validated accuracy {pct(validation['accuracy'])} per song" if "accuracy" in validation
-            else "not validated") + (f", {pct(validation['clip_accuracy'])} per 3-s clip"
-                                     if "clip_accuracy" in validation else "")
-st.caption(f"Ran on **{song.device}** · model version {meta.get('version', '?')} · {accuracy} · "
-           "see the model card below.")
+validation = model.validation
+accuracy = (f"validated accuracy {pct(validation.accuracy)} per song" if validation.accuracy is not None
+            else "not validated") + (f", {pct(validation.clip_accuracy)} per 3-s clip"
+                                     if validation.clip_accuracy is not None else "")
+st.caption(f"Ran on **{song.device}** · model version {model.version} · {accuracy} · see the model card below.")
 stem = Path(name.replace("/", "_")).stem  # a name, never a path
 with st.container(horizontal=True):
-    st.download_button("Download JSON", result_json(song, name, digest, meta), f"{stem}-genre.json",
+    st.download_button("Download JSON", result_json(song, name, digest, model), f"{stem}-genre.json",
                        "application/json", on_click="ignore", icon=":material/download:")
     st.download_button("Download CSV", song.to_csv(), f"{stem}-genre.csv", "text/csv",
                        on_click="ignore", icon=":material/download:")

@@ -106,7 +106,7 @@ class Recipe:
             fusion = model.fusion
             return cls({b: fusion.weights["audio"][b] for b in fusion.used("audio")},
                        fusion.clip_temperature["audio"])
-        return cls({"cnn": 1.0}, float(model.meta.get("temperature", 1.0)))
+        return cls({"cnn": 1.0}, model.calibration.temperature)
 
 
 @dataclass

@@ -69,18 +69,51 @@ def build_model(n_classes: int, filters=FILTERS, dropout: float = DROPOUT, name:
     return keras.Model(inputs, outputs, name=name)
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """The CNN's numbers fitted on validation songs (its JSON's ``temperature``, ``track_temperature``,
+    ``unsure_below``); without them, none (1, 1 and 0)."""
+
+    temperature: float = 1.0  # for 3-s clips
+    track_temperature: float = 1.0  # for a song's mean of clips
+    unsure_below: float = 0.0  # a song less confident than this is unsure
+
+    @classmethod
+    def of(cls, meta: dict) -> Calibration:
+        return cls(*(float(meta.get(name, default)) for name, default in
+                     (("temperature", 1.0), ("track_temperature", 1.0), ("unsure_below", 0.0))))
+
+
+@dataclass(frozen=True)
+class Validation:
+    """A model's validated accuracy on audio, per song and per 3-s clip (None: not measured)."""
+
+    accuracy: float | None = None
+    clip_accuracy: float | None = None
+
+    @classmethod
+    def of(cls, figures: dict) -> Validation:
+        return cls(figures.get("accuracy"), figures.get("clip_accuracy"))
+
+
 @dataclass
 class Classifier:
     """A loaded model with its metadata; ``__call__`` is thread-safe."""
 
     network: object
     genres: tuple[str, ...]
-    meta: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)  # its JSON as written: calibration, provenance, figures
     device: str = "CPU"
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    kind = "cnn"  # how results and GENRE_SOURCE name it: ``cnn v1``
+    tags: tuple[str, ...] = ()  # it says no tags
 
     def __post_init__(self):
         from .runtime import OnnxNetwork
+
+        self.calibration = Calibration.of(self.meta)
+        self.version = self.meta.get("version", "?")
+        self.validation = Validation.of(self.meta.get("validation", {}))
 
         if isinstance(self.network, OnnxNetwork):
             self._forward = lambda x: self.network(x)[self.network.outputs[0]]
@@ -109,13 +142,13 @@ class Classifier:
 
         The temperature fitted on validation clips, if any, calibrates them.
         """
-        return temper(self.network_probs(windows), float(self.meta.get("temperature", 1.0)))
+        return temper(self.network_probs(windows), self.calibration.temperature)
 
     def judge(self, windows: np.ndarray, clips=None, pulse=None, gain_db: float = 0.0) -> Judgement:
         """The CNN alone as a model: clip and song probabilities, unsure under its threshold
         (its dB windows do not depend on the level, so it reads neither the clips nor their gain)."""
         verdict = Judgement(probs := self(windows), song := self.song(probs))
-        if song.max() < float(self.meta.get("unsure_below", 0.0)):
+        if song.max() < self.calibration.unsure_below:
             verdict.doubt(LOW_CONFIDENCE, low_confidence_sentence(self.genres, song))
         return verdict
 
@@ -126,7 +159,7 @@ class Classifier:
         than its accuracy; ``track_temperature``, fitted on validation songs, corrects that.
         """
         mean = np.asarray(clip_probs, dtype=np.float64).mean(axis=0, keepdims=True)
-        return temper(mean, float(self.meta.get("track_temperature", 1.0)))[0]
+        return temper(mean, self.calibration.track_temperature)[0]
 
 
 def softmax(logp: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -22,7 +22,7 @@ valid (``low_confidence``). The numbers live in ``fusion.json``, read once into 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from . import backbone, detector, heads, runtime
 from .audio import CLIP_SAMPLES
 from .bands import BandMap
 from .spectrogram import CLIP_COLUMNS, N_MELS
-from .cnn import MODEL_DIR, MODEL_PATH, Classifier, log_of, softmax
+from .cnn import MODEL_DIR, MODEL_PATH, Classifier, Validation, log_of, softmax
 from .cnn import load_model as load_cnn
 from .errors import ModelError
 from .verdict import (LOW_CONFIDENCE, NO_BEAT, NOT_MUSIC, OUTSIDE_TEN, TAG_FLOOR, Judgement, low_confidence_sentence,
@@ -121,22 +121,34 @@ def cnn_logp(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return log_of(probs), log_of(probs.mean(axis=0))
 
 
-def knn_distance(embeddings: np.ndarray, ref: dict, k: int) -> float:
+@dataclass(frozen=True)
+class Reference:
+    """The training songs of one kind, as the distance test reads them (``reference.npz``)."""
+
+    mean: np.ndarray  # their mean embeddings' mean (200)
+    std: np.ndarray  # and spread
+    songs: np.ndarray  # (songs, 200): each song's mean embedding, standardised by the two
+
+
+def knn_distance(embeddings: np.ndarray, ref: Reference, k: int) -> float:
     """How far a song's mean embedding lies from the training songs of its domain: the mean squared
     standardised distance to the ``k`` nearest (about 1 inside the training music, far more outside)."""
-    z = (np.asarray(embeddings, np.float64).mean(axis=0) - ref["mean"]) / ref["std"]
-    return float(np.sort(((ref["songs"] - z) ** 2).mean(axis=1))[:k].mean())
+    z = (np.asarray(embeddings, np.float64).mean(axis=0) - ref.mean) / ref.std
+    return float(np.sort(((ref.songs - z) ** 2).mean(axis=1))[:k].mean())
 
 
 class GenreModel:
     """The fused model: ``judge(windows, clips)`` for audio, ``judge(windows)`` for mel images."""
 
     def __init__(self, cnn: Classifier, tagger: backbone.Tagger | runtime.OnnxTagger, band_map: BandMap,
-                 head_models: dict, meta: dict, reference: dict, music: detector.Detector | None = None):
+                 head_models: dict, meta: dict, reference: dict[str, Reference],
+                 music: detector.Detector | None = None):
         self.cnn, self.tagger, self.band_map, self.heads = cnn, tagger, band_map, head_models
         self.meta = meta  # fusion.json as written: the numbers below, and provenance (command, data, figures)
         self.fusion = Fusion.from_meta(meta)
-        self.reference = reference  # domain -> {"mean", "std", "songs"}
+        self.kind, self.version = "fused", meta.get("version", "?")  # ``fused v1``
+        self.validation = Validation.of(meta.get("validation", {}).get("audio", {}))  # what the app hears
+        self.reference = reference  # kind -> its training songs' Reference
         self.music = music  # the music detector (audio only), None where model/ has none
         self.genres = cnn.genres
         self.device = cnn.device
@@ -228,12 +240,12 @@ class GenreModel:
             verdict.doubt(LOW_CONFIDENCE, low_confidence_sentence(self.genres, song_probs))
 
 
-def save(out_dir, band_map: BandMap, head_models: dict, meta: dict, reference: dict) -> Path:
+def save(out_dir, band_map: BandMap, head_models: dict, meta: dict, reference: dict[str, Reference]) -> Path:
     """Write the fusion's files beside the CNN and the backbone in ``out_dir``."""
     out_dir = Path(out_dir)
     band_map.save(out_dir / BAND_MAP_FILE)
     np.savez(out_dir / REFERENCE_FILE, **{f"{d}_{k}": np.asarray(v, np.float32)
-                                          for d, r in reference.items() for k, v in r.items()})
+                                          for d, r in reference.items() for k, v in asdict(r).items()})
     for name, head in head_models.items():
         head.save(out_dir / HEAD_FILE.format(name))
     path = out_dir / FUSION_FILE
@@ -269,7 +281,7 @@ def load_model(path=None):
         head_models = {name: heads.read(path / HEAD_FILE.format(name)) for name in heads.HEADS}
         tagger = runtime.load_tagger(path, choice)
         with np.load(path / REFERENCE_FILE) as z:
-            reference = {d: {k: z[f"{d}_{k}"].astype(np.float64) for k in ("mean", "std", "songs")}
+            reference = {d: Reference(*(z[f"{d}_{k}"].astype(np.float64) for k in ("mean", "std", "songs")))
                          for d in FAR_KINDS}
         music = detector.load(path)
         for name, head in head_models.items():  # before the CNN is loaded: a stale head fails at once

@@ -22,10 +22,13 @@ GAP_STEPS = 1.5  # clips farther apart than this many clip spacings: a skipped s
 
 
 class Model(Protocol):
-    """What ``predict`` needs of a model: ``fusion.GenreModel``, or ``cnn.Classifier`` alone."""
+    """What ``predict`` (and a results row) needs of a model: ``fusion.GenreModel``, or ``cnn.Classifier`` alone."""
 
     genres: tuple[str, ...]
+    tags: tuple[str, ...]  # what else it hears (none for a lone CNN)
     device: str
+    kind: str  # "fused" or "cnn"
+    version: str
 
     def judge(self, windows: np.ndarray, clips: list[np.ndarray] | None = None,
               pulse: float | None = None, gain_db: float = 0.0) -> Judgement: ...
@@ -210,7 +213,7 @@ def judge_samples(samples: np.ndarray, model: Model, starts: list[int] | None = 
     # the likelier why of a weak guess, or of a beat not found: silence has none
     if len(starts) < MIN_AUDIBLE * asked and verdict.reason in (None, LOW_CONFIDENCE, NO_BEAT):
         verdict.doubt(MOSTLY_SILENCE, silence_sentence(len(starts), asked))
-    tag_names = getattr(model, "tags", ())
+    tag_names = model.tags
     clips = []
     for i, (s, p, w, piece) in enumerate(zip(starts, verdict.clip_probs, windows, pieces)):
         tags = dict(zip(tag_names, verdict.clip_tags[i].tolist())) if verdict.clip_tags is not None else {}

@@ -130,7 +130,7 @@ def doubting_model() -> fusion.GenreModel:
     model.genres, model.tags = GENRES, tuple(f"tag{i}" for i in range(50))
     model.fusion = fusion.Fusion({"audio": {}}, {"audio": 1.0}, {"audio": 1.0},
                                  fusion.Unsure({"audio": 0.0}, 1e9, 1, {"audio": 1e9}, {}))
-    model.reference = {"audio": {"mean": np.zeros(200), "std": np.ones(200), "songs": np.zeros((3, 200))}}
+    model.reference = {"audio": fusion.Reference(np.zeros(200), np.ones(200), np.zeros((3, 200)))}
     return model
 
 

@@ -8,7 +8,7 @@ import pytest
 from genre import GENRES, build_model, load_model
 from genre import spectrogram as S
 from genre.errors import ModelError
-from genre.cnn import meta_path, preprocessing, save
+from genre.cnn import Calibration, meta_path, preprocessing, save
 
 
 def test_build_model_shapes_and_size():
@@ -46,11 +46,12 @@ def test_call_is_thread_safe_and_deterministic(tiny_model):
 def test_temperature_softens_probabilities(tiny_model):
     windows = np.random.default_rng(2).uniform(-80, 0, (4, S.N_MELS, S.CLIP_COLUMNS)).astype(np.float32)
     plain = tiny_model(windows)
-    tiny_model.meta["temperature"] = 3.0
+    calibrated = tiny_model.calibration
+    tiny_model.calibration = Calibration.of({"temperature": 3.0})
     try:
         soft = tiny_model(windows)
     finally:
-        tiny_model.meta["temperature"] = 1.0
+        tiny_model.calibration = calibrated
     assert (soft.max(axis=1) <= plain.max(axis=1) + 1e-9).all()
     np.testing.assert_array_equal(soft.argmax(axis=1), plain.argmax(axis=1))
 
@@ -112,9 +113,18 @@ def test_an_averaged_ensemble_saves_as_one_model_and_averages(tmp_path):
 def test_song_probabilities_are_the_clip_mean_sharpened_by_the_track_temperature(tiny_model):
     clips = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3]])
     np.testing.assert_allclose(tiny_model.song(clips), [0.4, 0.4, 0.2])
-    tiny_model.meta["track_temperature"] = 0.5
+    calibrated = tiny_model.calibration
+    tiny_model.calibration = Calibration(track_temperature=0.5)
     try:
         sharp = tiny_model.song(clips)
     finally:
-        del tiny_model.meta["track_temperature"]
+        tiny_model.calibration = calibrated
     np.testing.assert_allclose(sharp, np.array([0.16, 0.16, 0.04]) / 0.36)
+
+
+def test_a_model_reads_its_calibration_version_and_figures_from_its_json_once(tiny_model):
+    assert Calibration.of({}) == Calibration(1.0, 1.0, 0.0)  # an uncalibrated network
+    assert Calibration.of({"temperature": "0.9", "unsure_below": 0.65}) == Calibration(0.9, 1.0, 0.65)
+    assert tiny_model.kind == "cnn" and tiny_model.tags == () and tiny_model.version == tiny_model.meta.get("version", "?")
+    shipped = load_model()  # the fused model's figures are its audio's (it keeps images apart)
+    assert shipped.kind == "fused" and shipped.validation.accuracy == shipped.meta["validation"]["audio"]["accuracy"]

@@ -143,7 +143,7 @@ def test_mostly_silence_is_the_why_of_a_weak_guess_on_a_mostly_silent_song(tmp_p
     from genre.verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, NO_BEAT, NOT_MUSIC, OUTSIDE_TEN
 
     class Doubting:  # the tiny model, with its verdict doubted as the fused model doubts a weak one
-        genres, device = tiny_model.genres, tiny_model.device
+        genres, device, tags = tiny_model.genres, tiny_model.device, tiny_model.tags
 
         def __init__(self, reason):
             self.reason = reason

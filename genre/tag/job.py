@@ -79,8 +79,7 @@ def load(model_path=None, threads: int | None = None, verbose: bool = False):
 
 def describe(model) -> str:
     """The model as ``GENRE_SOURCE`` and the results name it: ``fused v1`` or ``cnn v1``."""
-    meta = getattr(model, "meta", None) or {}
-    return f"{'fused' if hasattr(model, 'heads') else 'cnn'} v{meta.get('version', '?')}"
+    return f"{model.kind} v{model.version}"
 
 
 def analyse(path: str, model, options: Options = Options()) -> Row:

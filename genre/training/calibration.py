@@ -108,7 +108,7 @@ def reference(songs: list[Song], kinds=fusion.FAR_KINDS) -> dict:
         emb = np.stack([(s.audio_emb if domain == "audio" else s.image_emb).mean(0) for s in songs
                         if (s.audio_emb is not None if domain == "audio" else s.kind == "mel-image")])
         mean, std = emb.mean(0), np.sqrt(emb.var(0) + 1e-6)
-        out[domain] = {"mean": mean.astype(np.float32), "std": std.astype(np.float32), "songs": (emb - mean) / std}
+        out[domain] = fusion.Reference(mean.astype(np.float32), std.astype(np.float32), (emb - mean) / std)
     return out
 
 
