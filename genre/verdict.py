@@ -1,8 +1,7 @@
 """What a verdict is and how it is said: the ten genres, a model's judgement, reasons and wording.
 
-A leaf: it imports nothing from the package (and nothing heavier than numpy), so the models,
-``predict``, ``tag`` and the page share one vocabulary and one set of sentences without
-loading TensorFlow, librosa or the training code.
+A leaf: it imports nothing from the package, nor numpy, so the models, ``predict``, ``tag`` and
+the page share one vocabulary and one set of sentences, and ``import genre`` loads nothing heavy.
 
 Why a song is unsure is a ``reason`` code (for programs) and a sentence (for people):
 
@@ -19,8 +18,10 @@ reason              when
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # only named in annotations: importing the vocabulary loads no numpy
+    import numpy as np
 
 GENRES = ("blues", "classical", "country", "disco", "hiphop",
           "jazz", "metal", "pop", "reggae", "rock")
@@ -76,7 +77,8 @@ def outside_sentence(heard: list[str]) -> str:
 
 def low_confidence_sentence(genres, probs) -> str:
     """Why the verdict is unsure: the two likeliest of ``genres`` under the song's ``probs``."""
-    (a, pa), (b, pb) = [(genres[i], float(probs[i])) for i in np.argsort(probs)[::-1][:2]]
+    order = sorted(range(len(genres)), key=lambda i: (float(probs[i]), i), reverse=True)
+    (a, pa), (b, pb) = [(genres[i], float(probs[i])) for i in order[:2]]
     return f"Not sure: it could be {display_name(a)} ({pa:.0%}) or {display_name(b)} ({pb:.0%})."
 
 
