@@ -179,7 +179,7 @@ def port_check(wheel: Path, tmp: Path) -> float:
     folder.mkdir(exist_ok=True)
     prefix, _ = mi.extract_checkpoint(wheel, folder, "musicnn/MTT_musicnn/")
     network = backbone.build_backbone()
-    backbone.load_weights(network, mi.reader(prefix))
+    mi.load_weights(network, mi.reader(prefix))
     probe = mi.probe_patches()
     ours = network.predict(probe, verbose=0)
     tags, embedding = mi.OriginalGraph(prefix)(probe)

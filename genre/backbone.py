@@ -164,23 +164,6 @@ def _suffix(i: int) -> str:
     return "" if i == 0 else f"_{i}"
 
 
-def load_weights(network, read) -> None:
-    """Set ``network``'s weights from a checkpoint reader (``read(name) -> array``).
-
-    Convolutions stored as 2-D kernels (7, width, 1, filters) over a squeezed axis become
-    the 1-D kernels (7, width, filters) of the mid-end; batch norm is (gamma, beta, mean, var).
-    """
-    for layer in network.layers:
-        name = layer.name
-        if name.startswith("batch_normalization"):
-            layer.set_weights([read(f"{name}/{v}") for v in ("gamma", "beta", "moving_mean",
-                                                             "moving_variance")])
-        elif name.startswith(("conv2d", "dense")):
-            kernel = read(f"{name}/kernel")
-            expected = layer.get_weights()[0].shape
-            layer.set_weights([kernel.reshape(expected), read(f"{name}/bias")])
-
-
 @functools.lru_cache(maxsize=1)
 def tag_index() -> dict[str, int]:
     """Position of each tag in the backbone's output."""

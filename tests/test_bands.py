@@ -4,6 +4,7 @@ import pytest
 
 from tests.support.sounds import tone
 from genre import audio, backbone, bands, spectrogram
+from genre.training.bands import fit as fit_bands
 
 
 def test_each_frame_takes_the_nearest_column_in_order():
@@ -18,7 +19,7 @@ def fitted():
     rng = np.random.default_rng(1)
     songs = [tone(6.0, freq=f, seed=i) + 0.2 * rng.standard_normal(6 * audio.SAMPLE_RATE).astype(np.float32)
              for i, f in enumerate((220.0, 660.0, 1500.0))]
-    return bands.fit(songs)
+    return fit_bands(songs)
 
 
 def test_fit_gives_a_non_negative_map_and_a_reference(fitted):

@@ -10,9 +10,10 @@ import pytest
 
 from tests.support import ROOT, skip_or_fail
 from tests.support.sounds import encode, tone
-from genre import GENRES, GenreModel, audio, backbone, bands, cnn, fusion, load_model, predict
+from genre import GENRES, GenreModel, audio, backbone, cnn, fusion, load_model, predict
 from genre.errors import AudioError, ModelError
 from genre.verdict import OUTSIDE_TEN
+from genre.training.bands import fit as fit_bands
 from genre.training.calibration import reference
 from genre.training.embed import Song
 from genre.training.heads import fit_heads
@@ -25,7 +26,7 @@ def tiny_fused(tiny_model_path, tmp_path_factory) -> Path:
     shutil.copyfile(tiny_model_path, folder / "genre_cnn.keras")
     shutil.copyfile(tiny_model_path.with_suffix(".json"), folder / "genre_cnn.json")
     shutil.copyfile(ROOT / "model" / backbone.MODEL_FILE, folder / backbone.MODEL_FILE)
-    band_map = bands.fit([tone(4.0, freq=f, seed=i) for i, f in enumerate((220.0, 880.0))])
+    band_map = fit_bands([tone(4.0, freq=f, seed=i) for i, f in enumerate((220.0, 880.0))])
     rng = np.random.default_rng(0)
     songs = [Song(f"s{i}", i % len(GENRES), "full" if i % 2 else "mel-image",
                   rng.normal(i % len(GENRES), 1, (3, backbone.EMBEDDING_UNITS)),

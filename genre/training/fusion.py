@@ -19,6 +19,7 @@ from pathlib import Path
 from .. import audio, backbone, bands, fusion
 from ..verdict import GENRES
 from . import data
+from .bands import fit as fit_bands
 from .calibration import NEIGHBOURS, margin_threshold, pulse_thresholds, reference
 from .embed import Song, cached_embed
 from .export import export_onnx
@@ -83,7 +84,7 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
     else:
         fitting = [i for i in train_items if i.kind == "full"]
         log(f"fitting the 128 -> 96 band map on the {len(fitting)} training clips that exist as audio")
-        band_map = bands.fit([audio.decode(i.path) for i in fitting])
+        band_map = fit_bands([audio.decode(i.path) for i in fitting])
         if map_path is not None:
             cache.mkdir(parents=True, exist_ok=True)
             band_map.save(map_path)

@@ -56,6 +56,23 @@ def extract_checkpoint(wheel: Path, folder: Path, checkpoint: str = CHECKPOINT) 
     return folder / STEM, text
 
 
+def load_weights(network, read) -> None:
+    """Set ``network``'s weights from a checkpoint reader (``read(name) -> array``).
+
+    Convolutions stored as 2-D kernels (7, width, 1, filters) over a squeezed axis become
+    the 1-D kernels (7, width, filters) of the mid-end; batch norm is (gamma, beta, mean, var).
+    """
+    for layer in network.layers:
+        name = layer.name
+        if name.startswith("batch_normalization"):
+            layer.set_weights([read(f"{name}/{v}") for v in ("gamma", "beta", "moving_mean",
+                                                             "moving_variance")])
+        elif name.startswith(("conv2d", "dense")):
+            kernel = read(f"{name}/kernel")
+            expected = layer.get_weights()[0].shape
+            layer.set_weights([kernel.reshape(expected), read(f"{name}/bias")])
+
+
 def reader(prefix: Path):
     """``read(name) -> np.ndarray`` over a TF1 checkpoint (Adam slots are never asked for)."""
     import tensorflow as tf
@@ -122,7 +139,7 @@ def import_musicnn(out_dir: Path, *, verify: bool = True, wheel: Path | None = N
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
         prefix, licence = extract_checkpoint(wheel, tmp)
         network = backbone.build_backbone()
-        backbone.load_weights(network, reader(prefix))
+        load_weights(network, reader(prefix))
         info = {"source": WHEEL, "wheel_sha256": digest, "checkpoint": CHECKPOINT.rstrip("/"),
                 "tags": list(backbone.TAGS), "front_end": front_end()}
         if verify:
