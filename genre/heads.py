@@ -65,7 +65,7 @@ def read(path) -> Linear:
         layers = {layer["config"]["name"]: layer for layer in config["config"]["layers"]}
         norm = layers["standardise"]["config"]
         with h5py.File(io.BytesIO(weights), "r") as h5:
-            dense = h5["layers/dense/vars"]
+            dense = h5["layers/dense/vars"]  # Keras 3 keys variables by layer class (the head's one Dense)
             kernel, bias = np.asarray(dense["0"], np.float32), np.asarray(dense["1"], np.float32)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ModelError(f"Cannot read the head {path}: {exc}") from exc
