@@ -430,7 +430,9 @@ def test_a_genre_in_an_apev2_tag_is_kept_without_overwrite(songs, tmp_path):
     assert write.write_genre(path, "metal").record() == {"action": "kept", "old": "Jazz", "new": "Metal"}
     assert path.read_bytes() == before
     assert write.write_genre(path, "jazz").action == "same" and path.read_bytes() == before
-    assert write.write_genre(path, "metal", overwrite=True).action == "written"
+    assert write.write_genre(path, "metal", overwrite=True, dry_run=True).beside == "Jazz"  # said before
+    written = write.write_genre(path, "metal", overwrite=True)
+    assert written.action == "written" and written.record()["beside"] == "Jazz"  # the row says both stand
     assert str(APEv2(path)["Genre"]) == "Jazz" and write.read_genre(path) == "Metal"  # APEv2 is left as it is
 
 

@@ -40,6 +40,8 @@ class TagWrite:
     # "id3v1_genre")
     # genre: with 'written', and with 'same' where the file's GENRE_REPLACED says (a killed run's write)
     error: str | None = None  # a sentence, with 'changed' and 'failed'
+    beside: str | None = None  # with a write: the genre in a tag this project never changes (an MP3's APEv2,
+    # a WAV's LIST/INFO), which stays beside the one written
 
     def record(self) -> dict:
         """The JSON the results file keeps (``replaced`` and ``error`` only where they apply)."""
@@ -48,7 +50,8 @@ class TagWrite:
     @classmethod
     def from_record(cls, record: dict) -> TagWrite:
         """``record()`` read back."""
-        return cls(record["action"], record.get("old"), record.get("new"), record.get("replaced"), record.get("error"))
+        return cls(record["action"], record.get("old"), record.get("new"), record.get("replaced"), record.get("error"),
+                   record.get("beside"))
 
 
 @dataclass

@@ -225,8 +225,7 @@ def _tag(args, results) -> int:
 
 
 def _warn_failed(row: Row, warn, options: job.Options | None = None) -> None:
-    """Name the file and the reason on the terminal when it could not be analysed (``options``: a
-    run's own analysis; a dry run says it on its line) or its tag could not be written."""
+    """Name a song that could not be analysed (``options``: this run's; a dry run's line says it) or tagged."""
     if options is not None and row.error and not row.refused and not options.dry_run:
         warn(f"{walk.shown(row.path)}: {row.error}")
     if row.tag is not None and row.tag.error:
@@ -241,7 +240,8 @@ def _emit(row: Row, results, options: job.Options, aliases: dict, say=print) -> 
         if row.error:
             line = f"{'refused' if row.refused else 'error'}: {row.error}"
         elif tag.action == "would write":
-            line = f"would write {tag.new!r}" + (f" over {tag.old!r}" if tag.old else "")
+            line = (f"would write {tag.new!r}" + (f" over {tag.old!r}" if tag.old and tag.old != tag.beside else "")
+                    + (f" (the genre {tag.beside!r} in its other tag stays: never changed)" if tag.beside else ""))
         elif tag.error:
             line = f"{tag.action}: {tag.error}"
         elif tag.action == "unsure":

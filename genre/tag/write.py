@@ -142,7 +142,7 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
         if dry_run:  # what the write would meet: a read-only file is said now, not by the real run
             real = os.path.realpath(path)
             replace.check_writable(real, os.stat(real))
-            return TagWrite("would write", old, new)
+            return TagWrite("would write", old, new, beside=song.other)
         replaced = ours[0] if ours else fields.replaced_by_write(song.own, kind, song.v1)
         own = {SOURCE: source or source_text(None, None),
                REPLACED: json_text({"wrote": new, **replaced, "run": fields.run_mark(run)})}
@@ -151,7 +151,7 @@ def write_genre(path, genre: str, *, overwrite: bool = False, dry_run: bool = Fa
         return TagWrite("changed", None, new, error=str(exc))
     except (replace.NotWritten, mutagen.MutagenError, OSError) as exc:
         return TagWrite("failed", None, new, error=_sentence(exc))
-    return TagWrite("written", old, new, replaced)
+    return TagWrite("written", old, new, replaced, beside=song.other)
 
 
 def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = False) -> Restore:
