@@ -29,7 +29,7 @@ from scipy.ndimage import gaussian_filter
 
 from . import attribution, backbone, spectrogram
 from .audio import CLIP_SECONDS
-from .verdict import display_name, mmss, pct
+from .verdict import display_name, mmss, mmss_tenths, pct
 
 BOX = (16, 5)  # the checked part of the picture, in bands x columns: an eighth of the bands, 0.39 s
 CANDIDATES = 3  # boxes the map proposes and the model checks, in one batch
@@ -135,7 +135,7 @@ class Explanation:
             f"{pct(h.share)} {'of it came ' if i == 0 else ''}through {h.name}"
             for i, h in enumerate(self.readings)) + ")"
         # not in the repeat of a short song; a window's 39 columns hold 3.02 s, a column past the clip's 3
-        when = (f"{start + t0:.1f}–{start + min(t1, seconds):.1f} s at "
+        when = (f"{mmss_tenths(start + t0)}–{mmss_tenths(start + min(t1, seconds))} at "
                 if t1 <= seconds + 1 / spectrogram.COLUMNS_PER_SECOND else "")
         points = round(100 * self.drop)
         return (f"Lit and outlined: what moved the model towards **{genre}** most{through}; dimmed: what "

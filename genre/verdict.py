@@ -107,6 +107,12 @@ def mmss(seconds: float, nearest: bool = False) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
+def mmss_tenths(seconds: float) -> str:
+    """Seconds as minutes, seconds and tenths, as the page's other times read: 399.44 -> ``6:39.4``."""
+    minutes, tenths = divmod(round(seconds * 10), 600)
+    return f"{minutes}:{tenths // 10:02d}.{tenths % 10}"
+
+
 def sureness(p: float) -> str:
     """How sure a confidence is, in words: "very sure", "fairly sure" or "somewhat sure"."""
     return "very sure" if p >= VERY_SURE else "fairly sure" if p >= FAIRLY_SURE else "somewhat sure"
