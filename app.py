@@ -21,12 +21,12 @@ import streamlit as st
 
 import genre
 from genre import audio, explain, formats
-from genre.verdict import display_name, headline, mmss, pct, ranked, tag_line
+from genre.verdict import display_name, headline, mmss, pct, ranked, span, tag_line
 
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "assets" / "demo"
 MODEL_CARD = ROOT / "model" / "README.md"
-MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")  # ![alt](file): split out, drawn by st.image
+MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(([\w.-]+\.png)\)")  # ![alt](file.png) beside the card: drawn by st.image
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in formats.SUFFIXES]  # every format the package reads
 BAR_COLOUR = st.get_option("theme.primaryColor")  # the theme's (.streamlit/config.toml): bars match the page
 CONCURRENT_ANALYSES = 2  # per process; a burst of uploads queues instead of exhausting memory
@@ -241,7 +241,7 @@ clip = moment.clips[0] if moment else None
 if clip:
     clip_genre, clip_p = ranked(clip.probabilities)[0]
     st.audio(audio.to_wav_bytes(clip.samples), format="audio/wav")
-    st.write(f"From {mmss(clip.start)} to {mmss(clip.end, nearest=True)} the model hears **{display_name(clip_genre)}** "
+    st.write(f"From {span(clip.start, clip.end, ' to ')} the model hears **{display_name(clip_genre)}** "
              f"({pct(clip_p)}).")
     if here := tag_line(clip.top_tags(), besides=clip_genre):
         st.caption(f"Here it also hears: {here}")
@@ -253,7 +253,7 @@ with mel_col:
     if clip:
         # Stretched along time so the 3-s window reads as a picture, not a strip.
         st.image(explain.picture(clip.mel), width="stretch",
-                 caption=f"Mel spectrogram of {mmss(clip.start)}–{mmss(clip.end, nearest=True)}: time runs left to "
+                 caption=f"Mel spectrogram of {span(clip.start, clip.end)}: time runs left to "
                          "right, pitch bottom to top, brighter is louder.")
     else:
         st.caption("Nothing to picture at this moment; pick another one below.")
@@ -283,8 +283,9 @@ with st.container(horizontal=True):
     st.download_button("Download CSV", song.to_csv(), f"{stem}-genre.csv", "text/csv",
                        on_click="ignore", icon=":material/download:")
 with st.expander("Model card"):  # its pictures are files beside it, out of Markdown's reach on the page
-    for i, part in enumerate(MARKDOWN_IMAGE.split(MODEL_CARD.read_text() if MODEL_CARD.exists() else "")):
-        if i % 2:  # split's captured group: the picture's file name
-            st.image(str(MODEL_CARD.parent / part))
+    card = MODEL_CARD.read_text() if MODEL_CARD.exists() else "No model card (model/README.md) yet."
+    for i, part in enumerate(MARKDOWN_IMAGE.split(card)):
+        if i % 2:  # split's captured group: a picture's file name beside the card
+            st.image(str(MODEL_CARD.parent / Path(part).name))
         else:
             st.markdown(part)

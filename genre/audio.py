@@ -121,7 +121,8 @@ def check_length(samples: np.ndarray, start: float = 0.0) -> None:
     """Raise ``TooShortError`` for audio under ``MIN_SECONDS`` (decoded from ``start`` seconds)."""
     seconds = len(samples) / SAMPLE_RATE
     if seconds < MIN_SECONDS:
-        raise TooShortError(f"The audio{_from(start)} lasts {seconds:.2f} s; at least {MIN_SECONDS:g} s is needed.")
+        shown = int(seconds * 100) / 100  # rounded down: 0.996 s never reads as the 1.00 s needed
+        raise TooShortError(f"The audio{_from(start)} lasts {shown:.2f} s; at least {MIN_SECONDS:g} s is needed.")
 
 
 def _from(start: float) -> str:

@@ -29,7 +29,7 @@ from scipy.ndimage import gaussian_filter
 
 from . import attribution, backbone, spectrogram
 from .audio import CLIP_SECONDS
-from .verdict import display_name, mmss, mmss_tenths, pct
+from .verdict import display_name, mmss_tenths, pct, span
 
 BOX = (16, 5)  # the checked part of the picture, in bands x columns: an eighth of the bands, 0.39 s
 CANDIDATES = 3  # boxes the map proposes and the model checks, in one batch
@@ -113,15 +113,15 @@ class Explanation:
     def caption(self, start: float, end: float) -> str:
         """The picture's caption for the clip from ``start`` to ``end`` seconds."""
         boxed = "; boxed: the part whose silence lowers it most" if self.stands_out else ""
-        return f"What moved the verdict on {mmss(start)}–{mmss(end, nearest=True)}: lit and outlined{boxed}."
+        return f"What moved the model towards {display_name(self.genre)} on {span(start, end)}: lit and outlined{boxed}."
 
     def how(self) -> str:
         """How the map was made, in a sentence for people."""
-        parts = ("through each of its parts, weighted as the verdict weighs them" if len(self.readings) > 1
+        parts = ("through each of its parts, weighted as the model weighs them" if len(self.readings) > 1
                  else "through the image network")
         silenced = "the boxed part" if self.stands_out else "the part with the most support"
-        return (f"The map follows the gradient of the verdict on {display_name(self.genre)} from silence to "
-                f"this clip {parts}; {silenced} was then silenced and the model asked again.")
+        return (f"The map follows the gradient of the model's {display_name(self.genre)} on this clip, from "
+                f"silence to the clip, {parts}; {silenced} was then silenced and the model asked again.")
 
     def legend(self, start: float = 0.0, seconds: float = CLIP_SECONDS) -> str:
         """What the map shows and what hiding its box did (Markdown); ``start``: the clip's second,
@@ -129,7 +129,7 @@ class Explanation:
         genre = display_name(self.genre)
         if not self.stands_out:
             return (f"No part of this clip stood out: silencing the part with the most support hardly "
-                    f"changes **{genre}**; the verdict rests on the whole picture.")
+                    f"changes **{genre}**: it rests on the whole picture.")
         t0, t1, f0, f1 = self.region()
         through = "" if len(self.readings) < 2 else " (" + ", ".join(
             f"{pct(h.share)} {'of it came ' if i == 0 else ''}through {h.name}"

@@ -13,7 +13,7 @@ import numpy as np
 from . import audio, rhythm, spectrogram, spread
 from .audio import CLIP_SAMPLES, SAMPLE_RATE
 from .errors import AudioError
-from .verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, NO_BEAT, TAG_FLOOR, Judgement, silence_sentence
+from .verdict import MOSTLY_SILENCE, TAG_FLOOR, Judgement, silence_sentence
 
 MAX_CLIPS = 10  # a longer song is judged on this many clips spread evenly over it (every clip of 30 s)
 QUIET_DB = 40.0  # clips this far under the song's loudest clip (RMS) are silence or fades: skipped
@@ -210,8 +210,9 @@ def judge_samples(samples: np.ndarray, model: Model, starts: list[int] | None = 
     seconds = len(samples) / SAMPLE_RATE if seconds is None else seconds
     gain_db, pieces = heard_clips(samples, starts)
     verdict = model.judge(windows, pieces, pulse=rhythm.pulse_clarity(samples), gain_db=gain_db)
-    # the likelier why of a weak guess, or of a beat not found: silence has none
-    if len(starts) < MIN_AUDIBLE * asked and verdict.reason in (None, LOW_CONFIDENCE, NO_BEAT):
+    # too little sound to judge: the likelier why of any doubt (a beat not found, a 2-s snippet heard as not
+    # music or as none of the ten), and a doubt where the model was sure
+    if len(starts) < MIN_AUDIBLE * asked:
         verdict.doubt(MOSTLY_SILENCE, silence_sentence(len(starts), asked))
     tag_names = model.tags
     clips = []

@@ -100,11 +100,15 @@ def pct(p: float) -> str:
     return f"{p:.0%}"
 
 
-def mmss(seconds: float, nearest: bool = False) -> str:
-    """Seconds as minutes and seconds, rounded down: 125.9 -> ``2:05``; ``nearest`` for an end, which
-    a clip of 2.995 s from 0:31 reaches at ``0:34``, not ``0:33``."""
-    whole = int(round(seconds)) if nearest else int(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
+def mmss(seconds: float) -> str:
+    """Seconds as minutes and seconds, rounded down: 125.9 -> ``2:05``."""
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
+def span(start: float, end: float, between: str = "–") -> str:
+    """A clip's time on the page, its length kept whole: 31.0-33.995 s and 97.6-100.6 s read
+    ``0:31–0:34`` and ``1:37–1:40`` (each end rounded alone would make them 2 and 4 seconds)."""
+    return f"{mmss(start)}{between}{mmss(int(start) + round(end - start))}"
 
 
 def mmss_tenths(seconds: float) -> str:

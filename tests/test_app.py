@@ -84,7 +84,7 @@ def assert_verdict(at) -> None:
     assert (heading == "Why it says so" and sure and heard in headline
             or heading.startswith(f"What its nearest guess, {heard}, rests on" if nearest
                                   else f"What drew it towards {heard}")), (heading, heard, headline)
-    assert at.image[1].captions[0].startswith("What moved the verdict on"), at.image[1].captions[0]
+    assert at.image[1].captions[0].startswith(f"What moved the model towards {heard} on"), at.image[1].captions[0]
     assert re.search(r"Lit and outlined: what moved the model towards|No part of this clip stood out",
                      texts(at)), texts(at)
     assert len(at.download_button) == 2
@@ -100,7 +100,7 @@ def assert_fused_why(at) -> None:
     """The "why" row explains the fused verdict: what each branch heard, and the map through both."""
     markdown = "\n".join(m.value for m in at.markdown)
     assert BRANCH_WORDS.search(markdown), markdown
-    assert "weighted as the verdict weighs them" in texts(at)
+    assert "weighted as the model weighs them" in texts(at)
     clip_line = next(m.value for m in at.markdown if m.value.startswith("From "))
     clip_genre = re.search(r"hears \*\*([a-z-]+)\*\*", clip_line).group(1)
     assert f"Together they give this clip **{clip_genre}**" in markdown  # the verdict the page states for the clip

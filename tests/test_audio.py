@@ -228,3 +228,8 @@ def test_an_ogg_start_past_the_end_says_so_and_one_inside_is_that_moment(codec, 
     assert abs(len(part) - 3 * audio.SAMPLE_RATE) < 0.01 * audio.SAMPLE_RATE
     at = 12 * audio.SAMPLE_RATE
     assert np.corrcoef(part[:audio.SAMPLE_RATE], whole[at:at + audio.SAMPLE_RATE])[0, 1] > 0.98
+
+
+def test_a_length_just_short_of_the_minimum_never_reads_as_the_minimum():
+    with pytest.raises(TooShortError, match=r"lasts 0\.99 s; at least 1 s"):
+        audio.check_length(np.ones(int(0.996 * audio.SAMPLE_RATE), np.float32))

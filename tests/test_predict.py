@@ -138,7 +138,7 @@ def test_the_timeline_draws_nothing_over_a_stretch_skipped_as_silence():
 
 
 def test_mostly_silence_is_the_why_of_a_weak_guess_on_a_mostly_silent_song(tmp_path, tiny_model):
-    """4 s of sound in 30 s: a weak guess there (or no beat found) is explained by the silence."""
+    """4 s of sound in 30 s: whatever the model doubts there (or is sure of), the silence is the why."""
     from genre import audio
     from genre.verdict import LOW_CONFIDENCE, MOSTLY_SILENCE, NO_BEAT, NOT_MUSIC, OUTSIDE_TEN
 
@@ -159,7 +159,6 @@ def test_mostly_silence_is_the_why_of_a_weak_guess_on_a_mostly_silent_song(tmp_p
     song = audio.to_wav_bytes(y)
     weak = predict(song, Doubting(LOW_CONFIDENCE))
     assert weak.reason == MOSTLY_SILENCE and "silence" in weak.why_unsure
-    assert predict(song, Doubting(NO_BEAT)).reason == MOSTLY_SILENCE  # silence has no beat to find
-    assert predict(song, Doubting(NOT_MUSIC)).reason == NOT_MUSIC  # a stronger why stands
-    assert predict(song, Doubting(OUTSIDE_TEN)).reason == OUTSIDE_TEN
+    for reason in (NO_BEAT, NOT_MUSIC, OUTSIDE_TEN):  # 4 s of anything are too little to call it so
+        assert predict(song, Doubting(reason)).reason == MOSTLY_SILENCE, reason
     assert predict(song, tiny_model).reason == MOSTLY_SILENCE  # and a sure guess is doubted too

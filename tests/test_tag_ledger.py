@@ -371,3 +371,14 @@ def test_an_interrupted_rerun_never_says_every_tag_is_settled():
     tally.already = 9  # in the results; the rest never reached
     assert "none left to write" not in tally.summary(interrupted=True)
     assert "none left to write" in tally.summary()  # a whole run that found nothing new: all settled
+
+
+@pytest.mark.parametrize("line", ['{"path": 5}', '{"path": "/m/a.mp3", "tag": {"old": null}}',
+                                  '{"path": "/m/a.mp3", "tag": "written"}'])
+def test_a_line_edited_into_something_else_is_set_aside_not_a_crash(tmp_path, line):
+    out = tmp_path / "out.jsonl"
+    out.write_text(json.dumps(ROW) + "\n" + line + "\n")
+    ledger = Ledger(out, ["rock", "jazz"])
+    assert list(ledger.index) == [ROW["path"]] and ledger.damaged == 1
+    assert "1 line(s) that are not results removed" in ledger.repairs()
+    ledger.close()

@@ -94,7 +94,7 @@ def test_undo_leaves_a_genre_changed_by_hand_and_takes_its_own_fields_off_it(nam
     audio = mutagen.File(path, easy=True)
     audio["genre"] = ["Field recording"]  # the user's own choice, after the run
     audio.save()
-    assert write.restore_genre(path, "Blues", done.replaced, dry_run=True).cleared is False  # a dry run says only
+    assert write.restore_genre(path, "Blues", done.replaced, dry_run=True).cleared  # says it would, and does not
     assert write.read_source(path) is not None
     kept = write.restore_genre(path, "Blues", done.replaced)
     assert kept.action == "changed since" and kept.now == "Field recording" and kept.cleared
@@ -102,8 +102,33 @@ def test_undo_leaves_a_genre_changed_by_hand_and_takes_its_own_fields_off_it(nam
     tags = mutagen.File(path).tags
     assert not [k for k in tags.keys() if "GENRE_" in k.upper()]  # GENRE_REPLACED too
     assert sound(path) == before and not copies(tmp_path)
+    stamp = path.stat().st_mtime_ns
     again = write.restore_genre(path, "Blues", done.replaced)  # a second undo: nothing of ours left to take
     assert again.action == "changed since" and not again.cleared and write.read_genre(path) == "Field recording"
+    assert path.stat().st_mtime_ns == stamp  # not even rewritten
+
+
+def test_undo_never_takes_off_another_tools_source_nor_gives_the_user_genre_an_older_one(songs, tmp_path):
+    path = Path(shutil.copy(songs["noise.flac"], tmp_path / "song.flac"))
+    first = write.write_genre(path, "rock", source=write.source_text("fused v1", 0.9))
+    audio = mutagen.File(path)
+    audio["GENRE"] = ["Jazz"]  # the user's
+    audio.save()
+    second = write.write_genre(path, "pop", overwrite=True, source=write.source_text("fused v2", 0.8))
+    assert second.replaced["source"] == write.source_text("fused v1", 0.9)  # the first run's, left by the user
+    audio = mutagen.File(path)
+    audio["GENRE"] = ["Blues"]
+    audio.save()
+    assert write.restore_genre(path, "Pop", second.replaced).cleared
+    assert write.read_genre(path) == "Blues" and write.read_source(path) is None  # no older run's claim put back
+    theirs = Path(shutil.copy(songs["noise.flac"], tmp_path / "theirs.flac"))
+    done = write.write_genre(theirs, "rock")
+    audio = mutagen.File(theirs)
+    audio["GENRE"], audio["GENRE_SOURCE"] = ["Jazz"], ["lastgenre plugin"]  # another tagger's, since
+    audio.save()
+    assert write.restore_genre(theirs, "Rock", done.replaced).cleared
+    assert mutagen.File(theirs)["GENRE_SOURCE"] == ["lastgenre plugin"] and "GENRE_REPLACED" not in mutagen.File(theirs)
+    assert first.action == "written"
 
 
 def test_a_symlink_is_written_through_and_stays_a_link(songs, tmp_path):

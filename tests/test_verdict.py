@@ -15,7 +15,7 @@ def test_genres_and_reasons_are_the_contract():
 def test_display_names_and_numbers():
     assert V.display_name("hiphop") == "hip-hop" and V.display_name("jazz") == "jazz"
     assert V.pct(0.456) == "46%" and V.mmss(125.9) == "2:05"
-    assert V.mmss(33.995, nearest=True) == "0:34" and V.mmss(33.4, nearest=True) == "0:33"  # a clip's end
+    assert V.span(31.0, 33.995) == "0:31–0:34" and V.span(97.6, 100.6) == "1:37–1:40"  # 3 s read as 3 s
     assert V.mmss_tenths(399.44) == "6:39.4" and V.mmss_tenths(59.96) == "1:00.0" and V.mmss_tenths(3) == "0:03.0"
     assert [V.sureness(p) for p in (0.95, 0.8, 0.7, 0.6, 0.3)] == \
         ["very sure", "very sure", "fairly sure", "fairly sure", "somewhat sure"]

@@ -97,8 +97,8 @@ def same_run(saved, run: str | None) -> bool:
 
 
 def before_ours(audio, kind: str, now: str | None) -> tuple[dict, str | None] | None:
-    """What the genre was before this project first wrote one, from ``GENRE_REPLACED``, and the
-    results file of the run that wrote it: ``({"genre": [...], "source": ...}, run)``.
+    """What the genre was before this project first wrote one, from ``GENRE_REPLACED``, and the run
+    that wrote it as recorded (``run_mark``): ``({"genre": [...], "source": ...}, run)``.
 
     None unless the genre is still the one it wrote (``now``), ``GENRE_SOURCE`` is there and the
     record is well formed: a genre changed by hand since is not this project's to take back.

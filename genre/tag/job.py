@@ -27,7 +27,7 @@ class Options:
     write_tags: bool = False
     overwrite: bool = False
     dry_run: bool = False
-    out: str | None = None  # the results file, its real path: written beside the tag for a resumed run
+    out: str | None = None  # the results file's real path: named (by its digest) beside the tag for a resumed run
 
     @property
     def writes(self) -> bool:

@@ -169,12 +169,10 @@ class Pool:
                                   f"last {how}); run with --verbose to see why.")
         elif worker.song is None:
             self.warn(f"an idle worker {how}; a new one takes its place")
-        elif timed_out is not None:
-            self.warn(f"{walk.shown(worker.song.path)}: abandoned after --timeout {timed_out:g} s")
+        elif timed_out is not None:  # the run names the song with its row's error (``run._warn_failed``)
             yield error_row(worker.song.path, f"Abandoned: not analysed within --timeout {timed_out:g} s, "
                                               "so its worker was stopped; the next run tries it again.")
         else:
-            self.warn(f"{walk.shown(worker.song.path)}: the worker analysing it {how}")
             yield error_row(worker.song.path, f"The worker analysing this song died: it {how}. The next "
                                               "run tries it again.")
         if queue or any(w.song is not None for w in self.workers):

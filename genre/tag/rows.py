@@ -117,8 +117,15 @@ class Row:
 
     @classmethod
     def from_json(cls, data: dict) -> Row:
-        """``to_json()`` read back (the keys that are not the row's own are its verdict)."""
+        """``to_json()`` read back (the keys that are not the row's own are its verdict).
+
+        Raises ``ValueError`` for what is not a row (a line edited by hand): a path that is not text,
+        a ``tag`` without its action.
+        """
         tag = data.get("tag")
+        if not isinstance(data.get("path"), str) or not (
+                tag is None or isinstance(tag, dict) and isinstance(tag.get("action"), str)):
+            raise ValueError("not a row")
         return cls(data["path"], data.get("size"), data.get("mtime"), data.get("sha256"), data.get("model"),
                    data.get("error"), bool(data.get("refused")),
                    {k: v for k, v in data.items() if k not in OWN_KEYS},

@@ -63,15 +63,15 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
          clean: bool = True, overwrite: bool = False) -> list[walk.Entry]:
     """The songs to analyse: all found, less those ``results`` holds unchanged (size, mtime, sha256).
 
-    Unchanged songs whose tag is not settled yet (with ``overwrite``, also those whose genre was
-    kept) are added to ``retag`` when it is given; more
-    paths to one song go to ``aliases`` (first path -> the others); copies a killed run left are
-    removed when ``clean`` (a run that writes tags: one that only reads never deletes a file).
+    Unchanged songs whose tag is not settled yet (with ``overwrite``, also those whose genre was kept)
+    are added to ``retag`` when it is given; more paths to one song go to ``aliases`` (first path -> the
+    others); copies a killed run left are removed when ``clean`` (a run that writes tags, never a read).
     """
-    aliases = {} if aliases is None else aliases
+    aliases, todo, seen = {} if aliases is None else aliases, [], set()
 
     def problem(p: walk.Problem) -> None:
         tally.problems[p.kind] += 1
+        seen.add(p.path)  # said as a problem, not again as gone
         warn(f"{walk.shown(p.path)}: {p.message}")
 
     def skip(path: str) -> None:
@@ -91,7 +91,6 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
         tally.leftovers += bool(removed)
 
     known = results.known if results is not None else (lambda path, size, mtime: False)
-    todo, seen = [], set()
 
     def already(path: str) -> None:
         done = results.index[path]
@@ -119,7 +118,8 @@ def plan(paths, results, tally: Tally, warn, retag: list | None = None, aliases:
                 continue
         todo.append(entry)
     roots = [os.path.abspath(p) for p in paths]  # songs the results hold there that are gone (or moved)
-    tally.gone = sum(p not in seen and walk.under(p, roots) for p in results.index) if results is not None else 0
+    tally.gone = sum(p not in seen and walk.under(p, roots) and not os.path.lexists(p)
+                     for p in results.index) if results is not None else 0
     return todo
 
 

@@ -10,7 +10,7 @@ run's write, read back from the file's ``GENRE_REPLACED``). A file whose genre i
 safe copy-and-rename as the write; a file the user has changed since is left as it is and
 reported. Each undone song with a row gets a new row ('undone', with the file's new fingerprint),
 so a second undo and a resumed run leave it alone. With PATHs, the songs under them are also read
-for a ``GENRE_REPLACED`` naming FILE's real path with no row to undo it by (a killed ``--ray`` run's
+for a ``GENRE_REPLACED`` naming FILE (by a digest of its real path) with no row to undo it by (a killed ``--ray`` run's
 writes): the file itself then says what to put back. ``--dry-run`` says what would be restored.
 """
 from __future__ import annotations
@@ -101,8 +101,10 @@ def undo(args, genres: list[str], open_results) -> int:
             with replace.critical(act=False):
                 ledger.close()
     done = "would restore" if args.dry_run else "restored"
-    print(f"{'interrupted: ' if stopped else ''}undo: {counts[done]} {done}, {counts['changed since']} "
-          f"changed since (left as they are), {counts['gone']} gone, {counts['failed']} failed",
+    changed, cleared = counts["changed since"] + counts["cleared"], counts["cleared"]
+    off = f"; this project's fields {'would be ' if args.dry_run else ''}taken off {cleared}" if cleared else ""
+    print(f"{'interrupted: ' if stopped else ''}undo: {counts[done]} {done}, {changed} "
+          f"changed since (their genre left as it is{off}), {counts['gone']} gone, {counts['failed']} failed",
           file=sys.stderr)
     if stopped:
         return 128 + stopped
@@ -134,7 +136,7 @@ def _written_by(path: str, run: str) -> tuple[str, dict] | None:
 def _unrecorded(songs: list[str], run: str, bar):
     """``(path, tag)`` for each of ``songs`` whose genre a write of ``run`` put there, by its
     ``GENRE_REPLACED``: a ``--ray`` actor writes before the driver saves its row, so a killed run
-    can leave such songs without one. Runs are told apart by their results file's real path.
+    can leave such songs without one. Runs are told apart by their results file's real path (its digest).
     ``bar`` counts each song read."""
     for path in songs:
         written = _written_by(path, run)
@@ -163,9 +165,15 @@ def _undo_one(ledger: Ledger, row: Row, tag: TagWrite, dry_run: bool, record: bo
         print(f"{shown}: would restore {before!r} over {tag.new!r}" if before is not None else
               f"{shown}: would remove {tag.new!r} (it had no genre before)", flush=True)
     elif action == "changed since":
-        print(f"warning: {shown}: its genre is now {result.now!r}, not the {tag.new!r} this project "
-              "wrote (or its GENRE_SOURCE is gone): left as it is"
-              + ("; this project's GENRE_SOURCE and GENRE_REPLACED taken off it" * result.cleared), file=sys.stderr)
+        how = (f"its genre was removed since this project wrote {tag.new!r}" if result.now is None else
+               f"its genre is now {result.now!r}, not the {tag.new!r} this project wrote"
+               if result.now.strip().lower() != (tag.new or "").strip().lower() else
+               "this project's GENRE_SOURCE beside its genre is gone (edited by hand)")
+        fields_off = ("; this project's fields beside it " + ("would be" if dry_run else "are") + " taken off"
+                      if result.cleared else "")
+        print(f"warning: {shown}: {how}: left as it is{fields_off}", file=sys.stderr)
+        if result.cleared:
+            return "cleared"
     elif action in ("failed", "unsupported"):
         print(f"warning: {shown}: {walk.escaped(result.error or 'no genre field in this format')}", file=sys.stderr)
         return "failed"

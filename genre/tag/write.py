@@ -37,6 +37,7 @@ from .rows import TagWrite, json_text
 from .walk import open_song
 
 GENRE_LABELS = {"hiphop": "Hip-Hop", "rnb": "R&B"}  # else the genre's name, capitalised
+SOURCE_PREFIX = "genre "  # how this project's GENRE_SOURCE begins (``source_text``); another tool's does not
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Restore:
     now: str | None  # the genre found in the file
     restored: list[str] | None  # the values put back (an empty list: the genre removed)
     error: str | None = None  # a sentence, with 'failed'
-    cleared: bool = False  # with 'changed since': this project's fields were taken off the user's genre
+    cleared: bool = False  # with 'changed since': this project's fields were (in a dry run, would be) taken off
 
 
 def tag_value(genre: str) -> str:
@@ -57,7 +58,7 @@ def tag_value(genre: str) -> str:
 
 def source_text(model: str | None, confidence: float | None) -> str:
     """``GENRE_SOURCE``'s value: this package's version, the model's, and the song's confidence."""
-    text = f"genre {__version__}; model {model or 'unknown'}"
+    text = f"{SOURCE_PREFIX}{__version__}; model {model or 'unknown'}"
     return text + (f"; confidence {float(confidence):.2f}" if confidence not in (None, "") else "")
 
 
@@ -174,7 +175,7 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
     Restore
         What was done: 'changed since' when the genre or its ``GENRE_SOURCE`` is no longer this
         project's (edited by hand since): the genre is left as it is, and only this project's fields
-        beside it are taken off (they would say the user's genre was this project's); 'already restored' when the
+        beside it are taken off (``_leave``: they would say the user's genre was this project's); 'already restored' when the
         file already holds what the write replaced (an undo killed before it saved its row).
     """
     try:
@@ -191,17 +192,7 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
         if not ours and frozenset(_genres(restored)) in held and not replaced.get("source") and v1_back:
             return Restore("already restored", now, restored)  # an undo killed before its row was saved
         if now is None or now.strip().lower() != wrote.strip().lower() or not ours:
-            if (dry_run or audio.tags is None or (not ours and fields.text(audio, kind, REPLACED) is None)
-                    or fields.before_ours(audio, kind, now) is not None):  # another write of this project's
-                return Restore("changed since", now, restored)
-            # the genre is the user's now: this project's fields beside it would claim it, so they go
-            # (the genre, and an MP3's ID3v1 byte, left as they are); a file that cannot be written keeps them
-            try:
-                _rewrite(path, type(audio), kind, None, {SOURCE: replaced.get("source"), REPLACED: None}, expect,
-                         back={fields.V1_GENRE: song.v1[-1]} if song.v1 else None)
-            except (replace.NotWritten, mutagen.MutagenError, OSError):
-                return Restore("changed since", now, restored)
-            return Restore("changed since", now, restored, cleared=True)
+            return _leave(path, song, now, restored, dry_run)
         if dry_run:
             return Restore("would restore", now, restored)
         _rewrite(path, type(audio), kind, restored, {SOURCE: replaced.get("source"), REPLACED: None}, expect,
@@ -209,6 +200,28 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
     except (replace.NotWritten, mutagen.MutagenError, OSError) as exc:
         return Restore("failed", None, None, _sentence(exc))
     return Restore("restored", now, restored)
+
+
+def _leave(path, song: _Song, now: str | None, restored: list[str], dry_run: bool) -> Restore:
+    """'changed since': the genre is the user's now, so this project's fields beside it, which would
+    claim it, are taken off: its ``GENRE_REPLACED``, and its ``GENRE_SOURCE`` where it is this
+    project's (another tool's is left). The genre, the audio and an MP3's ID3v1 byte are left as they
+    are; nothing is done where no ``GENRE_REPLACED`` is left (an undo killed after it restored the file),
+    where the genre is a later write of this project's, or where the file cannot be written."""
+    audio, kind = song.audio, song.kind
+    if (audio.tags is None or fields.text(audio, kind, REPLACED) is None
+            or fields.before_ours(audio, kind, now) is not None):  # another write of this project's
+        return Restore("changed since", now, restored)
+    if dry_run:
+        return Restore("changed since", now, restored, cleared=True)
+    source = fields.text(audio, kind)
+    own = {REPLACED: None, **({SOURCE: None} if source is not None and source.startswith(SOURCE_PREFIX) else {})}
+    try:
+        _rewrite(path, type(audio), kind, None, own, song.expect,
+                 back={fields.V1_GENRE: song.v1[-1]} if song.v1 else None)
+    except (replace.NotWritten, mutagen.MutagenError, OSError):
+        return Restore("changed since", now, restored)
+    return Restore("changed since", now, restored, cleared=True)
 
 
 def _genres(values: list[str]) -> set[str]:
@@ -253,7 +266,7 @@ def _rewrite(path, cls, kind: str, values: list[str] | None, own: dict[str, str 
         fields.set_fields(stored, kind, values, own, f, back)
         saved = fields.load_own(cls, f)
         if _genres(fields.raw(saved, kind)) != _genres(expected) or (
-                saved.tags is not None and fields.text(saved, kind) != own[SOURCE]):
+                saved.tags is not None and SOURCE in own and fields.text(saved, kind) != own[SOURCE]):
             # mutagen wrote where it cannot read back (a WAV whose odd-sized chunk lacks its pad byte)
             raise replace.NotWritten("The new tag could not be read back from the file (its layout is "
                                      "unusual); not changed.")
