@@ -258,7 +258,7 @@ def test_undo_needs_the_results_file(tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         cli.main(["tag", "--undo"])
     assert usage.value.code == 2 and "--undo needs --out FILE" in capsys.readouterr().err
-    assert cli.main(["tag", "--undo", "--out", str(tmp_path / "none.jsonl")]) == 1
+    assert cli.main(["tag", "--undo", "--out", str(tmp_path / "none.jsonl")]) == 2  # bad usage, as a missing PATH
     assert "nothing to undo" in capsys.readouterr().err
 
 

@@ -50,7 +50,7 @@ def undo(args, genres: list[str], open_results) -> int:
         args.usage_error("--undo needs --out FILE, the .jsonl, .csv or .parquet results of the runs to take back")
     if not os.path.exists(args.out):
         print(f"error: {args.out} does not exist: nothing to undo", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE  # as a PATH that does not exist: the command was mistyped
     if os.path.isdir(args.out) and not is_parquet(args.out):
         args.usage_error(f"--out {args.out} is a folder: give the .jsonl or .csv results file (or a .parquet folder)")
     try:
