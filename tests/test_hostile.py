@@ -337,7 +337,7 @@ def test_check_audible_threshold():
 
 
 def test_short_audio_outcomes(inputs, tiny_model):
-    with pytest.raises(TooShortError, match="0.5 s"):
+    with pytest.raises(TooShortError, match=r"lasts 0\.50 s"):
         predict(inputs["half-second.wav"].read_bytes(), tiny_model)
     for name in ("two-seconds.wav", "two-seconds.mp3"):
         result = predict(inputs[name], tiny_model)
