@@ -107,9 +107,14 @@ def decode(source, *, start: float = 0.0, duration: float | None = None) -> np.n
         if start > 0:
             raise AudioError(f"The audio ends before {start:g} s.")
         raise AudioError("The file holds no audio that could be decoded.")
-    segment = AudioSegment(data=pcm, sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
-    samples = np.asarray(segment.get_array_of_samples(), dtype=np.float32)
-    return samples / PCM_SCALE
+    return pcm_samples(pcm)
+
+
+def pcm_samples(pcm: bytes) -> np.ndarray:
+    """ffmpeg's mono 16-bit PCM at ``SAMPLE_RATE`` as float32 samples in [-1, 1), through pydub
+    (a torn last byte dropped): the one way decoded bytes become samples, for ``decode`` and ``spread``."""
+    segment = AudioSegment(data=pcm[:len(pcm) // 2 * 2], sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
+    return np.asarray(segment.get_array_of_samples(), dtype=np.float32) / PCM_SCALE
 
 
 def load_clip(source, start: float = 0.0) -> np.ndarray:

@@ -52,7 +52,7 @@ def decode_spans(fmt: str, path: Path, spans: list[tuple[float, float]]) -> np.n
     command += ["-filter_complex", f"{joined}concat=n={len(spans)}:v=0:a=1[out]", "-map", "[out]",
                 "-ac", "1", "-ar", str(audio.SAMPLE_RATE), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
     pcm = audio.run_ffmpeg(command).stdout
-    return np.frombuffer(pcm[:len(pcm) // 2 * 2], "<i2").astype(np.float32) / audio.PCM_SCALE
+    return audio.pcm_samples(pcm)
 
 
 def decode_spread(source, plan) -> tuple[np.ndarray, list[tuple[float, float]], float] | None:
