@@ -285,7 +285,7 @@ with st.container(horizontal=True):
 with st.expander("Model card"):  # its pictures are files beside it, out of Markdown's reach on the page
     card = MODEL_CARD.read_text() if MODEL_CARD.exists() else "No model card (model/README.md) yet."
     for i, part in enumerate(MARKDOWN_IMAGE.split(card)):
-        if i % 2:  # split's captured group: a picture's file name beside the card
-            st.image(str(MODEL_CARD.parent / Path(part).name))
+        if i % 2:  # split's captured group: a picture's bare file name beside the card (MARKDOWN_IMAGE)
+            st.image(str(MODEL_CARD.parent / part))
         else:
             st.markdown(part)

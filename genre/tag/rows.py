@@ -233,9 +233,9 @@ def decode(line: bytes, columns: list[str] | None = None) -> Row:
     text = line.decode("utf-8", SURROGATES if columns is not None else "strict")
     if columns is None:
         row = json.loads(text)
-        if not isinstance(row, dict) or "path" not in row:
+        if not isinstance(row, dict):
             raise ValueError("not a row")
-        return Row.from_json(row)
+        return Row.from_json(row)  # which checks the path and the tag
     fields = next(csv.reader([text.rstrip("\n")]))
     if len(fields) != len(columns):
         raise ValueError("wrong number of columns")

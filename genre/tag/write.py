@@ -175,8 +175,9 @@ def restore_genre(path, wrote: str, replaced: dict | None, *, dry_run: bool = Fa
     Restore
         What was done: 'changed since' when the genre or its ``GENRE_SOURCE`` is no longer this
         project's (edited by hand since): the genre is left as it is, and only this project's fields
-        beside it are taken off (``_leave``: they would say the user's genre was this project's); 'already restored' when the
-        file already holds what the write replaced (an undo killed before it saved its row).
+        beside it are taken off (``_leave``: they would say the user's genre was this project's);
+        'already restored' when the file already holds what the write replaced (an undo killed
+        before it saved its row).
     """
     try:
         song = _open(path, None)
