@@ -138,6 +138,9 @@ def test_a_csv_an_older_version_wrote_still_resumes_and_undoes(tmp_path):
     again = Ledger(out, ["rock", "jazz"], write=False)
     assert again.row("/music/short.ogg").to_json()["error"] == refused["error"]
     assert undo.results_genres(out, []) == ["rock", "jazz"]  # --undo reads its genres too
+    quoted = tmp_path / "quoted.csv"  # a model's own genre may need quoting in the header
+    Ledger(quoted, ["rock", "r&b, soul"]).close()
+    assert undo.results_genres(quoted, []) == ["rock", "r&b, soul"]
     with open(out, "w", newline="") as f:
         csv.writer(f, lineterminator="\n").writerow(csv_columns(["rock", "metal"]))
     with pytest.raises(LedgerError, match="other columns"):

@@ -16,6 +16,7 @@ writes): the file itself then says what to put back. ``--dry-run`` says what wou
 from __future__ import annotations
 
 import collections
+import csv
 import os
 import signal
 import sys
@@ -33,7 +34,7 @@ def results_genres(out, fallback: list[str]) -> list[str]:
     if str(out).lower().endswith(".csv"):
         try:
             with open(out, encoding="utf-8", errors="replace") as f:
-                header = f.readline().rstrip("\n").split(",")
+                header = next(csv.reader([f.readline().rstrip("\r\n")]), [])  # as the ledger reads it
         except OSError:
             return fallback
         return header_genres(header) or fallback
