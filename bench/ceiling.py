@@ -28,6 +28,7 @@ from genre.training.heads import fit_head, fit_heads
 from . import validation
 
 IMAGE_L2 = 0.03  # the shipped image head's (model/fusion.json)
+AUDIO_L2 = 0.1  # the audio head's when the card's figures were measured (model/fusion.json now ships 0.03)
 FRACTIONS = (0.4, 0.55, 0.7, 0.85, 1.0)
 DRAWS = 8
 WINDOWS = 9  # windows_of gives 9 for every GTZAN image (387 columns)
@@ -62,7 +63,7 @@ def more_songs(run: validation.ValidationRun) -> None:
 
 
 def time_detail(run: validation.ValidationRun) -> None:
-    fitted = fit_heads(run.train, len(run.genres), l2={"audio": 0.1, "image": IMAGE_L2})
+    fitted = fit_heads(run.train, len(run.genres), l2={"audio": AUDIO_L2, "image": IMAGE_L2})
     images = {s.id: s for s in run.valid if s.kind == "mel-image"}
     pairs = [(s, images[s.id]) for s in run.valid if s.kind == "full" and s.id in images]
     audio = np.mean([fusion.head_logp(fitted["audio"], a.heard("audio", heads.READS["audio"]))[1].argmax() == a.label

@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 from genre import bands, fusion, heads, spectrogram
+from genre.training.cnn import CONTRAST
 from genre.training.embed import Song, save_npz
 from genre.training.evaluate import windows_of
 from genre.training.heads import fit_heads
@@ -32,7 +33,6 @@ from . import validation
 from .validation import ROOT
 
 REFERENCE_DB = 6  # the reference moved down or up by this much
-CONTRASTS = (0.8, 1.25)  # as genre.training.cnn.CONTRAST
 BAND_SHIFTS = (1, 2)  # bands, each way
 CV_FOLDS = 5
 CV_L2 = (0.03, 0.1)  # the audio head's L2 on the two halves of the valid list (the card)
@@ -53,7 +53,7 @@ def changes(band_map: bands.BandMap) -> dict:
     """Name -> (band map, change of the dB windows)."""
     up, down = (bands.BandMap(band_map.weights, band_map.reference * 10 ** (s * REFERENCE_DB / 10)) for s in (1, -1))
     out = {f"reference -{REFERENCE_DB} dB": (down, lambda w: w), f"reference +{REFERENCE_DB} dB": (up, lambda w: w)}
-    out |= {f"contrast x{c}": (band_map, lambda w, c=c: np.maximum(w * c, -spectrogram.TOP_DB)) for c in CONTRASTS}
+    out |= {f"contrast x{c}": (band_map, lambda w, c=c: np.maximum(w * c, -spectrogram.TOP_DB)) for c in CONTRAST}
     for k in BAND_SHIFTS:
         out |= {f"bands +{k}": (band_map, lambda w, k=k: shift_bands(w, k)),
                 f"bands -{k}": (band_map, lambda w, k=k: shift_bands(w, -k))}

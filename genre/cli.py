@@ -160,7 +160,7 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--train-split", default="train")
     tr.add_argument("--valid-split", default="valid", help="'none' to measure nothing")
     tr.add_argument("--cnn", type=Path, metavar="KERAS",
-                    help="use this trained CNN (e.g. model/genre_cnn.keras) instead of training one")
+                    help="use this trained CNN (e.g. runs/ens3/genre_cnn.keras) instead of training one")
     tr.add_argument("--cnn-only", action="store_true", help="train the CNN only, not the backbone heads")
     tr.add_argument("--cache", type=Path, metavar="DIR",
                     help="keep each file's backbone embeddings here, so a rerun embeds nothing twice")

@@ -132,3 +132,16 @@ def test_training_without_a_way_to_calibrate_is_refused_before_it_starts(tmp_pat
                          "--calibration", str(calibration)]) == 1
         assert said in capsys.readouterr().err
     assert not out.exists()  # refused before anything was written
+
+
+def test_figures_on_a_split_the_networks_learned_from_are_refused(tmp_path, capsys):
+    """A valid split the CNN (given or trained) or the heads learn from would print in-sample figures
+    as held-out ones: refused before anything is written."""
+    from genre.cnn import MODEL_PATH
+
+    out = tmp_path / "run"
+    for extra in (["--train-split", "train+valid"], ["--cnn", str(MODEL_PATH)]):  # the shipped CNN: train+valid
+        with pytest.raises(SystemExit) as usage:
+            cli.main(["train", "--data", str(tmp_path), "--out", str(out), *extra])
+        assert usage.value.code == 2 and "would not be held out" in capsys.readouterr().err
+    assert not out.exists()

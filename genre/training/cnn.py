@@ -22,7 +22,7 @@ from ..cnn import MODEL_PATH, Classifier, build_model, detect_device, meta_path,
 from ..errors import ModelError
 
 CLIP_COLUMNS = spectrogram.CLIP_COLUMNS  # 39
-WINDOWS_PER_CLIP = 4  # random windows drawn from each training clip per epoch
+WINDOWS_PER_CLIP = 4  # random windows a training file per epoch, on average (drawn with replacement)
 SHORT_FRACTION = 0.15  # windows cut to 2-3 s and wrapped, as prediction treats short audio
 SHORT_MIN_COLUMNS = round(2 * spectrogram.COLUMNS_PER_SECOND)  # 26: 2 s
 CONTRAST = (0.8, 1.25)  # images of quiet clips spread a smaller dB range over 256 colours

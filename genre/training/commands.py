@@ -21,6 +21,18 @@ def check_calibration(path: Path) -> None:
         raise DataError(f"--calibration: {path} is not the metadata of a training run with a validation split")
 
 
+def cnn_train_split(path: Path) -> str:
+    """The split a saved CNN learned from, as its JSON beside it records (empty when it does not say)."""
+    from ..cnn import meta_path
+
+    try:
+        meta = json.loads(meta_path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"--cnn: cannot read {meta_path(path)} beside {path} ({exc})") from exc
+    data = meta.get("data") if isinstance(meta, dict) else None
+    return str(data.get("train_split", "")) if isinstance(data, dict) else ""
+
+
 def evaluate(args) -> int:
     """``evaluate``: a model (the fused one, a CNN, or CNNs averaged) on labelled data, as a report."""
     import numpy as np
@@ -68,6 +80,14 @@ def train(args) -> int:
     if valid is None and calibration is None:
         args.usage_error("--valid-split none leaves nothing to choose the fusion weights, temperatures and "
                          "unsure thresholds on: give --calibration RUN, a run that had a validation split")
+    if valid is not None:  # figures on files a network learned from would not be held out
+        learned = set(args.train_split.split("+"))
+        if args.cnn is not None:
+            learned |= set(cnn_train_split(args.cnn).split("+"))
+        if learned & set(valid.split("+")):
+            args.usage_error(f"--valid-split {valid}: the networks learn from {'+'.join(sorted(learned))}, so "
+                             "its figures would not be held out; give another split, or --valid-split none "
+                             "with --calibration RUN")
     if calibration is not None and calibration.is_dir():
         calibration = calibration / meta_path(MODEL_PATH).name
     if calibration is not None:  # read now, not after an hour of training

@@ -1,8 +1,8 @@
 """The music detector's examples: GTZAN audio (and crops of it) against generated non-music.
 
-Each example is heard exactly as prediction hears a song (``prediction.clip_windows``, the
-clean-audio backbone path, ``rhythm.pulse_clarity``) and reduced to ``detector.features``. The
-backbone's outputs are the only slow part: they are kept per example in a cache folder
+Each example is heard as recorded, without ``audio.normalise``, as ``GenreModel.hear`` hears a song
+the second time (``prediction.clip_windows``, the clean-audio backbone path,
+``rhythm.pulse_clarity``) and reduced to ``detector.features``. The backbone's outputs are the only slow part: they are kept per example in a cache folder
 (``<cache>/<name>.npz``), so a rerun embeds nothing twice; the cheap statistics are recomputed.
 """
 from __future__ import annotations
@@ -40,7 +40,8 @@ class Example:
 
 
 def hear(samples: np.ndarray, tagger: backbone.Tagger, cache: Path | None, name: str) -> np.ndarray:
-    """``detector.features`` of a sound, computed as ``prediction.judge_samples`` does."""
+    """``detector.features`` of a sound as recorded (no ``audio.normalise``), as ``GenreModel.hear``
+    hears a song a second time before it calls it not music."""
     starts, windows = clip_windows(samples)
     pieces = [samples[s:s + audio.CLIP_SAMPLES] for s in starts]
     path = cache / f"{name}.npz" if cache is not None else None

@@ -2,10 +2,12 @@
 
 Audio goes through the clean path (ten patches for a 30-s clip, one repeat-padded patch for a
 2-3 s excerpt) and the image path; images through the image path only. ``cached_embed`` keeps
-each file's embeddings in a folder, so a rerun embeds nothing twice.
+each file's embeddings in a folder, so a rerun embeds nothing twice; each cached file names what
+made it (``cache_key``), so one made by another backbone, band map or level is embedded again.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import time
@@ -17,11 +19,12 @@ import numpy as np
 from .. import audio, backbone, bands, fusion, heads
 from . import data
 from .evaluate import windows_of
-from ..prediction import clip_windows, heard_clips
+from ..prediction import MAX_CLIPS, QUIET_DB, clip_windows, heard_clips
 from ..rhythm import pulse_clarity
 
 
-CACHED = ("image_emb", "audio_emb", "tags", "image_pool", "audio_pool", "gain_db")  # a Song's fields kept per file
+CACHED = ("image_emb", "audio_emb", "tags", "image_pool", "audio_pool", "gain_db", "pulse")  # a Song's fields kept per file
+CACHE_VERSION = 2  # 2: the pulse is kept (the no-beat rule needs it) and each file carries its cache_key
 
 
 @dataclass
@@ -35,7 +38,7 @@ class Song:
     audio_emb: np.ndarray | None = None  # (n, 200) clean-audio embeddings
     tags: np.ndarray | None = None  # (n, 50) from the clean audio, else the image path
     cnn: dict = field(default_factory=dict)  # CNN name -> (n, genres) network probabilities
-    pulse: float | None = None  # rhythm.pulse_clarity of the audio (not kept in the cache)
+    pulse: float | None = None  # rhythm.pulse_clarity of the audio
     windows: np.ndarray | None = field(default=None, repr=False)
     image_pool: np.ndarray | None = field(default=None, repr=False)  # (n, 1506) image-path pooled features
     audio_pool: np.ndarray | None = field(default=None, repr=False)  # (n, 1506) clean-audio pooled features
@@ -81,11 +84,25 @@ def save_npz(path: Path, **arrays) -> None:
         raise
 
 
+def cache_key(tagger: backbone.Tagger, band_map: bands.BandMap) -> str:
+    """What a file's cached embeddings depend on besides the file: the backbone's weights, the band
+    map, the level songs are heard at and which clips are heard (16 hex digits of a sha256)."""
+    digest = hashlib.sha256(f"{CACHE_VERSION} {audio.NORMAL_DB} {audio.NORMAL_TOLERANCE_DB} {MAX_CLIPS} "
+                            f"{QUIET_DB} {band_map.reference!r}".encode())
+    digest.update(np.ascontiguousarray(band_map.weights, np.float32).tobytes())
+    for weights in tagger.network.get_weights():
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def cached_embed(items, tagger, band_map, genres, cache: Path | None = None, log=print) -> list[Song]:
     """``embed`` every item of a known genre; with ``cache`` (``cache/<kind>-<id>.npz``), a rerun
-    embeds nothing twice."""
+    embeds nothing twice. A cached file of another ``cache_key`` (or of an older version, which
+    named none) is embedded again and replaced."""
+    key = None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
+        key = cache_key(tagger, band_map)
     songs, started = [], time.time()
     for n, item in enumerate(items, 1):
         if item.genre not in genres:
@@ -93,19 +110,25 @@ def cached_embed(items, tagger, band_map, genres, cache: Path | None = None, log
         path = cache / f"{item.kind}-{item.id}.npz" if cache is not None else None
         if path is not None and path.exists():
             with np.load(path) as z:
-                # else cached before the audio head read the pool, or before audio was normalised
-                if "image_pool" in z.files and ("gain_db" in z.files or "audio_emb" not in z.files):
-                    get = {k: z[k] if k in z.files else None for k in CACHED}
-                    get["gain_db"] = None if get["gain_db"] is None else float(get["gain_db"])
-                    songs.append(Song(item.id, genres.index(item.genre), item.kind, **get))
+                if "key" in z.files and str(z["key"]) == key:
+                    songs.append(Song(item.id, genres.index(item.genre), item.kind, **_fields(z)))
                     continue
         song = embed(item, tagger, band_map, genres.index(item.genre))
         if path is not None:
-            save_npz(path, **{k: getattr(song, k) for k in CACHED if getattr(song, k) is not None})
+            kept = {k: getattr(song, k) for k in CACHED if getattr(song, k) is not None}
+            save_npz(path, key=np.array(key), **kept)
         songs.append(song)
         if n % 50 == 0:
             log(f"embedded {n}/{len(items)} files ({time.time() - started:.0f} s)")
     return songs
+
+
+def _fields(z) -> dict:
+    """A cached file's ``CACHED`` fields, None where it kept none (an image has no audio or pulse)."""
+    get = {k: z[k] if k in z.files else None for k in CACHED}
+    for k in ("gain_db", "pulse"):
+        get[k] = None if get[k] is None else float(get[k])
+    return get
 
 
 def branch_logp(song: Song, head_models: dict, cnn_name: str = "cnn") -> dict:
