@@ -6,6 +6,8 @@
 # Environment:
 #   GENRE_TMUX_SESSION    tmux session name (default: genre)
 #   GENRE_START_TIMEOUT   seconds to wait for /_stcore/health (default: 120)
+#   GENRE_ADDRESS         the address to listen on (default: every interface, as Streamlit does;
+#                         127.0.0.1 behind nginx, so the app is reached through nginx only)
 #
 # Idempotent: if the session already exists and the app answers on PORT, nothing
 # is started and the script exits 0. Output goes to the tmux pane and is appended
@@ -21,6 +23,7 @@ die() {
 port="${1:-8501}"
 session="${GENRE_TMUX_SESSION:-genre}"
 timeout="${GENRE_START_TIMEOUT:-120}"
+address="${GENRE_ADDRESS:-}"
 
 if [[ ! "$port" =~ ^[0-9]{1,5}$ ]] || ((10#$port < 1 || 10#$port > 65535)); then
     die "invalid port: '$port'"
@@ -28,10 +31,16 @@ fi
 port="$((10#$port))"
 [[ "$session" =~ ^[A-Za-z0-9_-]+$ ]] || die "invalid session name: '$session' (use letters, digits, _ and -)"
 [[ "$timeout" =~ ^[0-9]+$ ]] || die "invalid GENRE_START_TIMEOUT: '$timeout'"
+[[ -z "$address" || "$address" =~ ^[0-9A-Za-z.:-]+$ ]] || die "invalid GENRE_ADDRESS: '$address' (an IP address or a host name)"
 command -v tmux >/dev/null 2>&1 || die "tmux is not installed (sudo apt install tmux)"
 
 repo="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
-health_url="http://localhost:${port}/_stcore/health"
+host="localhost"  # the app as this machine reaches it: where it listens, if only on one address
+if [[ -n "$address" && "$address" != "0.0.0.0" && "$address" != "::" ]]; then
+    host="$address"
+    [[ "$host" == *:* ]] && host="[${host}]"  # an IPv6 address in a URL
+fi
+health_url="http://${host}:${port}/_stcore/health"
 log_dir="${repo}/logs"
 log_file="${log_dir}/streamlit-${session}.log"
 streamlit="${repo}/.venv/bin/streamlit"
@@ -84,12 +93,12 @@ if has_session; then
         die "session '${session}' already runs the app on port ${running_port}, not ${port}; stop it first with 'tmux kill-session -t ${session}'"
     fi
     if healthy; then
-        echo "tmux-run: already running in tmux session '${session}': http://localhost:${port}"
+        echo "tmux-run: already running in tmux session '${session}': http://${host}:${port}"
         exit 0
     fi
     echo "tmux-run: session '${session}' exists; waiting for ${health_url} ..."
     wait_healthy
-    echo "tmux-run: app is up in tmux session '${session}': http://localhost:${port}"
+    echo "tmux-run: app is up in tmux session '${session}': http://${host}:${port}"
     exit 0
 fi
 
@@ -116,15 +125,17 @@ fi
 [[ -x "$streamlit" ]] || die "make did not produce ${streamlit}"
 
 mkdir -p -- "$log_dir"
-printf '=== %s tmux-run: starting on port %s ===\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$port" >>"$log_file"
+printf '=== %s tmux-run: starting on %s port %s ===\n' "$(date '+%Y-%m-%d %H:%M:%S')" "${address:-every address,}" "$port" >>"$log_file"
 
 # The command runs via `bash -c` with positional arguments, so no path needs
-# re-quoting; tee keeps the output visible in the pane and in the log file.
+# re-quoting; tee keeps the output visible in the pane and in the log file. The address
+# travels as an argument, not in the environment: a tmux server already running keeps
+# the environment it started with.
 # shellcheck disable=SC2016  # expanded by the inner bash, not here
 tmux new-session -d -s "$session" -c "$repo" -e "GENRE_PORT=${port}" \
-    bash -c 'set -o pipefail; "$1" run app.py --server.port "$2" --server.headless true 2>&1 | tee -a "$3"' \
-    tmux-run "$streamlit" "$port" "$log_file"
+    bash -c 'set -o pipefail; "$1" run app.py --server.port "$2" --server.headless true ${4:+--server.address "$4"} 2>&1 | tee -a "$3"' \
+    tmux-run "$streamlit" "$port" "$log_file" "$address"
 
 echo "tmux-run: started tmux session '${session}'; waiting for ${health_url} (up to ${timeout}s) ..."
 wait_healthy
-echo "tmux-run: app is up: http://localhost:${port}  (attach: tmux attach -t ${session}; log: ${log_file})"
+echo "tmux-run: app is up: http://${host}:${port}  (attach: tmux attach -t ${session}; log: ${log_file})"

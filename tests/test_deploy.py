@@ -93,6 +93,40 @@ def test_rejects_bad_port(tmux_env, tmp_path):
     assert "invalid port" in done.stderr
 
 
+def test_rejects_an_address_that_is_not_one(tmux_env, tmp_path):
+    env = dict(tmux_env, GENRE_ADDRESS="127.0.0.1; rm -rf ~")
+    done = _run_script(env, _free_port(), tmp_path)
+    assert done.returncode != 0 and "invalid GENRE_ADDRESS" in done.stderr
+
+
+def _listening(port: int) -> set[str]:
+    """The local addresses with a TCP socket listening on ``port``, read from the kernel's tables."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # host-order words
+                found.add(socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, words))
+    return found
+
+
+@pytest.mark.slow
+def test_listens_on_the_address_given_only(tmux_env, tmp_path):
+    """Behind nginx (GENRE_ADDRESS=127.0.0.1) the app is not reachable on the machine's other addresses."""
+    port = _free_port()
+    done = _run_script(dict(tmux_env, GENRE_ADDRESS="127.0.0.1"), port, tmp_path)
+    assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    assert _health(port) == "ok" and "http://127.0.0.1:" in done.stdout
+    assert _listening(port) == {"127.0.0.1"}
+
+
 @pytest.mark.slow
 def test_starts_app_once_and_is_idempotent(tmux_env, tmp_path):
     assert (ROOT / "app.py").is_file(), "app.py is missing from the repository root"
