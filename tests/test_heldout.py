@@ -1,8 +1,11 @@
 """Held-out figures: halves by recording, numbers chosen on one half and reported on the other."""
+import json
+
 import numpy as np
 import pytest
 
 from genre import GENRES, backbone
+from genre.fusion import Fusion
 from genre.training.calibration import choose_fusion, reference
 from genre.training.embed import Song
 from genre.training.heads import fit_heads
@@ -56,29 +59,32 @@ BASE = {"margin_above": 1e9, "k": 3, "pulse_below": {}}
 
 def test_choose_picks_among_the_fitted_l2_and_sets_every_threshold(fitted):
     heads, ref = fitted
-    meta = choose(made_up_songs(60, seed=3), heads, ref, BASE)
-    assert set(meta["l2"]) == {"audio", "image"} and set(meta["l2"].values()) <= set(heads)  # one L2 a head
+    choice = choose(made_up_songs(60, seed=3), heads, ref, BASE)
+    assert set(choice.l2) == {"audio", "image"} and set(choice.l2.values()) <= set(heads)  # one L2 a head
+    numbers = choice.fusion
     for domain in ("audio", "image"):
-        assert sum(meta["weights"][domain].values()) == pytest.approx(1.0)
-        assert 0.0 <= meta["unsure"]["confidence_below"][domain] <= 0.95
-        assert meta["song_temperature"][domain] > 0
-    assert set(meta["unsure"]["distance_above"]) == {"image"} and meta["unsure"]["distance_above"]["image"] > 0
-    assert meta["unsure"]["k"] == 3 and meta["unsure"]["margin_above"] == 1e9
+        assert sum(numbers.weights[domain].values()) == pytest.approx(1.0)
+        assert 0.0 <= numbers.unsure.confidence_below[domain] <= 0.95
+        assert numbers.song_temperature[domain] > 0
+    assert set(numbers.unsure.distance_above) == {"image"} and numbers.unsure.distance_above["image"] > 0
+    assert numbers.unsure.k == 3 and numbers.unsure.margin_above == 1e9
+    again = Fusion.from_meta(json.loads(json.dumps(choice.meta())))  # as fusion.json holds it, and serving reads it
+    assert again == numbers and choice.meta()["l2"] == choice.l2
 
 
 def test_each_head_l2_is_the_best_for_its_own_input_kind(fitted):
     heads, ref = fitted
     select = made_up_songs(60, seed=5)
-    meta = choose(select, heads, ref, BASE)
+    chosen = choose(select, heads, ref, BASE).l2
     l2s = sorted(heads)
 
     def nll(audio_l2, image_l2, domain):
         pair = {**heads[audio_l2], "image": heads[image_l2]["image"]}
-        return choose_fusion(select, pair)["nll"][domain]
+        return choose_fusion(select, pair).nll[domain]
 
     # the images' fusion has no audio head: their log-loss alone picks the image head
-    assert meta["l2"]["image"] == min(l2s, key=lambda l2: nll(l2s[-1], l2, "image"))
-    assert meta["l2"]["audio"] == min(l2s, key=lambda l2: nll(l2, meta["l2"]["image"], "audio"))
+    assert chosen["image"] == min(l2s, key=lambda l2: nll(l2s[-1], l2, "image"))
+    assert chosen["audio"] == min(l2s, key=lambda l2: nll(l2, chosen["image"], "audio"))
 
 
 def test_held_out_reports_every_valid_song_once(fitted):

@@ -95,6 +95,18 @@ def test_smoke_fusion_training_writes_a_model_that_loads_and_judges(gtzan, tiny_
     assert result.genre in GENRES and 0 < result.confidence <= 1
     assert sorted(p.name for p in (tmp_path / "cache" / "train").glob("*.npz"))  # embeddings kept for a rerun
 
+    # a model on every split takes those numbers from the run (--calibration), with its own training rules
+    final = tmp_path / "final"
+    assert cli.main(["train", "--data", str(data), "--out", str(final), "--cnn", str(tiny_model_path),
+                     "--cache", str(tmp_path / "cache"), "--valid-split", "none", "--calibration", str(out)]) == 0
+    taken = json.loads((final / fusion.FUSION_FILE).read_text())
+    for key in ("l2", "weights", "clip_temperature", "song_temperature"):
+        assert taken[key] == meta[key], key
+    for key in ("confidence_below", "distance_above", "margin_above", "k", "pulse_below"):
+        assert taken["unsure"][key] == meta["unsure"][key], key  # the same training list: the same rules
+    assert taken["calibrated_by"].endswith("fusion.json") and taken["validation"]["measured_on"]
+    assert fusion.Fusion.from_meta(taken) == fusion.Fusion.from_meta(meta)
+
 
 @pytest.mark.slow
 def test_smoke_detector_training_writes_a_detector_the_model_uses(gtzan, tmp_path):

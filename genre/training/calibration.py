@@ -8,6 +8,7 @@ distances, tag margins and beats, so that real music of the ten is almost never 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,13 +38,23 @@ def weight_grid(n: int):
             yield tuple(c / steps for c in combo)
 
 
-def choose_fusion(songs: list[Song], head_models: dict) -> dict:
+@dataclass
+class Picked:
+    """What ``choose_fusion`` picks on some songs, per domain ("audio", "image")."""
+
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)  # domain -> branch -> weight
+    clip_temperature: dict[str, float] = field(default_factory=dict)
+    song_temperature: dict[str, float] = field(default_factory=dict)
+    confidence_below: dict[str, float] = field(default_factory=dict)  # "unsure" under this fused confidence
+    nll: dict[str, float] = field(default_factory=dict)  # the log-loss the weights reach, to compare heads
+
+
+def choose_fusion(songs: list[Song], head_models: dict) -> Picked:
     """Per domain: weights (by log-loss), temperatures and the confidence threshold, chosen on ``songs``.
 
     Also the log-loss the weights reach (``nll``), so that heads of several L2 can be compared.
     """
-    chosen = {"weights": {}, "clip_temperature": {}, "song_temperature": {},
-              "unsure": {"confidence_below": {}}, "nll": {}}
+    chosen = Picked()
     for domain, branches in fusion.BRANCHES.items():
         group = [s for s in songs if s.domain == domain]
         if not group:
@@ -63,10 +74,10 @@ def choose_fusion(songs: list[Song], head_models: dict) -> dict:
         song = sum(weights[b] * song_lp[b] for b in branches)
         clip = sum(weights[b] * clip_lp[b] for b in branches)
         t_song, t_clip = fit_temperature(song, labels), fit_temperature(clip, clip_labels)
-        chosen["weights"][domain] = weights
-        chosen["song_temperature"][domain], chosen["clip_temperature"][domain] = t_song, t_clip
-        chosen["unsure"]["confidence_below"][domain] = sure_above(softmax(song, t_song), labels)
-        chosen["nll"][domain] = score(best)
+        chosen.weights[domain] = weights
+        chosen.song_temperature[domain], chosen.clip_temperature[domain] = t_song, t_clip
+        chosen.confidence_below[domain] = sure_above(softmax(song, t_song), labels)
+        chosen.nll[domain] = score(best)
     return chosen
 
 

@@ -9,6 +9,7 @@ model trained on every split takes them from such a run (``--calibration``).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sys
@@ -24,11 +25,9 @@ from .calibration import NEIGHBOURS, margin_threshold, pulse_thresholds, referen
 from .embed import Song, cached_embed
 from .export import export_onnx
 from .heads import fit_heads
-from .heldout import L2_CHOICES, choose, heads_of, held_out
+from .heldout import L2_CHOICES, Choice, choose, heads_of, held_out
 from ..cnn import meta_path
 from ..errors import ModelError
-
-FUSION_CALIBRATION_KEYS = ("l2", "weights", "clip_temperature", "song_temperature")
 
 
 def cnn_probs(songs: list[Song], items, cnn, genres) -> None:
@@ -104,18 +103,20 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
         cnn_probs(valid_songs, valid_items, load_cnn(cnn_path), genres)
         figures = held_out(valid_songs, fitted, ref, base_unsure, log)
         chosen = choose(valid_songs, fitted, ref, base_unsure)  # what ships: all of valid
-        head_models = heads_of(fitted, chosen["l2"])
-        meta.update({k: chosen[k] for k in FUSION_CALIBRATION_KEYS}, unsure=chosen["unsure"],
-                    validation=figures)
-    else:
+        head_models = heads_of(fitted, chosen.l2)
+        meta.update(chosen.meta(), validation=figures)
+    else:  # the calibration run's numbers, with this run's training-list rules (margin, beats)
         fitted = json.loads(Path(calibration).read_text())
-        head_models = fit_heads(train_songs, len(genres), seed=seed, l2=fitted["l2"])
+        taken = fusion.Fusion.from_meta(fitted)
+        unsure = fusion.Unsure(confidence_below=taken.unsure.confidence_below,
+                               distance_above=taken.unsure.distance_above, **base_unsure)
+        chosen = Choice({head: float(l2) for head, l2 in fitted["l2"].items()},
+                        dataclasses.replace(taken, unsure=unsure))
+        head_models = fit_heads(train_songs, len(genres), seed=seed, l2=chosen.l2)
         ref = reference(train_songs)
-        meta.update({k: fitted[k] for k in FUSION_CALIBRATION_KEYS}, calibrated_by=str(calibration),
+        meta.update(chosen.meta(), calibrated_by=str(calibration),
                     validation={**fitted["validation"], "measured_on": "the same recipe trained on "
                                 f"{fitted['data']['train_split']}"})
-        meta["unsure"] = {**base_unsure, "confidence_below": fitted["unsure"]["confidence_below"],
-                          "distance_above": fitted["unsure"]["distance_above"]}
     meta["train_seconds"] = round(time.time() - started, 1)
     path = fusion.save(out, band_map, head_models, meta, ref)
     log(f"wrote {path} in {time.time() - started:.0f} s")

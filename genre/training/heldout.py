@@ -10,14 +10,16 @@ by genre. The shipped model's numbers are chosen on the whole valid list by the 
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
 
 from .. import heads
-from ..fusion import GenreModel
+from ..fusion import Fusion, GenreModel, Unsure
 from ..verdict import GENRES
-from .calibration import choose_fusion, distance_thresholds
+from .calibration import Picked, choose_fusion, distance_thresholds
 from .embed import Song
 from .evaluate_fusion import measure
 
@@ -39,13 +41,26 @@ def halves(songs: list[Song], seed: int = HALVES_SEED) -> tuple[list[Song], list
     return [s for s in songs if s.id in first], [s for s in songs if s.id not in first]
 
 
-def choose(select: list[Song], fitted: dict[float, dict], reference: dict, base_unsure: dict) -> dict:
+@dataclass(frozen=True)
+class Choice:
+    """What ``choose`` picks: each head's L2 and the fusion's numbers, as serving reads them."""
+
+    l2: dict[str, float]  # head ("audio", "image") -> its L2
+    fusion: Fusion
+
+    def meta(self) -> dict:
+        """These numbers as ``fusion.json`` holds them (``Fusion.from_meta`` reads them back)."""
+        return {"l2": dict(self.l2), **dataclasses.asdict(self.fusion)}
+
+
+def choose(select: list[Song], fitted: dict[float, dict], reference: dict, base_unsure: dict) -> Choice:
     """The fusion's meta chosen on ``select``: each head's L2, the weights and temperatures, and
     the confidence and distance thresholds.
 
     ``fitted`` maps each L2 to its heads; ``reference`` is the training songs' embeddings
     (``calibration.reference``) for the distance test;
-    ``base_unsure`` holds the rules fitted on the training list (tag margin, beats, k). The two
+    ``base_unsure`` holds the rules fitted on the training list (``Unsure``'s ``margin_above``,
+    ``k`` and ``pulse_below``). The two
     heads read different outputs (``heads.READS``: 1506 against 200 values), so each gets its own L2:
     the image head's by the mel images' fused log-loss (their fusion has no audio head), then the
     audio head's by the audio's, with that image head (audio's fusion may give it weight). Chosen
@@ -53,18 +68,18 @@ def choose(select: list[Song], fitted: dict[float, dict], reference: dict, base_
     """
     numbers = {l2: {name: heads.linear(h) for name, h in pair.items()} for l2, pair in fitted.items()}
 
-    def fused(audio_l2: float, image_l2: float) -> dict:
+    def fused(audio_l2: float, image_l2: float) -> Picked:
         return choose_fusion(select, heads_of(numbers, {"audio": audio_l2, "image": image_l2}))
 
     first = min(fitted)
-    image_l2 = min(fitted, key=lambda l2: fused(first, l2)["nll"]["image"])
+    image_l2 = min(fitted, key=lambda l2: fused(first, l2).nll["image"])
     by_audio = {l2: fused(l2, image_l2) for l2 in fitted}
-    audio_l2 = min(by_audio, key=lambda l2: by_audio[l2]["nll"]["audio"])
-    l2, chosen = {"audio": audio_l2, "image": image_l2}, by_audio[audio_l2]
-    unsure = {**base_unsure, **chosen["unsure"],
-              "distance_above": distance_thresholds(reference, select)}
-    return {"l2": l2, "weights": chosen["weights"], "clip_temperature": chosen["clip_temperature"],
-            "song_temperature": chosen["song_temperature"], "unsure": unsure}
+    audio_l2 = min(by_audio, key=lambda l2: by_audio[l2].nll["audio"])
+    picked = by_audio[audio_l2]
+    unsure = Unsure(confidence_below=picked.confidence_below,
+                    distance_above=distance_thresholds(reference, select), **base_unsure)
+    return Choice({"audio": audio_l2, "image": image_l2},
+                  Fusion(picked.weights, picked.clip_temperature, picked.song_temperature, unsure))
 
 
 def heads_of(fitted: dict[float, dict], l2: dict) -> dict:
@@ -91,11 +106,11 @@ def held_out(valid: list[Song], fitted: dict[float, dict], reference: dict,
     songs, models, each = [], [], []
     first, second = halves(valid)
     for n, (select, report) in enumerate(((first, second), (second, first)), 1):
-        meta = choose(select, fitted, reference, base_unsure)
+        choice = choose(select, fitted, reference, base_unsure)
         songs += report
-        model = judge_with(meta, heads_of(fitted, meta["l2"]), reference)
+        model = judge_with(choice.meta(), heads_of(fitted, choice.l2), reference)
         models += [model] * len(report)
         each.append(measure(report, [model] * len(report)))
-        log(f"half {n}: chosen on {len(select)} files: L2 {meta['l2']}, weights {meta['weights']}, "
-            f"confidence below {meta['unsure']['confidence_below']}")
+        log(f"half {n}: chosen on {len(select)} files: L2 {choice.l2}, weights {choice.fusion.weights}, "
+            f"confidence below {choice.fusion.unsure.confidence_below}")
     return {**measure(songs, models), "halves": each, "protocol": PROTOCOL}
