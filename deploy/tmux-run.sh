@@ -92,6 +92,11 @@ if has_session; then
     if [[ -n "$running_port" && "$running_port" != "$port" ]]; then
         die "session '${session}' already runs the app on port ${running_port}, not ${port}; stop it first with 'tmux kill-session -t ${session}'"
     fi
+    # the address it listens on: never report an app on every interface as one on 127.0.0.1
+    running_address="$(tmux show-environment -t "=${session}" GENRE_ADDRESS 2>/dev/null | sed -n 's/^GENRE_ADDRESS=//p')" || true
+    if [[ -n "$running_port" && "$running_address" != "$address" ]]; then
+        die "session '${session}' already runs the app on ${running_address:-every address}, not ${address:-every address}; stop it first with 'tmux kill-session -t ${session}'"
+    fi
     if healthy; then
         echo "tmux-run: already running in tmux session '${session}': http://${host}:${port}"
         exit 0
@@ -132,7 +137,7 @@ printf '=== %s tmux-run: starting on %s port %s ===\n' "$(date '+%Y-%m-%d %H:%M:
 # travels as an argument, not in the environment: a tmux server already running keeps
 # the environment it started with.
 # shellcheck disable=SC2016  # expanded by the inner bash, not here
-tmux new-session -d -s "$session" -c "$repo" -e "GENRE_PORT=${port}" \
+tmux new-session -d -s "$session" -c "$repo" -e "GENRE_PORT=${port}" -e "GENRE_ADDRESS=${address}" \
     bash -c 'set -o pipefail; "$1" run app.py --server.port "$2" --server.headless true ${4:+--server.address "$4"} 2>&1 | tee -a "$3"' \
     tmux-run "$streamlit" "$port" "$log_file" "$address"
 

@@ -35,7 +35,8 @@ def tiny_model_path(tmp_path_factory) -> Path:
 
     keras.utils.set_random_seed(0)
     return save(build_model(len(GENRES), filters=(4, 8)), GENRES,
-                tmp_path_factory.mktemp("model") / "genre_cnn.keras", version=0)
+                tmp_path_factory.mktemp("model") / "genre_cnn.keras", version=0,
+                data={"train_split": "train"})
 
 
 @pytest.fixture(scope="session")

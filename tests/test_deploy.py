@@ -125,6 +125,11 @@ def test_listens_on_the_address_given_only(tmux_env, tmp_path):
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     assert _health(port) == "ok" and "http://127.0.0.1:" in done.stdout
     assert _listening(port) == {"127.0.0.1"}
+    again = _run_script(dict(tmux_env, GENRE_ADDRESS="127.0.0.1"), port, tmp_path)
+    assert again.returncode == 0 and "already running" in again.stdout
+    public = _run_script(tmux_env, port, tmp_path)  # asked for every address: never said to be running so
+    assert public.returncode != 0 and "not every address" in public.stderr
+    assert _listening(port) == {"127.0.0.1"}
 
 
 @pytest.mark.slow
@@ -153,6 +158,10 @@ def test_starts_app_once_and_is_idempotent(tmux_env, tmp_path):
     assert _tmux(tmux_env, "list-sessions", "-F", "#{session_name}").split() == [session]
     assert _tmux(tmux_env, "list-panes", "-t", f"={session}", "-F", "#{pane_pid}").split() == pane_pid
     assert _health(port) == "ok"
+
+    # Asked to listen on 127.0.0.1 only, an app on every address is refused, never reported as running.
+    local = _run_script(dict(tmux_env, GENRE_ADDRESS="127.0.0.1"), port, tmp_path)
+    assert local.returncode != 0 and "on every address, not 127.0.0.1" in local.stderr
 
     # Asking for the same session on another port must refuse rather than start a second app.
     other = _run_script(tmux_env, _free_port(), tmp_path)

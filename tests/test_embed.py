@@ -65,3 +65,18 @@ def test_a_file_cached_by_an_older_version_is_embedded_again(tmp_path, tagger, c
     assert counted == ["rock.demo"] and song.pulse is not None and np.abs(song.audio_emb).sum() > 0
     with np.load(cache / "audio-rock.demo.npz") as z:
         assert str(z["key"]) == embed.cache_key(tagger, band_map) and "pulse" in z.files
+
+
+@pytest.mark.slow
+def test_a_file_a_crash_cut_short_is_embedded_again(tmp_path, tagger, counted):
+    band_map = bands.BandMap.load(ROOT / "model" / fusion.BAND_MAP_FILE)
+    items = [Item("rock.demo", "rock", "audio", DEMO)]
+    cache = tmp_path / "cache"
+    embed.cached_embed(items, tagger, band_map, list(GENRES), cache, log=lambda m: None)
+    saved = cache / "audio-rock.demo.npz"
+    whole = saved.read_bytes()
+    for damaged in (whole[:len(whole) // 2], b""):  # cut short; empty
+        saved.write_bytes(damaged)
+        song, = embed.cached_embed(items, tagger, band_map, list(GENRES), cache, log=lambda m: None)
+        assert song.pulse is not None and saved.stat().st_size == len(whole)  # embedded and written again
+    assert counted == ["rock.demo"] * 3

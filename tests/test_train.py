@@ -70,9 +70,14 @@ def test_smoke_training_on_a_handful_of_clips(gtzan, tmp_path):
 
 
 @pytest.mark.slow
-def test_smoke_fusion_training_writes_a_model_that_loads_and_judges(gtzan, tiny_model_path, tmp_path):
-    """``python -m genre train --cnn``: band map, heads, held-out figures and fusion on a few files."""
-    from genre import cli, fusion, predict
+def test_smoke_fusion_training_writes_a_model_that_loads_and_judges(gtzan, tiny_model_path, tmp_path, monkeypatch):
+    """``python -m genre train --cnn``: band map, heads, held-out figures and fusion on a few files;
+    rerun on its cache, and trained on every split with its numbers (``--calibration``)."""
+    from genre import backbone, cli, fusion, predict
+    from genre.bands import BandMap
+    from genre.training import embed
+    from genre.training.calibration import margin_threshold, pulse_thresholds
+    from genre.training.data import find_items
     from genre.training.heldout import L2_CHOICES
 
     data, out = tmp_path / "data", tmp_path / "out"
@@ -95,17 +100,31 @@ def test_smoke_fusion_training_writes_a_model_that_loads_and_judges(gtzan, tiny_
     assert result.genre in GENRES and 0 < result.confidence <= 1
     assert sorted(p.name for p in (tmp_path / "cache" / "train").glob("*.npz"))  # embeddings kept for a rerun
 
-    # a model on every split takes those numbers from the run (--calibration), with its own training rules
+    # a rerun on the same cache embeds nothing again (the band map it loads is the one the first used)
+    embedded = []
+    real_embed = embed.embed
+    monkeypatch.setattr(embed, "embed", lambda item, *a, **k: embedded.append(item.id) or real_embed(item, *a, **k))
+    assert cli.main(["train", "--data", str(data), "--out", str(tmp_path / "again"), "--cnn", str(tiny_model_path),
+                     "--cache", str(tmp_path / "cache"), "--seed", "0"]) == 0
+    assert embedded == [] and json.loads((tmp_path / "again" / fusion.FUSION_FILE).read_text())["weights"] == meta["weights"]
+
+    # a model on every split takes the run's numbers (--calibration), and its training rules from its own list
     final = tmp_path / "final"
     assert cli.main(["train", "--data", str(data), "--out", str(final), "--cnn", str(tiny_model_path),
-                     "--cache", str(tmp_path / "cache"), "--valid-split", "none", "--calibration", str(out)]) == 0
+                     "--cache", str(tmp_path / "cache"), "--train-split", "train+valid", "--valid-split", "none",
+                     "--calibration", str(out)]) == 0
     taken = json.loads((final / fusion.FUSION_FILE).read_text())
     for key in ("l2", "weights", "clip_temperature", "song_temperature"):
         assert taken[key] == meta[key], key
-    for key in ("confidence_below", "distance_above", "margin_above", "k", "pulse_below"):
-        assert taken["unsure"][key] == meta["unsure"][key], key  # the same training list: the same rules
-    assert taken["calibrated_by"].endswith("fusion.json") and taken["validation"]["measured_on"]
-    assert fusion.Fusion.from_meta(taken) == fusion.Fusion.from_meta(meta)
+    for key in ("confidence_below", "distance_above"):
+        assert taken["unsure"][key] == meta["unsure"][key], key
+    every = find_items(data, "train+valid")
+    songs = embed.cached_embed(every, backbone.load_backbone(final / backbone.MODEL_FILE),
+                               BandMap.load(final / fusion.BAND_MAP_FILE), list(GENRES), tmp_path / "cache" / "train+valid")
+    assert len(embedded) == len(songs) > len(train)  # train+valid embedded once, by the final run
+    assert taken["unsure"]["margin_above"] == pytest.approx(margin_threshold(songs))
+    assert taken["unsure"]["pulse_below"] == pulse_thresholds(every, list(GENRES))
+    assert taken["calibrated_by"].endswith("fusion.json") and taken["data"]["train_split"] == "train+valid"
 
 
 @pytest.mark.slow
@@ -156,4 +175,10 @@ def test_figures_on_a_split_the_networks_learned_from_are_refused(tmp_path, caps
         with pytest.raises(SystemExit) as usage:
             cli.main(["train", "--data", str(tmp_path), "--out", str(out), *extra])
         assert usage.value.code == 2 and "would not be held out" in capsys.readouterr().err
+    silent = tmp_path / "silent" / "genre_cnn.keras"  # a CNN whose JSON does not say what it learned from
+    silent.parent.mkdir()
+    silent.with_suffix(".json").write_text(json.dumps({"genres": list(GENRES), "data": {"train_split": None}}))
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["train", "--data", str(tmp_path), "--out", str(out), "--cnn", str(silent)])
+    assert usage.value.code == 2 and "does not say which split" in capsys.readouterr().err
     assert not out.exists()

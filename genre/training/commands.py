@@ -21,8 +21,8 @@ def check_calibration(path: Path) -> None:
         raise DataError(f"--calibration: {path} is not the metadata of a training run with a validation split")
 
 
-def cnn_train_split(path: Path) -> str:
-    """The split a saved CNN learned from, as its JSON beside it records (empty when it does not say)."""
+def cnn_train_split(path: Path) -> str | None:
+    """The split a saved CNN learned from, as its JSON beside it records (None when it does not say)."""
     from ..cnn import meta_path
 
     try:
@@ -30,7 +30,8 @@ def cnn_train_split(path: Path) -> str:
     except (OSError, ValueError) as exc:
         raise DataError(f"--cnn: cannot read {meta_path(path)} beside {path} ({exc})") from exc
     data = meta.get("data") if isinstance(meta, dict) else None
-    return str(data.get("train_split", "")) if isinstance(data, dict) else ""
+    split = data.get("train_split") if isinstance(data, dict) else None
+    return split if isinstance(split, str) and split else None
 
 
 def evaluate(args) -> int:
@@ -83,7 +84,12 @@ def train(args) -> int:
     if valid is not None:  # figures on files a network learned from would not be held out
         learned = set(args.train_split.split("+"))
         if args.cnn is not None:
-            learned |= set(cnn_train_split(args.cnn).split("+"))
+            split = cnn_train_split(args.cnn)
+            if split is None:
+                args.usage_error(f"--cnn {args.cnn}: its JSON does not say which split it learned from, so "
+                                 f"figures on {valid} might not be held out; give --valid-split none with "
+                                 "--calibration RUN")
+            learned |= set(split.split("+"))
         if learned & set(valid.split("+")):
             args.usage_error(f"--valid-split {valid}: the networks learn from {'+'.join(sorted(learned))}, so "
                              "its figures would not be held out; give another split, or --valid-split none "

@@ -18,7 +18,7 @@ from .. import audio, backbone, detector
 from ..prediction import clip_windows
 from ..rhythm import pulse_clarity
 from . import data, sounds
-from .embed import save_npz
+from .embed import backbone_key, read_cached, save_npz
 
 MUSIC = "music"  # the family name of every positive example
 MUSIC_KINDS = ("full", "excerpt", "audio")  # items with raw audio; mel images have no clips to hear
@@ -45,15 +45,13 @@ def hear(samples: np.ndarray, tagger: backbone.Tagger, cache: Path | None, name:
     starts, windows = clip_windows(samples)
     pieces = [samples[s:s + audio.CLIP_SAMPLES] for s in starts]
     path = cache / f"{name}.npz" if cache is not None else None
-    found = None
-    if path is not None and path.exists():
-        with np.load(path) as z:
-            found = {k: z[k] for k in z.files}
-    if found is None or "pool" not in found:  # a cache from before the pooled features: heard again
+    key = backbone_key(tagger) if path is not None else None
+    found = read_cached(path, key) if path is not None else None  # another backbone's, or damaged: heard again
+    if found is None:
         heard = tagger(np.stack([backbone.patch(p) for p in pieces]))
         found = {"tags": heard.tags, "embedding": heard.embedding, "pool": heard.pool}
         if path is not None:
-            save_npz(path, **found)
+            save_npz(path, key=np.array(key), **found)
     return detector.features(found["embedding"], found["pool"], found["tags"], windows, pieces,
                              pulse_clarity(samples))
 

@@ -7,9 +7,11 @@ made it (``cache_key``), so one made by another backbone, band map or level is e
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
+import zipfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,11 @@ from ..rhythm import pulse_clarity
 
 
 CACHED = ("image_emb", "audio_emb", "tags", "image_pool", "audio_pool", "gain_db", "pulse")  # a Song's fields kept per file
-CACHE_VERSION = 2  # 2: the pulse is kept (the no-beat rule needs it) and each file carries its cache_key
+# 2: the pulse is kept (the no-beat rule needs it) and each file carries its cache_key. cache_key
+# covers the backbone's weights, the band map, the level and the clips heard; bump this version when
+# anything else that makes a cached array changes: decoding, the spectrogram or window settings,
+# backbone.patch, pulse_clarity, audible_starts or normalise's rule.
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -84,15 +90,37 @@ def save_npz(path: Path, **arrays) -> None:
         raise
 
 
-def cache_key(tagger: backbone.Tagger, band_map: bands.BandMap) -> str:
-    """What a file's cached embeddings depend on besides the file: the backbone's weights, the band
-    map, the level songs are heard at and which clips are heard (16 hex digits of a sha256)."""
-    digest = hashlib.sha256(f"{CACHE_VERSION} {audio.NORMAL_DB} {audio.NORMAL_TOLERANCE_DB} {MAX_CLIPS} "
-                            f"{QUIET_DB} {band_map.reference!r}".encode())
-    digest.update(np.ascontiguousarray(band_map.weights, np.float32).tobytes())
+@functools.lru_cache(maxsize=2)  # per loaded backbone: the detector's examples ask once each
+def backbone_key(tagger: backbone.Tagger) -> str:
+    """The backbone's weights and ``CACHE_VERSION``, as 16 hex digits of a sha256: what every cached
+    backbone output depends on besides its input."""
+    digest = hashlib.sha256(f"{CACHE_VERSION}".encode())
     for weights in tagger.network.get_weights():
         digest.update(np.ascontiguousarray(weights).tobytes())
     return digest.hexdigest()[:16]
+
+
+def cache_key(tagger: backbone.Tagger, band_map: bands.BandMap) -> str:
+    """What a file's cached embeddings depend on besides the file: the backbone's weights, the band
+    map, the level songs are heard at and which clips are heard (16 hex digits of a sha256)."""
+    digest = hashlib.sha256(f"{backbone_key(tagger)} {audio.NORMAL_DB} {audio.NORMAL_TOLERANCE_DB} "
+                            f"{MAX_CLIPS} {QUIET_DB} {band_map.reference!r}".encode())
+    digest.update(np.ascontiguousarray(band_map.weights, np.float32).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def read_cached(path: Path, key: str) -> dict | None:
+    """A cached file's arrays (``key`` included) when it names ``key``; None when it is missing,
+    another key's, or damaged (a file a crash cut short is embedded again, not a crash)."""
+    try:
+        with np.load(path) as z:
+            if "key" not in z.files or str(z["key"]) != key:
+                return None
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
 
 
 def cached_embed(items, tagger, band_map, genres, cache: Path | None = None, log=print) -> list[Song]:
@@ -108,11 +136,10 @@ def cached_embed(items, tagger, band_map, genres, cache: Path | None = None, log
         if item.genre not in genres:
             continue
         path = cache / f"{item.kind}-{item.id}.npz" if cache is not None else None
-        if path is not None and path.exists():
-            with np.load(path) as z:
-                if "key" in z.files and str(z["key"]) == key:
-                    songs.append(Song(item.id, genres.index(item.genre), item.kind, **_fields(z)))
-                    continue
+        found = read_cached(path, key) if path is not None else None
+        if found is not None:
+            songs.append(Song(item.id, genres.index(item.genre), item.kind, **_fields(found)))
+            continue
         song = embed(item, tagger, band_map, genres.index(item.genre))
         if path is not None:
             kept = {k: getattr(song, k) for k in CACHED if getattr(song, k) is not None}
@@ -123,9 +150,9 @@ def cached_embed(items, tagger, band_map, genres, cache: Path | None = None, log
     return songs
 
 
-def _fields(z) -> dict:
+def _fields(found: dict) -> dict:
     """A cached file's ``CACHED`` fields, None where it kept none (an image has no audio or pulse)."""
-    get = {k: z[k] if k in z.files else None for k in CACHED}
+    get = {k: found.get(k) for k in CACHED}
     for k in ("gain_db", "pulse"):
         get[k] = None if get[k] is None else float(get[k])
     return get

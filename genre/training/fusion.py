@@ -87,6 +87,7 @@ def train_fusion(root, out, *, cnn_path, seed: int = 0, train_split: str = "trai
         if map_path is not None:
             cache.mkdir(parents=True, exist_ok=True)
             band_map.save(map_path)
+            band_map = bands.BandMap.load(map_path)  # as saved (rounded): what a rerun embeds with
     train_songs = cached_embed(train_items, tagger, band_map, genres, cache, log)
     meta = {"version": 1, "genres": genres, "seed": seed,
             "command": "python -m genre " + " ".join(sys.argv[1:]) if sys.argv[1:] else None,
