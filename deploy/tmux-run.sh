@@ -93,9 +93,16 @@ if has_session; then
         die "session '${session}' already runs the app on port ${running_port}, not ${port}; stop it first with 'tmux kill-session -t ${session}'"
     fi
     # the address it listens on: never report an app on every interface as one on 127.0.0.1
-    running_address="$(tmux show-environment -t "=${session}" GENRE_ADDRESS 2>/dev/null | sed -n 's/^GENRE_ADDRESS=//p')" || true
-    if [[ -n "$running_port" && "$running_address" != "$address" ]]; then
-        die "session '${session}' already runs the app on ${running_address:-every address}, not ${address:-every address}; stop it first with 'tmux kill-session -t ${session}'"
+    if [[ -n "$running_port" ]]; then
+        recorded="$(tmux show-environment -t "=${session}" GENRE_ADDRESS 2>/dev/null)" \
+            || die "session '${session}' was started by an older tmux-run.sh, which did not record its address; stop it first with 'tmux kill-session -t ${session}'"
+        running_address="${recorded#GENRE_ADDRESS=}"
+        [[ "$running_address" == "0.0.0.0" ]] && running_address=""  # every address, as no address
+        wanted="$address"
+        [[ "$wanted" == "0.0.0.0" ]] && wanted=""
+        if [[ "$running_address" != "$wanted" ]]; then
+            die "session '${session}' already runs the app on ${running_address:-every address}, not ${wanted:-every address}; stop it first with 'tmux kill-session -t ${session}'"
+        fi
     fi
     if healthy; then
         echo "tmux-run: already running in tmux session '${session}': http://${host}:${port}"

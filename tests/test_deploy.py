@@ -45,6 +45,7 @@ def tmux_env():
     socket_dir = tempfile.mkdtemp(prefix="genre-tmux-")
     env = dict(os.environ)
     env.pop("TMUX", None)  # not "inside" the caller's tmux
+    env.pop("GENRE_ADDRESS", None)  # every address unless a test asks
     env["TMUX_TMPDIR"] = str(socket_dir)
     env["GENRE_TMUX_SESSION"] = f"genre-test-{uuid.uuid4().hex[:8]}"
     env["GENRE_START_TIMEOUT"] = str(START_TIMEOUT_S)
@@ -97,6 +98,15 @@ def test_rejects_an_address_that_is_not_one(tmux_env, tmp_path):
     env = dict(tmux_env, GENRE_ADDRESS="127.0.0.1; rm -rf ~")
     done = _run_script(env, _free_port(), tmp_path)
     assert done.returncode != 0 and "invalid GENRE_ADDRESS" in done.stderr
+
+
+def test_a_session_an_older_script_started_is_refused_not_guessed(tmux_env, tmp_path):
+    """An older tmux-run.sh recorded no address: the app may be public or not, so say so."""
+    port = _free_port()
+    _tmux(tmux_env, "new-session", "-d", "-s", tmux_env["GENRE_TMUX_SESSION"], "-e", f"GENRE_PORT={port}",
+          "sleep", "300")
+    done = _run_script(dict(tmux_env, GENRE_ADDRESS="127.0.0.1"), port, tmp_path)
+    assert done.returncode != 0 and "did not record its address" in done.stderr
 
 
 def _listening(port: int) -> set[str]:
@@ -159,9 +169,12 @@ def test_starts_app_once_and_is_idempotent(tmux_env, tmp_path):
     assert _tmux(tmux_env, "list-panes", "-t", f"={session}", "-F", "#{pane_pid}").split() == pane_pid
     assert _health(port) == "ok"
 
-    # Asked to listen on 127.0.0.1 only, an app on every address is refused, never reported as running.
+    # Asked to listen on 127.0.0.1 only, an app on every address is refused, never reported as running;
+    # 0.0.0.0 is every address, as no address is.
     local = _run_script(dict(tmux_env, GENRE_ADDRESS="127.0.0.1"), port, tmp_path)
     assert local.returncode != 0 and "on every address, not 127.0.0.1" in local.stderr
+    every = _run_script(dict(tmux_env, GENRE_ADDRESS="0.0.0.0"), port, tmp_path)
+    assert every.returncode == 0 and "already running" in every.stdout
 
     # Asking for the same session on another port must refuse rather than start a second app.
     other = _run_script(tmux_env, _free_port(), tmp_path)

@@ -299,3 +299,32 @@ def test_predict_json_says_why(shipped, tmp_path, capsys):
     assert main(["predict", "--json", str(noise)]) == 0
     row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert row["unsure"] and row["reason"] == NOT_MUSIC and "music" in row["why_unsure"]
+
+
+@pytest.mark.slow
+def test_the_example_cache_is_read_back_and_another_backbones_file_heard_again(tmp_path):
+    """``detector_data.hear`` keeps what the backbone heard per example, named by its backbone."""
+    from genre import backbone
+    from genre.training import detector_data, embed
+    from tests.support.sounds import music
+
+    tagger = backbone.load_backbone(ROOT / "model" / backbone.MODEL_FILE)
+    calls = []
+
+    class Counted:  # the real backbone, its calls counted
+        network = tagger.network
+
+        def __call__(self, patches):
+            calls.append(len(patches))
+            return tagger(patches)
+
+    samples = music(8.0)
+    first = detector_data.hear(samples, Counted(), tmp_path, "jazz-8s")
+    again = detector_data.hear(samples, Counted(), tmp_path, "jazz-8s")
+    assert len(calls) == 1 and np.array_equal(first, again) and first.ndim == 1
+    saved = tmp_path / "jazz-8s.npz"
+    with np.load(saved) as z:
+        old = {k: z[k] for k in z.files if k != "key"}
+    embed.save_npz(saved, **old)  # as an older version wrote it: no key
+    assert np.array_equal(detector_data.hear(samples, Counted(), tmp_path, "jazz-8s"), first)
+    assert len(calls) == 2

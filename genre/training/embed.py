@@ -111,7 +111,8 @@ def cache_key(tagger: backbone.Tagger, band_map: bands.BandMap) -> str:
 
 def read_cached(path: Path, key: str) -> dict | None:
     """A cached file's arrays (``key`` included) when it names ``key``; None when it is missing,
-    another key's, or damaged (a file a crash cut short is embedded again, not a crash)."""
+    another key's, or damaged (a file a crash cut short is embedded again, not a crash). Any other
+    ``OSError`` (a folder this user may not read) is raised: the cache is the wrong one."""
     try:
         with np.load(path) as z:
             if "key" not in z.files or str(z["key"]) != key:
@@ -119,7 +120,7 @@ def read_cached(path: Path, key: str) -> dict | None:
             return {k: z[k] for k in z.files}
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+    except (zipfile.BadZipFile, EOFError, ValueError):
         return None
 
 
