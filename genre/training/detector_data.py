@@ -2,8 +2,9 @@
 
 Each example is heard as recorded, without ``audio.normalise``, as ``GenreModel.hear`` hears a song
 the second time (``prediction.clip_windows``, the clean-audio backbone path,
-``rhythm.pulse_clarity``) and reduced to ``detector.features``. The backbone's outputs are the only slow part: they are kept per example in a cache folder
-(``<cache>/<name>.npz``), so a rerun embeds nothing twice; the cheap statistics are recomputed.
+``rhythm.pulse_clarity``) and reduced to ``detector.features``. The backbone's outputs are the only
+slow part: they are kept per example in a cache folder (``<cache>/<name>.npz``, named by the
+backbone, ``embed.backbone_key``), so a rerun embeds nothing twice; the cheap statistics are recomputed.
 """
 from __future__ import annotations
 
@@ -44,9 +45,10 @@ def hear(samples: np.ndarray, tagger: backbone.Tagger, cache: Path | None, name:
     hears a song a second time before it calls it not music."""
     starts, windows = clip_windows(samples)
     pieces = [samples[s:s + audio.CLIP_SAMPLES] for s in starts]
-    path = cache / f"{name}.npz" if cache is not None else None
-    key = backbone_key(tagger) if path is not None else None
-    found = read_cached(path, key) if path is not None else None  # another backbone's, or damaged: heard again
+    path = key = found = None
+    if cache is not None:
+        path, key = cache / f"{name}.npz", backbone_key(tagger)
+        found = read_cached(path, key)  # None for another backbone's file, or a damaged one: heard again
     if found is None:
         heard = tagger(np.stack([backbone.patch(p) for p in pieces]))
         found = {"tags": heard.tags, "embedding": heard.embedding, "pool": heard.pool}

@@ -11,8 +11,8 @@ import functools
 import hashlib
 import os
 import tempfile
-import zipfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,9 +118,7 @@ def read_cached(path: Path, key: str) -> dict | None:
             if "key" not in z.files or str(z["key"]) != key:
                 return None
             return {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        return None
-    except (zipfile.BadZipFile, EOFError, ValueError):
+    except (FileNotFoundError, zipfile.BadZipFile, EOFError, ValueError):
         return None
 
 

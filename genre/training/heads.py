@@ -79,7 +79,8 @@ def fit_heads(songs: list[Song], n_classes: int, seed: int = 0, l2: float | dict
     The image head learns from the mel images' song means. The audio head learns from every
     3-s clip of the clean audio and every window of the images, each standardised with its
     own domain's statistics, since audio exists for only a third of the recordings (on the
-    audio clips alone it reached 43-53 % on valid audio; model/README.md, "The genre heads"). Each head reads the backbone output ``reads`` names (``heads.READS``).
+    audio clips alone it reached 43-53 % on valid audio; model/README.md, "The genre heads").
+    Each head reads the backbone output ``reads`` names (``heads.READS``).
     ``l2`` is one weight decay for both heads, or one per head (``{"audio": .., "image": ..}``).
     """
     l2 = l2 if isinstance(l2, dict) else {head: l2 for head in heads.HEADS}

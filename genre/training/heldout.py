@@ -54,8 +54,8 @@ class Choice:
 
 
 def choose(select: list[Song], fitted: dict[float, dict], reference: dict, base_unsure: dict) -> Choice:
-    """The fusion's meta chosen on ``select``: each head's L2, the weights and temperatures, and
-    the confidence and distance thresholds.
+    """What is chosen on ``select``: each head's L2, the weights and temperatures, and the confidence
+    and distance thresholds.
 
     ``fitted`` maps each L2 to its heads; ``reference`` is the training songs' embeddings
     (``calibration.reference``) for the distance test;
